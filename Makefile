@@ -1,0 +1,60 @@
+# Daily verbs. `make test` and `make run` install what they need on a fresh Debian + Python 3.11.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export AWS_DEFAULT_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
+export SAM_CLI_DISABLE_TELEMETRY := 1
+PYTEST_WORKERS ?= 2
+
+.PHONY: test run install system-deps lint format typecheck sam-validate sam-build unit integration e2e bench clean
+
+$(STAMP): requirements-dev.txt layers/queue/requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP) system-deps
+
+system-deps:
+	@command -v redis-server >/dev/null || { \
+	  echo "installing redis-server (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy layers/queue/relayq functions tests bench
+
+sam-validate: install
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/sam validate --lint
+
+sam-build: install
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/sam build --cached --parallel >/dev/null
+
+unit: install
+	$(BIN)/pytest -q tests/unit -n $(PYTEST_WORKERS)
+
+integration: install
+	$(BIN)/pytest -q tests/integration -n $(PYTEST_WORKERS)
+
+e2e: install
+	$(BIN)/pytest -q tests/e2e
+
+test: install lint typecheck sam-validate sam-build
+	$(BIN)/pytest -q tests -n $(PYTEST_WORKERS)
+
+bench: install
+	$(BIN)/python -m bench.run_all
+
+clean:
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,84 @@
+"""Domain errors. Each carries the contract's error shape: ``code``, ``message``, HTTP status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class QueueError(Exception):
+    """Base of every error the API turns into ``{"code", "message", "data": {"status"}}``."""
+
+    code = "queue_error"
+    status = 500
+    message = "The queue could not complete the request."
+
+    def __init__(self, message: str | None = None, **data: Any) -> None:
+        self.message = message or type(self).message
+        self.data = data
+        super().__init__(self.message)
+
+    def to_body(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "data": {"status": self.status, **self.data}}
+
+
+class InvalidInput(QueueError):
+    code = "rest_invalid_param"
+    status = 400
+    message = "Invalid parameter(s)."
+
+
+class MissingQueueName(InvalidInput):
+    code = "missing_queue_name"
+    message = "Queue name is required."
+
+
+class InvalidJobType(QueueError):
+    code = "invalid_job_type"
+    status = 400
+    message = "Invalid job type."
+
+
+class PayloadTooLarge(QueueError):
+    code = "payload_too_large"
+    status = 400
+    message = "The job payload is too large."
+
+
+class JobNotFound(QueueError):
+    code = "job_not_found"
+    status = 404
+    message = "Job not found."
+
+
+class JobNotCancellable(QueueError):
+    code = "job_not_found_or_not_cancellable"
+    status = 404
+    message = "Job not found or cannot be cancelled."
+
+
+class JobNotRetryable(QueueError):
+    code = "job_not_found_or_not_retryable"
+    status = 404
+    message = "Job not found or is not failed."
+
+
+class RedisUnavailable(QueueError):
+    code = "redis_unavailable"
+    status = 503
+    message = "The queue backend (Redis) is unavailable. Try again later."
+
+
+class StoreUnavailable(QueueError):
+    code = "database_unavailable"
+    status = 503
+    message = "The job database is unavailable. Try again later."
+
+
+class EnqueueFailed(QueueError):
+    code = "enqueue_failed"
+    status = 500
+    message = "The job could not be enqueued."
+
+
+class TransitionRefused(Exception):
+    """A conditional status change was refused: the job is not in the expected status/attempt."""

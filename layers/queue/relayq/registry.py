@@ -1,0 +1,106 @@
+"""Job types: ``type`` name -> a class that validates a payload and handles it.
+
+New types register with ``@registry.register`` from any module listed in ``QUEUE_JOB_MODULES``
+(the plugin's "new job types" filter), without touching this package.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import InvalidInput, InvalidJobType
+from .models import Job, check_type_name
+
+
+class PermanentJobError(Exception):
+    """An error that no retry can fix: the job fails at once."""
+
+
+class RetryableJobError(Exception):
+    """An error worth retrying; ``retry_after`` (seconds) overrides the backoff schedule."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a handler may know about the run it is in."""
+
+    job: Job
+    attempt: int
+    deadline_ms: int
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """``payload.to: value is not a valid email address; ...``: which field and why."""
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "payload"
+        parts.append(f"{where}: {item['msg']}")
+    return "; ".join(parts)
+
+
+class JobType(ABC):
+    """Base of every job type. Class attributes set per-type defaults (None: the settings')."""
+
+    name: ClassVar[str]
+    payload_model: ClassVar[type[BaseModel] | None] = None
+    priority: ClassVar[int | None] = None
+    max_attempts: ClassVar[int | None] = None
+    timeout: ClassVar[int | None] = None
+    retry_delays: ClassVar[tuple[int, ...] | None] = None
+    # Exclusive jobs never run two at once anywhere (a global lock held while one runs).
+    exclusive: ClassVar[bool] = False
+
+    def validate(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The payload as the handler will see it; raises InvalidInput with the field and reason."""
+        if self.payload_model is None:
+            return payload
+        try:
+            return self.payload_model.model_validate(payload).model_dump(mode="json", exclude_none=True)
+        except ValidationError as error:
+            message = f"Invalid payload for job type '{self.name}': {describe_validation_error(error)}"
+            raise InvalidInput(message) from None
+
+    @abstractmethod
+    def handle(self, payload: dict[str, Any], context: JobContext) -> Any:
+        """Do the work; return a JSON-serialisable result. Raise to fail the attempt."""
+
+
+class JobRegistry:
+    def __init__(self) -> None:
+        self._types: dict[str, JobType] = {}
+
+    def register(self, cls: type[JobType]) -> type[JobType]:
+        """Class decorator: make ``cls`` the handler of jobs of type ``cls.name``."""
+        self._types[check_type_name(cls.name)] = cls()
+        return cls
+
+    def unregister(self, name: str) -> None:
+        self._types.pop(name, None)
+
+    def get(self, name: str) -> JobType:
+        try:
+            return self._types[name]
+        except KeyError:
+            known = ", ".join(sorted(self._types)) or "none"
+            raise InvalidJobType(f"Invalid job type '{name}'. Known types: {known}.") from None
+
+    def names(self) -> list[str]:
+        return sorted(self._types)
+
+    def load_modules(self, modules: Iterable[str]) -> None:
+        """Import modules that register types (their import runs ``@registry.register``)."""
+        for module in modules:
+            importlib.import_module(module)
+
+
+registry = JobRegistry()

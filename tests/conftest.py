@@ -1,0 +1,99 @@
+"""Shared fixtures: a real redis-server per test process, DynamoDB through moto, a queue."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+import redis
+from moto import mock_aws
+
+from relayq.hooks import Hooks
+from relayq.job_store import JobStore
+from relayq.redis_queue import RedisQueue
+from relayq.registry import JobRegistry
+from relayq.service import JobQueue
+from relayq.settings import Settings
+from tests.support.clock import FakeClock
+from tests.support.job_types import register_test_types
+from tests.support.redis_server import RedisServer
+from tests.support.template import TABLES, create_table
+
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "relayq-tests")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_conn(redis_server: RedisServer) -> Iterator[redis.Redis]:
+    conn = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    conn.flushall()
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def settings(redis_server: RedisServer) -> Settings:
+    return Settings(
+        redis_url=redis_server.url,
+        jobs_table="jobs",
+        tokens_table="tokens",
+        idempotency_table="idempotency",
+        retry_jitter=0,
+    )
+
+
+@pytest.fixture
+def dynamodb(aws: None, settings: Settings) -> object:
+    client = boto3.client("dynamodb")
+    for logical_id, field in TABLES.items():
+        create_table(client, logical_id, getattr(settings, field))
+    return client
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def registry() -> JobRegistry:
+    return register_test_types(JobRegistry())
+
+
+@pytest.fixture
+def rqueue(redis_conn: redis.Redis, clock: FakeClock) -> RedisQueue:
+    return RedisQueue(redis_conn, "rq", lease_grace_ms=0, clock=clock)
+
+
+@pytest.fixture
+def store(dynamodb: object, settings: Settings) -> JobStore:
+    return JobStore(dynamodb, settings.jobs_table)
+
+
+@pytest.fixture
+def queue(rqueue: RedisQueue, store: JobStore, settings: Settings, registry: JobRegistry, clock: FakeClock) -> JobQueue:
+    return JobQueue(rqueue, store, settings, registry=registry, hooks=Hooks(), clock=clock)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path

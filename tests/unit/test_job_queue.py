@@ -1,0 +1,314 @@
+"""The queue service over real Redis and moto's DynamoDB: records and queue stay in step."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from relayq.errors import (
+    InvalidInput,
+    InvalidJobType,
+    JobNotCancellable,
+    JobNotFound,
+    JobNotRetryable,
+    MissingQueueName,
+    PayloadTooLarge,
+    RedisUnavailable,
+)
+from relayq.job_store import JobStore
+from relayq.models import NewJob
+from relayq.redis_queue import RedisQueue
+from relayq.service import JobQueue
+from tests.support.clock import FakeClock
+from tests.support.counting import DynamoCounter, counting_redis
+from tests.support.redis_server import RedisServer
+
+
+def new(type_: str = "echo", **fields: Any) -> NewJob:
+    return NewJob(type=type_, **fields)
+
+
+def test_create_applies_the_plugin_defaults(queue: JobQueue) -> None:
+    job = queue.create(new(payload={"x": 1}))
+    assert (job.queue, job.priority, job.max_attempts, job.timeout) == ("default", 50, 3, 300)
+    assert job.status == "queued" and job.attempts == 0
+    stored = queue.get(job.id)
+    assert stored == job
+    assert stored.created_at == stored.updated_at
+    assert len(stored.created_at) == 19  # "YYYY-MM-DD HH:MM:SS"
+
+
+def test_job_runs_to_completion(queue: JobQueue) -> None:
+    job = queue.create(new(payload={"hello": "world"}))
+    result = queue.process(["default"], 10)
+    assert (result.processed, result.successful, result.failed) == (1, 1, 0)
+    done = queue.get(job.id)
+    assert done.status == "completed"
+    assert done.result == {"echo": {"hello": "world"}, "attempt": 1}
+    assert done.attempts == 1 and done.processed_at is not None
+    assert queue.lengths().pending == {"default": 0}
+
+
+def test_unknown_type_and_bad_payload_are_refused_with_nothing_written(
+    queue: JobQueue, redis_conn: redis.Redis
+) -> None:
+    with pytest.raises(InvalidJobType, match="Invalid job type 'nope'"):
+        queue.create(new("nope"))
+    with pytest.raises(InvalidInput, match="seconds"):
+        queue.create(new("sleep", payload={"seconds": "soon"}))
+    with pytest.raises(PayloadTooLarge, match="limit"):
+        queue.create(new(payload={"blob": "x" * 300_000}))
+    assert queue.list().total == 0
+    assert redis_conn.dbsize() == 0
+
+
+def test_retries_follow_the_backoff_schedule_then_fail(queue: JobQueue, clock: FakeClock) -> None:
+    job = queue.create(new("flaky", max_attempts=3))
+    first = queue.process(["default"], 10)
+    assert (first.processed, first.retried) == (1, 1)
+    record = queue.get(job.id)
+    assert record.status == "queued" and record.attempts == 1
+    assert record.error_message == "flaky failure on attempt 1"
+    assert record.delay_until is not None
+    clock.advance(59)
+    assert queue.process(["default"], 10).processed == 0  # 60 s not yet over
+    clock.advance(1)
+    assert queue.process(["default"], 10).retried == 1  # attempt 2, next wait 300 s
+    clock.advance(299)
+    assert queue.process(["default"], 10).processed == 0
+    clock.advance(1)
+    last = queue.process(["default"], 10)
+    assert (last.processed, last.failed, last.retried) == (1, 1, 0)
+    failed = queue.get(job.id)
+    assert failed.status == "failed" and failed.attempts == 3 and failed.failed_at is not None
+    assert failed.error_message == "flaky failure on attempt 3"
+
+
+def test_a_retry_that_succeeds(queue: JobQueue, clock: FakeClock) -> None:
+    job = queue.create(new("flaky", payload={"succeed_on": 2}))
+    queue.process(["default"], 1)
+    clock.advance(60)
+    queue.process(["default"], 1)
+    done = queue.get(job.id)
+    assert done.status == "completed" and done.result == {"ok": 2} and done.error_message is None
+
+
+def test_permanent_errors_fail_at_once(queue: JobQueue) -> None:
+    job = queue.create(new("broken", max_attempts=5))
+    result = queue.process(["default"], 5)
+    assert (result.failed, result.retried) == (1, 0)
+    assert queue.get(job.id).status == "failed"
+    assert queue.get(job.id).attempts == 1
+
+
+def test_retry_after_overrides_the_schedule(queue: JobQueue, clock: FakeClock) -> None:
+    job = queue.create(new("retry_after", payload={"after": 5}))
+    queue.process(["default"], 1)
+    clock.advance(5)
+    queue.process(["default"], 1)
+    assert queue.get(job.id).attempts == 2
+
+
+def test_timeout_is_enforced_and_the_worker_goes_on(queue: JobQueue) -> None:
+    slow = queue.create(new("sleep", payload={"seconds": 3}, timeout=1, max_attempts=1))
+    quick = queue.create(new("echo"))
+    result = queue.process(["default"], 10)
+    assert (result.processed, result.successful, result.failed) == (2, 1, 1)
+    assert queue.get(slow.id).status == "failed"
+    assert "timed out after 1 seconds" in (queue.get(slow.id).error_message or "")
+    assert queue.get(quick.id).status == "completed"
+
+
+def test_unserialisable_result_fails_clearly(queue: JobQueue) -> None:
+    job = queue.create(new("unserialisable", max_attempts=3))
+    queue.process(["default"], 1)
+    record = queue.get(job.id)
+    assert record.status == "failed" and "not JSON-serialisable" in (record.error_message or "")
+
+
+def test_delayed_job_runs_when_due(queue: JobQueue, clock: FakeClock) -> None:
+    job = queue.create(new(delay=120))
+    assert job.delay_until is not None
+    assert queue.process(["default"], 5).processed == 0
+    clock.advance(120)
+    assert queue.process(["default"], 5).successful == 1
+    assert queue.get(job.id).status == "completed"
+
+
+def test_dead_worker_lease_is_recovered(queue: JobQueue, rqueue: RedisQueue, clock: FakeClock) -> None:
+    job = queue.create(new(timeout=30))
+    (lease,) = rqueue.claim(["default"], 1)
+    queue.store.start(lease.id, lease.attempt)  # the worker started it, then died
+    assert queue.get(job.id).status == "processing"
+    clock.advance(31)
+    result = queue.process(["default"], 5)
+    assert result.recovered == 1 and result.successful == 1
+    done = queue.get(job.id)
+    assert done.status == "completed" and done.attempts == 2
+
+
+def test_lease_lost_on_last_attempt_fails_the_job(queue: JobQueue, rqueue: RedisQueue, clock: FakeClock) -> None:
+    job = queue.create(new(timeout=10, max_attempts=1))
+    (lease,) = rqueue.claim(["default"], 1)
+    queue.store.start(lease.id, lease.attempt)
+    clock.advance(11)
+    assert queue.process(["default"], 5).recovered == 1
+    failed = queue.get(job.id)
+    assert failed.status == "failed" and "Lease expired" in (failed.error_message or "")
+
+
+def test_cancel_only_queued_or_failed(queue: JobQueue) -> None:
+    waiting = queue.create(new())
+    assert queue.cancel(waiting.id).status == "cancelled"
+    assert queue.process(["default"], 5).processed == 0
+    with pytest.raises(JobNotCancellable):
+        queue.cancel(waiting.id)
+    done = queue.create(new())
+    queue.process(["default"], 5)
+    with pytest.raises(JobNotCancellable):
+        queue.cancel(done.id)
+    with pytest.raises(JobNotCancellable):
+        queue.cancel("job_nope")
+    broken = queue.create(new("broken"))
+    queue.process(["default"], 5)
+    assert queue.cancel(broken.id).status == "cancelled"
+
+
+def test_retry_a_failed_job(queue: JobQueue) -> None:
+    job = queue.create(new("flaky", payload={"succeed_on": 1}, max_attempts=1))
+    job = queue.create(new("broken", max_attempts=1))
+    queue.process(["default"], 5)
+    reopened = queue.retry(job.id)
+    assert reopened.status == "queued" and reopened.attempts == 0 and reopened.error_message is None
+    with pytest.raises(JobNotRetryable):
+        queue.retry(job.id)
+    queue.process(["default"], 5)
+    assert queue.get(job.id).status == "failed"
+
+
+def test_clear_cancels_the_records_of_removed_jobs(queue: JobQueue) -> None:
+    jobs = [queue.create(new(queue="email")) for _ in range(3)]
+    later = queue.create(new(queue="email", delay=60))
+    other = queue.create(new(queue="default"))
+    assert queue.clear("email") == 4
+    assert {queue.get(j.id).status for j in [*jobs, later]} == {"cancelled"}
+    assert queue.get(other.id).status == "queued"
+    with pytest.raises(MissingQueueName):
+        queue.clear("")
+    with pytest.raises(InvalidInput):
+        queue.clear("bad:name")
+
+
+def test_list_pages_newest_first_with_filters(queue: JobQueue, clock: FakeClock) -> None:
+    created = []
+    for i in range(12):
+        clock.advance(1)
+        created.append(queue.create(new(queue="email" if i % 2 else "default")))
+    first = queue.list(1, 5)
+    assert (first.total, first.total_pages) == (12, 3)
+    assert [j.id for j in first.jobs] == [j.id for j in reversed(created)][:5]
+    third = queue.list(3, 5)
+    assert [j.id for j in third.jobs] == [j.id for j in reversed(created)][10:]
+    email = queue.list(1, 100, queue="email")
+    assert email.total == 6 and all(j.queue == "email" for j in email.jobs)
+    queue.process(["default"], 100)
+    completed = queue.list(1, 100, status="completed")
+    assert completed.total == 6 and all(j.queue == "default" for j in completed.jobs)
+    both = queue.list(1, 100, status="queued", queue="email", type="echo")
+    assert both.total == 6
+    assert queue.list(1, 100, type="noop").total == 0
+    assert queue.list(9, 5).jobs == []
+
+
+def test_stats_and_counts(queue: JobQueue, clock: FakeClock) -> None:
+    queue.create(new())
+    queue.create(new(queue="email"))
+    queue.create(new(delay=30))
+    queue.create(new("broken"))
+    queue.process(["default"], 1)  # the broken one is later in FIFO: runs echo first
+    stats = queue.stats()
+    assert stats["email"] == {"pending": 1, "size": 1}
+    assert stats["delayed"] == {"pending": 1, "size": 1}
+    assert stats["database"]["total"] == 4
+    assert stats["database"]["completed"] == 1 and stats["database"]["queued"] == 3
+
+
+def test_redis_down_at_enqueue_leaves_no_record(
+    store: JobStore, settings: Any, registry: Any, clock: FakeClock
+) -> None:
+    dead = redis.Redis(port=1, socket_connect_timeout=0.1, retry=Retry(NoBackoff(), 0))
+    broken = JobQueue(RedisQueue(dead, "rq", clock=clock), store, settings, registry=registry, clock=clock)
+    with pytest.raises(RedisUnavailable):
+        broken.create(new())
+    assert store.list().total == 0
+    health = broken.health()
+    assert not health.healthy and not health.redis_connected and health.database_status
+
+
+def test_get_unknown(queue: JobQueue) -> None:
+    with pytest.raises(JobNotFound):
+        queue.get("job_00000000000000000000000000aa")
+    with pytest.raises(JobNotFound):
+        queue.get("../etc/passwd")
+
+
+def test_two_workers_never_complete_one_job_twice(queue: JobQueue) -> None:
+    jobs = [queue.create(new("sleep", payload={"seconds": 0.01})) for _ in range(40)]
+    completions: list[str] = []
+    queue.hooks.on("after_job", lambda job, result: completions.append(job.id))
+    threads = [threading.Thread(target=queue.process, args=(["default"], 40)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(completions) == sorted(j.id for j in jobs)
+    assert {queue.get(j.id).status for j in jobs} == {"completed"}
+
+
+def test_conditional_transitions_refuse_stale_attempts(queue: JobQueue, rqueue: RedisQueue, clock: FakeClock) -> None:
+    job = queue.create(new(timeout=5))
+    (old,) = rqueue.claim(["default"], 1)
+    queue.store.start(job.id, old.attempt)
+    clock.advance(6)
+    rqueue.recover_expired()
+    (new_lease,) = rqueue.claim(["default"], 1)
+    queue.store.start(job.id, new_lease.attempt)
+    from relayq.errors import TransitionRefused
+
+    with pytest.raises(TransitionRefused):
+        queue.store.complete(job.id, old.attempt, "late")
+    with pytest.raises(TransitionRefused):
+        queue.store.start(job.id, old.attempt)
+    assert queue.store.complete(job.id, new_lease.attempt, "ok").result == "ok"
+
+
+def test_bulk_create(queue: JobQueue, dynamodb: Any) -> None:
+    counter = DynamoCounter(dynamodb)
+    jobs = queue.create_many([new(payload={"i": i}) for i in range(60)])
+    assert counter.calls["BatchWriteItem"] == 3 and counter.total == 3
+    assert queue.lengths().pending == {"default": 60}
+    assert queue.list(1, 100).total == 60
+    assert {queue.get(j.id).payload["i"] for j in jobs} == set(range(60))
+
+
+def test_round_trips_per_job(
+    redis_server: RedisServer, redis_conn: redis.Redis, store: JobStore, settings: Any, registry: Any, dynamodb: Any
+) -> None:
+    counting = counting_redis(redis_server.url)
+    q = JobQueue(RedisQueue(counting, "rq"), store, settings, registry=registry)
+    q.create(new())
+    q.process(["default"], 10)  # warm: scripts loaded
+    counter = DynamoCounter(dynamodb)
+    counting.round_trips = 0
+    q.create(new())
+    create_trips = counting.round_trips
+    q.process(["default"], 10)
+    # A job costs enqueue, claim, finish; a batch adds promote, recover and its last, empty claim.
+    assert create_trips == 1
+    assert counting.round_trips - create_trips == 2 + 3
+    assert counter.calls == {"PutItem": 1, "UpdateItem": 2}
