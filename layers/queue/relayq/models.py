@@ -13,6 +13,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 QUEUE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 JOB_ID = re.compile(r"^job_[0-9a-f]{12}[0-9a-f]{16}$")
 TYPE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
+# A job must finish inside one worker invocation (Lambda stops at 900 s) with time to record it.
+MAX_JOB_TIMEOUT = 880
 
 
 class JobStatus(StrEnum):
@@ -92,7 +94,7 @@ class NewJob(BaseModel):
     queue: QueueName | None = None
     delay: int = Field(default=0, ge=0, le=365 * 24 * 3600, description="Seconds to wait before the job may run.")
     max_attempts: int | None = Field(default=None, ge=1, le=100)
-    timeout: int | None = Field(default=None, ge=1, le=900, description="Seconds a run may take.")
+    timeout: int | None = Field(default=None, ge=1, le=MAX_JOB_TIMEOUT, description="Seconds a run may take.")
 
 
 class ClaimedJob(BaseModel):

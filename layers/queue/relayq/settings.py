@@ -8,6 +8,8 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from .models import MAX_JOB_TIMEOUT
+
 
 class Settings(BaseSettings):
     """Deployment settings. A bad value fails at start with the variable's name."""
@@ -30,7 +32,7 @@ class Settings(BaseSettings):
     default_queue: str = "default"
     default_priority: int = Field(default=50, ge=0, le=1000)
     default_max_attempts: int = Field(default=3, ge=1, le=100)
-    default_timeout: int = Field(default=300, ge=1, le=900)
+    default_timeout: int = Field(default=300, ge=1, le=MAX_JOB_TIMEOUT)
     # Retry delays of the plugin: 60 s, 300 s, 900 s, then min(2^attempt * 60 s, 3600 s).
     retry_delays: Annotated[tuple[int, ...], NoDecode] = (60, 300, 900)
     retry_max_delay: int = Field(default=3600, ge=1)

@@ -1,0 +1,64 @@
+"""Integration fixtures: the real handlers with a real redis-server and moto's server, configured
+only through the environment, as in Lambda."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from relayq import aws, redis_client, service, settings
+from tests.support.moto_server import MotoServer
+from tests.support.redis_server import RedisServer
+
+TABLE_NAMES = {"jobs_table": "it-jobs", "tokens_table": "it-tokens", "idempotency_table": "it-idempotency"}
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    server = MotoServer().start()
+    server.create_tables(TABLE_NAMES)
+    yield server
+    server.stop()
+
+
+def reset_caches() -> None:
+    """Forget the per-container singletons, as a new Lambda container would."""
+    settings.get_settings.cache_clear()
+    redis_client.get_redis.cache_clear()
+    aws.client.cache_clear()
+    service.get_queue.cache_clear()
+
+
+@pytest.fixture
+def lambda_env(
+    monkeypatch: pytest.MonkeyPatch, redis_server: RedisServer, moto_server: MotoServer
+) -> Iterator[dict[str, str]]:
+    """The environment a deployed function sees, pointing at the local services."""
+    env = {
+        "AWS_ENDPOINT_URL": moto_server.url,
+        "QUEUE_REDIS_URL": redis_server.url,
+        "QUEUE_JOBS_TABLE": TABLE_NAMES["jobs_table"],
+        "QUEUE_TOKENS_TABLE": TABLE_NAMES["tokens_table"],
+        "QUEUE_IDEMPOTENCY_TABLE": TABLE_NAMES["idempotency_table"],
+        "QUEUE_RETRY_JITTER": "0",
+        "POWERTOOLS_SERVICE_NAME": "relayq",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    redis.Redis.from_url(redis_server.url).flushall()
+    moto_server.client("dynamodb")  # the tables are shared; clear jobs between tests
+    _clear_tables(moto_server)
+    reset_caches()
+    yield env
+    reset_caches()
+
+
+def _clear_tables(server: MotoServer) -> None:
+    dynamodb = server.client("dynamodb")
+    for name in TABLE_NAMES.values():
+        key_names = [k["AttributeName"] for k in dynamodb.describe_table(TableName=name)["Table"]["KeySchema"]]
+        for page in dynamodb.get_paginator("scan").paginate(TableName=name):
+            for item in page["Items"]:
+                dynamodb.delete_item(TableName=name, Key={k: item[k] for k in key_names})

@@ -1,0 +1,40 @@
+"""moto's server (DynamoDB, SES, S3, Lambda... stand-in) on a free port, reached through boto3
+exactly as AWS is: only ``AWS_ENDPOINT_URL`` differs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from tests.support.redis_server import free_port
+from tests.support.template import TABLES, create_table
+
+
+class MotoServer:
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> MotoServer:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.url, region_name="us-east-1")  # type: ignore[call-overload]
+
+    def create_tables(self, names: dict[str, str]) -> None:
+        """Create every table of template.yaml; ``names`` maps settings fields to table names."""
+        dynamodb = self.client("dynamodb")
+        existing = set(dynamodb.list_tables()["TableNames"])
+        for logical_id, field in TABLES.items():
+            if names[field] not in existing:
+                create_table(dynamodb, logical_id, names[field])
