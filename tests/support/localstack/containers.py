@@ -22,7 +22,7 @@ from typing import IO, Any
 from tests.support.localstack.functions import FunctionSpec, layer_dirs
 
 RUNTIME = Path(__file__).with_name("runtime.py")
-# Concurrent containers per function before invocations wait (Lambda's reserved concurrency).
+# Concurrent containers of a function without reserved concurrency; past it, invocations wait.
 MAX_CONTAINERS = 10
 
 Log = Callable[[str], None]
@@ -151,7 +151,7 @@ class FunctionPool:
                     raise RuntimeError(f"{self.spec.name} is stopped")
                 if self._idle:
                     return self._idle.pop()
-                if len(self._all) < MAX_CONTAINERS:
+                if len(self._all) < (self.spec.reserved_concurrency or MAX_CONTAINERS):
                     break
                 self._available.wait()
             container = Container(self.spec, self._environment, self._log)

@@ -73,7 +73,7 @@ class RestApi:
                     Route(
                         resource=props_["Path"],
                         method=props_["Method"].upper(),
-                        function=function,
+                        function=resolver.resolve({"Ref": function}),
                         authorizer=None if chosen in (None, "NONE") else self.authorizers[chosen],
                     )
                 )

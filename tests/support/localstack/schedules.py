@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.support.apigw import ACCOUNT_ID, REGION
+from tests.support.localstack.functions import STACK_NAME, Resolver
 from tests.support.template import resources
 
 RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
@@ -41,7 +42,7 @@ class Schedule:
             "account": ACCOUNT_ID,
             "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "region": REGION,
-            "resources": [f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/{self.function}-{self.name}"],
+            "resources": [f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/{STACK_NAME}-{self.name}"],
             "detail": {},
         }
 
@@ -58,10 +59,11 @@ class Schedule:
         raise ValueError(f"unsupported schedule expression {self.expression!r}")
 
 
-def schedules() -> list[Schedule]:
-    """Every enabled schedule of every function in template.yaml."""
+def schedules(resolver: Resolver) -> list[Schedule]:
+    """Every enabled schedule of every function in template.yaml (``function``: its name)."""
     found = []
-    for function, resource in resources("AWS::Serverless::Function").items():
+    for logical_id, resource in resources("AWS::Serverless::Function").items():
+        function = resolver.resolve({"Ref": logical_id})
         for name, event in resource["Properties"].get("Events", {}).items():
             if event["Type"] not in ("Schedule", "ScheduleV2"):
                 continue

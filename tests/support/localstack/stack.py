@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from tests.support.localstack.functions import Resolver, function_specs, parameter_defaults
+from tests.support.localstack.functions import FunctionSpec, Resolver, function_specs
 from tests.support.localstack.gateway import Gateway, GatewayServer
 from tests.support.localstack.lambda_service import LambdaApiServer, LambdaService
 from tests.support.localstack.routes import rest_apis
@@ -92,7 +93,7 @@ class LocalStack:
         saver.start()
         self._stops.append(saver.stop)  # runs after the functions stopped: the last writes are kept
 
-        resolver = Resolver({**parameter_defaults(), "EnvironmentName": "local", "RedisUrl": self.redis.url}, tables)
+        resolver = Resolver({"EnvironmentName": "local", "RedisUrl": self.redis.url}, tables)
         specs = function_specs(resolver)
         self.lambdas = LambdaService(specs, self.function_environment(), self.log)
         self._stops.append(self.lambdas.stop)
@@ -105,9 +106,10 @@ class LocalStack:
         self._stops.append(self.gateway_server.gateway.stop)
 
         self.tokens = ensure_tokens(dynamodb, tables["TokensTable"], data / "env")
-        self.write_env_file(resolver, tables)
+        self.write_env_file(specs)
 
-        self.scheduler = Scheduler(schedules(), self.lambdas.invoke_async, config.schedule_scale)
+        self.schedules = schedules(resolver)
+        self.scheduler = Scheduler(self.schedules, self.lambdas.invoke_async, config.schedule_scale)
         self.scheduler.start()
         self._stops.append(self.scheduler.stop)
         self._banner(restored)
@@ -137,7 +139,7 @@ class LocalStack:
             "POWERTOOLS_TRACE_DISABLED": "true",
         }
 
-    def write_env_file(self, resolver: Resolver, tables: dict[str, str]) -> None:
+    def write_env_file(self, specs: dict[str, FunctionSpec]) -> None:
         assert self.tokens is not None
         lines = {
             "QUEUE_API_URL": self.api_url,
@@ -153,7 +155,8 @@ class LocalStack:
             "QUEUE_REDIS_URL": self.redis.url,
             **{
                 key: value
-                for key, value in function_specs(resolver)["ApiFunction"].environment.items()
+                for spec in specs.values()
+                for key, value in spec.environment.items()
                 if key.endswith("_TABLE")
             },
         }
@@ -164,7 +167,7 @@ class LocalStack:
 
     def _banner(self, restored: int) -> None:
         assert self.tokens is not None
-        rules = ", ".join(f"{s.function}.{s.name} {s.expression}" for s in schedules()) or "none"
+        rules = [f"  schedule       {s.function} {s.expression} {json.dumps(s.input)}" for s in self.schedules]
         self.log(
             "\n".join(
                 [
@@ -175,7 +178,7 @@ class LocalStack:
                     f"  Lambda API     {self.lambda_url}  (AWS_ENDPOINT_URL_LAMBDA)",
                     f"  DynamoDB etc.  {self.moto.url}  (moto; {restored} items restored)",
                     f"  Redis          {self.redis.url}  (AOF in {self.redis.data_dir})",
-                    f"  schedules      {rules}",
+                    *rules,
                     f"  settings       {self.config.data_dir / 'env'}",
                     "ready (Ctrl-C stops)",
                 ]
