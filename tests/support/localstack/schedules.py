@@ -82,6 +82,8 @@ def _field(spec: str, low: int, high: int, names: dict[str, int]) -> set[int]:
         part = raw
         for name, number in names.items():
             part = part.replace(name, str(number))
+        if not re.fullmatch(r"[\d*?/-]+", part):  # L, W and # are not supported locally
+            raise ValueError(f"unsupported cron field {spec!r}")
         base, _, step = part.partition("/")
         if base in ("*", "?"):
             start, end = low, high
@@ -98,7 +100,7 @@ def _next_cron(expression: str, now: dt.datetime) -> dt.datetime:
     """EventBridge's six-field cron (minutes hours day-of-month month day-of-week year), in UTC.
     L, W and # are not supported locally."""
     fields = expression.split()
-    if len(fields) != 6 or any(c in expression for c in "LW#"):
+    if len(fields) != 6:
         raise ValueError(f"unsupported cron expression cron({expression})")
     minutes, hours, days, months, weekdays, years = fields
     allowed_minutes = _field(minutes, 0, 59, {})

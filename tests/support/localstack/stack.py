@@ -20,9 +20,11 @@ from tests.support.localstack.snapshot import PeriodicSaver, TableSnapshot
 from tests.support.localstack.tokens import LocalTokens, ensure_tokens
 from tests.support.moto_server import MotoServer
 from tests.support.redis_server import RedisServer, free_port
-from tests.support.template import create_table, resources
+from tests.support.template import create_table, resources, template
 
 REGION = "us-east-1"
+LOCAL_SENDER = "relayq@example.com"
+LOCAL_BUCKET = "relayq-local-images"
 
 
 @dataclass
@@ -93,7 +95,8 @@ class LocalStack:
         saver.start()
         self._stops.append(saver.stop)  # runs after the functions stopped: the last writes are kept
 
-        resolver = Resolver({"EnvironmentName": "local", "RedisUrl": self.redis.url}, tables)
+        resolver = Resolver(self.local_parameters(), tables)
+        self.create_aws_resources(resolver)
         specs = function_specs(resolver)
         self.lambdas = LambdaService(specs, self.function_environment(), self.log)
         self._stops.append(self.lambdas.stop)
@@ -122,6 +125,26 @@ class LocalStack:
             server.server_close()
 
         self._stops.append(stop)
+
+    def local_parameters(self) -> dict[str, str]:
+        """Parameter values of the local deployment, for the parameters template.yaml declares."""
+        values = {
+            "EnvironmentName": "local",
+            "RedisUrl": self.redis.url,
+            "EmailFromAddress": LOCAL_SENDER,
+            "ImagesBucketName": LOCAL_BUCKET,
+        }
+        declared = template().get("Parameters", {})
+        return {name: value for name, value in values.items() if name in declared}
+
+    def create_aws_resources(self, resolver: Resolver) -> None:
+        """What a deployment has besides the template's resources: the verified SES sender and
+        the images bucket its parameters name (moto keeps both in memory: made on every start)."""
+        parameters = resolver.parameters
+        if parameters.get("EmailFromAddress"):
+            self.moto.client("ses").verify_email_identity(EmailAddress=parameters["EmailFromAddress"])
+        if parameters.get("ImagesBucketName"):
+            self.moto.client("s3").create_bucket(Bucket=parameters["ImagesBucketName"])
 
     def function_environment(self) -> dict[str, str]:
         """What every function sees besides its template variables: the local endpoints, a
