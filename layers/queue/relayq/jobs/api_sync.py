@@ -24,7 +24,16 @@ MAX_RETRY_AFTER = 24 * 3600
 _http = urllib3.PoolManager(
     num_pools=20,
     maxsize=10,
-    retries=urllib3.Retry(total=5, connect=0, read=0, status=0, other=0, redirect=5, raise_on_redirect=False),
+    retries=urllib3.Retry(
+        total=5,
+        connect=0,
+        read=0,
+        status=0,
+        other=0,
+        redirect=5,
+        raise_on_redirect=False,
+        respect_retry_after_header=False,
+    ),
 )
 
 
