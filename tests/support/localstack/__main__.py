@@ -26,6 +26,12 @@ def parse_args() -> StackConfig:
     parser.add_argument(
         "--schedule-scale", type=float, default=defaults.schedule_scale, help="run rate schedules N times faster"
     )
+    parser.add_argument(
+        "--timeout-scale",
+        type=float,
+        default=defaults.timeout_scale,
+        help="make timeouts N times longer (slow machines)",
+    )
     parser.add_argument("--snapshot-interval", type=float, default=defaults.snapshot_interval, help="seconds")
     args = parser.parse_args()
     return StackConfig(**vars(args))
