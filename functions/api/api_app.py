@@ -22,6 +22,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from redis.exceptions import RedisError
 
 from relayq import __version__
 from relayq.api_input import (
@@ -121,7 +122,7 @@ def rate_limit(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> 
     limit = int(authorizer.get("rate_limit") or get_settings().rate_limit_per_minute)
     try:
         decision = _limiter().hit(token_id, limit)
-    except Exception:
+    except RedisError:
         # Without Redis the queue cannot work either; let the route answer (503, or /health's
         # report) instead of hiding the outage behind a rate-limit error.
         logger.warning("rate limiter unavailable; call not counted", extra={"token_id": token_id})
