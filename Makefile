@@ -66,3 +66,9 @@ run: install
 # Regenerates events/ from tests/support/events.py (a test fails when the committed copy is stale).
 events: install
 	PYTHONPATH=layers/queue:. $(BIN)/python -m tests.support.events
+
+# The API's OpenAPI document, generated from the code (a test fails when the committed copy is stale).
+.PHONY: openapi
+openapi: install
+	PYTHONPATH=layers/queue:functions/api $(BIN)/python -c "import pathlib, api_app; \
+	  pathlib.Path('functions/api/openapi.json').write_text(api_app.openapi_document() + '\n')"
