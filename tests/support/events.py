@@ -5,7 +5,8 @@ expects. ``python -m tests.support.events`` (``make events``) writes them;
 tests/integration/test_events.py fails when the committed copy is stale and invokes every handler
 with every event.
 
-Values that would change on every build (request ids, times) are pinned.
+Values that would change on every build (request ids, times) are pinned. File names keep the
+names the functions' own tests already use (``api/create_job.json``, ``worker/schedule.json``).
 """
 
 from __future__ import annotations
@@ -26,14 +27,14 @@ from tests.support.template import ROOT, template
 
 EVENTS = ROOT / "events"
 # The secrets the samples carry; the events test stores them (hashed) before invoking.
-FULL_TOKEN = "rq_example-full-scope-token-000000000000000000"  # noqa: S105 (a sample, not a secret)
-WORKER_TOKEN = "rq_example-worker-scope-token-0000000000000000"  # noqa: S105
+FULL_TOKEN = "rq_replace-with-a-real-token"
+WORKER_TOKEN = "rq_example-worker-scope-token-0000000000000000"
 JOB_ID = "job_01a2060000000123456789abcdef"
 RUN_ID = "run_01a206000000deadbeef"
 SITE = "https://blog.example.com"
 PINNED_TIME = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
 # What the authorizer hands the API for the full-scope sample token (its Allow policy's context).
-FULL_CONTEXT = {"token_id": "tok_example", "scope": "full", "token_name": "example", "rate_limit": 60}
+FULL_CONTEXT: dict[str, str | int] = {"token_id": "tok_example", "scope": "full", "name": "example", "rate_limit": 60}
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,6 @@ def _request(
     query: Sequence[tuple[str, str]] = (),
     body: str | None = None,
     content_type: str | None = None,
-    context: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     return _pin(
         proxy_event(
@@ -99,7 +99,7 @@ def _request(
             query=list(query),
             body=body,
             resource=resource,
-            authorizer={**(context or FULL_CONTEXT), "principalId": "tok_example"},
+            authorizer={**FULL_CONTEXT, "principalId": "tok_example"},
         )
     )
 
@@ -108,39 +108,58 @@ def _json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+PROXY = "/{proxy+}"
+EMAIL = {"to": "admin@example.com", "subject": "Hi", "message": "Body"}
+
+
+def _rest(function: str, name: str, expect: int, method: str, path: str, resource: str, **request: Any) -> Case:
+    return Case(function, name, _request(method, path, resource=resource, **request), expect)
+
+
 def api_cases() -> list[Case]:
-    proxy = "/{proxy+}"
-    email = {"to": "admin@example.com", "subject": "Hi", "message": "Body"}
-    form = "type=email&priority=10&queue=default&" + quote(f"payload[{_json(email)}]", safe="=&")
+    # The contract's curl form: ``--data-urlencode 'payload[{...}]'`` (the JSON is the field name).
+    form = "type=email&priority=10&queue=default&" + quote(f"payload[{_json(EMAIL)}]", safe="=&")
+    listing = [("status", "queued"), ("queue", "default"), ("page", "1"), ("per_page", "10")]
+    create = _json({"type": "email", "payload": EMAIL, "priority": 10})
+    trigger = _json({"queues": ["default", "email"], "max_jobs": 5})
+    trigger_form = urlencode([("queues[]", "default"), ("max_jobs", "5")])
     return [
-        Case("api", "list-jobs", _request("GET", "/jobs", resource=proxy, query=[("status", "queued"), ("queue", "default"), ("page", "1"), ("per_page", "10")]), 200),
-        Case("api", "get-job", _request("GET", f"/jobs/{JOB_ID}", resource=proxy), 200),
-        Case("api", "create-job", _request("POST", "/jobs", resource=proxy, body=_json({"type": "email", "payload": email, "priority": 10}), content_type="application/json"), 201),
-        Case("api", "create-job-form", _request("POST", "/jobs", resource=proxy, body=form, content_type="application/x-www-form-urlencoded"), 201),
-        Case("api", "cancel-job", _request("DELETE", f"/jobs/{JOB_ID}", resource=proxy), 200),
-        Case("api", "trigger-workers", _request("POST", "/workers/trigger", resource=proxy, body=_json({"queues": ["default", "email"], "max_jobs": 5}), content_type="application/json"), 200),
-        Case("api", "trigger-workers-form", _request("POST", "/workers/trigger", resource=proxy, body=urlencode([("queues[]", "default"), ("max_jobs", "5")]), content_type="application/x-www-form-urlencoded"), 200),
-        Case("api", "worker-status", _request("GET", "/workers/status", resource=proxy), 200),
-        Case("api", "stats", _request("GET", "/stats", resource=proxy), 200),
-        Case("api", "health", _request("GET", "/health", resource=proxy), 200),
-        Case("api", "clear-queue", _request("POST", "/queues/email/clear", resource=proxy), 200),
-        Case("api", "unknown-route", _request("GET", "/nothing-here", resource=proxy), 404),
-    ]  # fmt: skip
+        _rest("api", "list_jobs", 200, "GET", "/jobs", PROXY, query=listing),
+        _rest("api", "get_job", 200, "GET", f"/jobs/{JOB_ID}", PROXY),
+        _rest("api", "create_job", 201, "POST", "/jobs", PROXY, body=create, content_type=JSON),
+        _rest("api", "create_job_form", 201, "POST", "/jobs", PROXY, body=form, content_type=FORM),
+        _rest("api", "cancel_job", 200, "DELETE", f"/jobs/{JOB_ID}", PROXY),
+        _rest("api", "trigger_worker", 200, "POST", "/workers/trigger", PROXY, body=trigger, content_type=JSON),
+        _rest(
+            "api", "trigger_worker_form", 200, "POST", "/workers/trigger", PROXY, body=trigger_form, content_type=FORM
+        ),
+        _rest("api", "stats", 200, "GET", "/stats", PROXY),
+        _rest("api", "health", 200, "GET", "/health", PROXY),
+        _rest("api", "clear_queue", 200, "POST", "/queues/email/clear", PROXY),
+    ]
+
+
+def _authorizer_case(
+    name: str, expect: str, method: str, path: str, resource: str, token: str | None, **kw: Any
+) -> Case:
+    via = kw.pop("via", "bearer")
+    event = authorizer_event(method, path, headers=_headers(token, via=via), resource=resource, **kw)
+    return Case("authorizer", name, _pin(event), expect)
 
 
 def authorizer_cases() -> list[Case]:
-    def event(method: str, path: str, resource: str, token: str | None, via: str = "bearer", **kw: Any) -> Any:
-        return _pin(authorizer_event(method, path, headers=_headers(token, via=via), resource=resource, **kw))
-
+    run_query = [("token", WORKER_TOKEN), ("defer", "1")]
     return [
-        Case("authorizer", "bearer-full", event("GET", "/jobs", "/{proxy+}", FULL_TOKEN), "Allow"),
-        Case("authorizer", "header-token", event("POST", "/jobs", "/{proxy+}", FULL_TOKEN, via="header"), "Allow"),
-        Case("authorizer", "query-token-run", event("GET", "/run", "/run", None, query=[("token", WORKER_TOKEN), ("defer", "1")]), "Allow"),
-        Case("authorizer", "worker-scope-trigger", event("POST", "/workers/trigger", "/{proxy+}", WORKER_TOKEN), "Allow"),
-        Case("authorizer", "worker-scope-forbidden", event("GET", "/jobs", "/{proxy+}", WORKER_TOKEN), "Deny"),
-        Case("authorizer", "no-token", event("GET", "/jobs", "/{proxy+}", None), "Unauthorized"),
-        Case("authorizer", "unknown-token", event("GET", "/jobs", "/{proxy+}", "rq_not-a-real-token"), "Unauthorized"),
-    ]  # fmt: skip
+        _authorizer_case("bearer", "Allow", "GET", "/jobs", PROXY, FULL_TOKEN),
+        _authorizer_case("x_redis_queue_token", "Allow", "POST", "/jobs", PROXY, FULL_TOKEN, via="header"),
+        _authorizer_case("query_token_run", "Allow", "GET", "/run", "/run", None, query=run_query),
+        _authorizer_case("worker_scope_trigger", "Allow", "POST", "/workers/trigger", PROXY, WORKER_TOKEN),
+        _authorizer_case("worker_scope_forbidden", "Deny", "GET", "/jobs", PROXY, WORKER_TOKEN),
+        _authorizer_case("no_token", "Unauthorized", "GET", "/jobs", PROXY, None),
+        _authorizer_case("unknown_token", "Unauthorized", "GET", "/jobs", PROXY, "rq_not-a-real-token"),
+    ]
 
 
 def _schedule_input(logical_id: str, event_name: str) -> Any:
@@ -149,23 +168,24 @@ def _schedule_input(logical_id: str, event_name: str) -> Any:
 
 
 def trigger_cases() -> list[Case]:
-    sites = {"sites": [SITE, {"url": "https://shop.example.com"}]}
+    sites = _json({"sites": [SITE, {"url": "https://shop.example.com"}]})
     batch = BatchSpec(run_id=RUN_ID, index=0, targets=[CronTarget(site=SITE, url=f"{SITE}/wp-cron.php")])
+    defer, defer_ga = [("defer", "1")], [("defer", "1"), ("ga", "1")]
     return [
-        Case("trigger", "run", _request("GET", "/run", resource="/run"), 200),
-        Case("trigger", "run-deferred", _request("GET", "/run", resource="/run", query=[("defer", "1")]), 202),
-        Case("trigger", "run-deferred-ga", _request("POST", "/run", resource="/run", query=[("defer", "1"), ("ga", "1")]), 429),
-        Case("trigger", "process-queue", _request("POST", "/process-queue", resource="/process-queue"), 200),
-        Case("trigger", "add-sites", _request("POST", "/sites", resource="/sites", body=_json(sites), content_type="application/json"), 201),
-        Case("trigger", "list-sites", _request("GET", "/sites", resource="/sites"), 200),
-        Case("trigger", "delete-site", _request("DELETE", "/sites", resource="/sites", query=[("url", "https://shop.example.com")]), 200),
-        Case("trigger", "list-runs", _request("GET", "/runs", resource="/runs", query=[("limit", "10")]), 200),
-        Case("trigger", "get-run", _request("GET", f"/runs/{RUN_ID}", resource="/runs/{id}"), 200),
-        Case("trigger", "schedule-process-queue", _schedule_input("TriggerFunction", "ProcessCronQueue")),
+        _rest("trigger", "run", 200, "GET", "/run", "/run"),
+        _rest("trigger", "run_deferred", 202, "GET", "/run", "/run", query=defer),
+        _rest("trigger", "run_deferred_ga", 202, "POST", "/run", "/run", query=defer_ga),
+        _rest("trigger", "process_queue", 200, "POST", "/process-queue", "/process-queue"),
+        _rest("trigger", "add_sites", 201, "POST", "/sites", "/sites", body=sites, content_type=JSON),
+        _rest("trigger", "list_sites", 200, "GET", "/sites", "/sites"),
+        _rest("trigger", "delete_site", 200, "DELETE", "/sites", "/sites", query=[("url", "https://shop.example.com")]),
+        _rest("trigger", "list_runs", 200, "GET", "/runs", "/runs", query=[("limit", "10")]),
+        _rest("trigger", "get_run", 200, "GET", f"/runs/{RUN_ID}", "/runs/{id}"),
+        Case("trigger", "schedule_process_queue", _schedule_input("TriggerFunction", "ProcessCronQueue")),
         # The trigger's asynchronous invocations of itself (the deferred fallback without Redis).
-        Case("trigger", "self-invoke-run", RunEvent(cron_action="run", run_id=RUN_ID).model_dump()),
-        Case("trigger", "self-invoke-batch", {"cron_action": "batch", **batch.model_dump()}),
-    ]  # fmt: skip
+        Case("trigger", "self_invoke_run", RunEvent(cron_action="run", run_id=RUN_ID).model_dump()),
+        Case("trigger", "self_invoke_batch", {"cron_action": "batch", **batch.model_dump()}),
+    ]
 
 
 def worker_cases() -> list[Case]:

@@ -23,6 +23,7 @@ from tests.support.localstack.routes import Authorizer, RestApi, Route
 
 # API Gateway stops waiting for an integration after 29 s (the function itself runs on).
 INTEGRATION_TIMEOUT_S = 29.0
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request size limit
 
 
 class Denied(Exception):
@@ -58,6 +59,8 @@ class Gateway:
         headers = [*headers, ("X-Forwarded-For", source_ip), ("X-Amzn-Trace-Id", _trace_id())]
         context: dict[str, Any] = {"requestId": request_id, "path": f"/{self.api.stage}{path}", "httpMethod": method}
         try:
+            if len(body) > MAX_PAYLOAD_BYTES:
+                raise Denied("REQUEST_TOO_LARGE")
             resource, route = self.api.match(method, path)
             if route is None:
                 raise Denied("MISSING_AUTHENTICATION_TOKEN")
