@@ -265,7 +265,7 @@ def test_dynamodb_down_is_503_for_health_create_and_the_authorizer(
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
     reset_caches()
-    principal = {"principalId": "tok_x", "token_id": "tok_x", "scope": "full", "rate_limit": 60}
+    principal: dict[str, str | int] = {"principalId": "tok_x", "token_id": "tok_x", "scope": "full", "rate_limit": 60}
     health = gw.invoke(proxy_event("GET", "/health", resource="/{proxy+}", authorizer=principal))
     assert health.status == 503 and health.body["status"] == "unhealthy"
     assert health.body["data"]["redis_connected"] is True and health.body["data"]["database_status"] is False
