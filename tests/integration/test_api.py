@@ -17,6 +17,7 @@ from relayq.redis_client import get_redis
 from relayq.service import get_queue
 from relayq.tokens import get_token_store
 from tests.support.api_flow import Gateway, HttpResult
+from tests.support.apigw import proxy_event
 from tests.support.handlers import ROOT
 
 EVENTS = ROOT / "events" / "api"
@@ -254,6 +255,26 @@ def test_health_is_503_when_redis_is_down(gw: Gateway, full_token: str, monkeypa
     assert answer.body["status"] == "unhealthy" and answer.body["success"] is False
     assert answer.body["data"]["redis_connected"] is False and answer.body["data"]["database_status"] is True
     assert_error(gw.request("POST", "/jobs", token=full_token, json_body={"type": "echo"}), 503, "redis_unavailable")
+
+
+def test_dynamodb_down_is_503_for_health_create_and_the_authorizer(
+    gw: Gateway, full_token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.integration.conftest import reset_caches
+    from tests.support.redis_server import free_port
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
+    reset_caches()
+    principal: dict[str, str | int] = {"principalId": "tok_x", "token_id": "tok_x", "scope": "full", "rate_limit": 60}
+    health = gw.invoke(proxy_event("GET", "/health", resource="/{proxy+}", authorizer=principal))
+    assert health.status == 503 and health.body["status"] == "unhealthy"
+    assert health.body["data"]["redis_connected"] is True and health.body["data"]["database_status"] is False
+    body = json.dumps({"type": "echo"})
+    created = gw.invoke(proxy_event("POST", "/jobs", body=body, resource="/{proxy+}", authorizer=principal))
+    assert_error(created, 503, "database_unavailable")
+    assert get_redis().keys("{rq}:pending:*") == []
+    # The authorizer cannot check the token: API Gateway's AUTHORIZER_FAILURE answer.
+    assert_error(gw.request("GET", "/stats", token=full_token), 503, "auth_unavailable")
 
 
 # --- errors ---------------------------------------------------------------------------------------
