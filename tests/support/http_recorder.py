@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
@@ -63,6 +64,9 @@ class _InvokeHandler(BaseHTTPRequestHandler):
         self.send_response(owner.status)
         self.send_header("Content-Length", "0")
         self.end_headers()
+        if owner.on_invoke is not None:
+            # As Lambda does for InvocationType=Event: accept first, run afterwards.
+            threading.Thread(target=owner.on_invoke, args=(owner.calls[-1],), daemon=True).start()
 
 
 class LambdaRecorder(_Server):
@@ -75,6 +79,7 @@ class LambdaRecorder(_Server):
         self.calls: list[Invocation] = []
         self.lock = threading.Lock()
         self.status = 202
+        self.on_invoke: Callable[[Invocation], None] | None = None
 
 
 class _ApiHandler(BaseHTTPRequestHandler):
