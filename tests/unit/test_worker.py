@@ -193,3 +193,30 @@ def test_limits_and_kick_targets_are_read_from_the_environment(monkeypatch: pyte
     monkeypatch.setenv("QUEUE_CONCURRENCY_LIMITS", "api=two")
     with pytest.raises(ValueError, match="concurrency_limits"):
         Settings()
+
+
+def test_a_job_enqueued_as_the_worker_finishes_is_run_by_it(queue: JobQueue, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A job that lands after the worker's last empty claim, while it is still listed as running
+    (so no kick), is picked up by the look the worker takes after unlisting itself."""
+    queue.create(NewJob(type="echo"))
+    process = queue.process
+    late: list[Any] = []
+
+    def process_then_enqueue(*args: Any, **kwargs: Any) -> Any:
+        result = process(*args, **kwargs)
+        if not late:
+            late.append(queue.create(NewJob(type="echo")))
+        return result
+
+    monkeypatch.setattr(queue, "process", process_then_enqueue)
+    summary = run(queue, ["default"])
+    assert summary.processed == 2 and summary.rounds == 2
+    assert queue.get(late[0].id).status == "completed"
+
+
+def test_a_round_that_runs_nothing_ends_the_invocation(queue: JobQueue) -> None:
+    limited = make_queue(queue, concurrency_limits={"api": 1})
+    limited.redis.conn.hset("{rq}:inflight", "api", 1)  # another worker holds the only slot
+    limited.create(NewJob(type="echo", queue="api"))
+    summary = run(limited, ["api"])
+    assert (summary.processed, summary.rounds) == (0, 2)
