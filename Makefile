@@ -53,8 +53,10 @@ e2e: install
 test: install lint typecheck sam-validate sam-build
 	$(BIN)/pytest -q tests -n $(PYTEST_WORKERS)
 
+# Benchmarks print figures against a baseline measured in the same run (see bench/README.md).
+BENCH_ENV := PYTHONPATH=layers/queue:.
 bench: install
-	$(BIN)/python -m bench.run_all
+	$(BENCH_ENV) $(BIN)/python -m bench.queue_core
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

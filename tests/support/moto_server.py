@@ -3,6 +3,7 @@ exactly as AWS is: only ``AWS_ENDPOINT_URL`` differs."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import boto3
@@ -22,6 +23,7 @@ class MotoServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> MotoServer:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per request otherwise
         self._server.start()
         return self
 
