@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import boto3
 import pytest
@@ -57,7 +56,7 @@ def test_empty_values_from_cloudformation_mean_no_auth(
         connect(settings).ping()
 
 
-def test_a_secret_without_a_password_is_refused(aws: None, tmp_path: Path) -> None:
+def test_a_secret_without_a_password_is_refused(aws: None) -> None:
     arn = _secret(json.dumps({"username": "default"}))
     with pytest.raises(ValueError, match="password"):
         connect(Settings(redis_url="redis://127.0.0.1:1/0", redis_auth_secret_arn=arn))

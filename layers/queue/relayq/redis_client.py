@@ -26,8 +26,9 @@ def auth_token(settings: Settings) -> str | None:
         parsed = json.loads(secret)
     except ValueError:
         return secret
-    if isinstance(parsed, dict) and isinstance(parsed.get("password"), str):
-        return parsed["password"]
+    password = parsed.get("password") if isinstance(parsed, dict) else None
+    if isinstance(password, str):
+        return password
     raise ValueError('the Redis auth secret must be plain text or JSON with a "password" string')
 
 
