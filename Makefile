@@ -9,7 +9,7 @@ export SAM_CLI_TELEMETRY := 0
 export SAM_CLI_DISABLE_TELEMETRY := 1
 PYTEST_WORKERS ?= 2
 
-.PHONY: test run install system-deps lint format typecheck sam-validate sam-build unit integration e2e bench clean
+.PHONY: test run install system-deps lint format typecheck sam-validate sam-build unit integration e2e bench clean template-check
 
 $(STAMP): requirements-dev.txt layers/queue/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,24 @@ $(STAMP): requirements-dev.txt layers/queue/requirements.txt
 	touch $(STAMP)
 
 install: $(STAMP) system-deps
+
+# checkov pins packaging<24 and click versions that clash with pytest and aws-sam-cli, so the
+# security scanner gets a virtualenv of its own.
+SCAN_VENV := .venv-checkov
+SCAN_STAMP := $(SCAN_VENV)/.installed
+
+$(SCAN_STAMP): requirements-scan.txt
+	test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install -q --upgrade pip
+	$(SCAN_VENV)/bin/python -m pip install -q -r requirements-scan.txt
+	touch $(SCAN_STAMP)
+
+# template.yaml: cfn-lint with warnings as failures, checkov (offline, CloudFormation only, every
+# exception justified in template.yaml or .checkov.yaml); the GitHub workflows against their schema.
+template-check: install $(SCAN_STAMP)
+	$(BIN)/cfn-lint template.yaml
+	$(SCAN_VENV)/bin/checkov -f template.yaml --config-file .checkov.yaml
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 system-deps:
 	@command -v redis-server >/dev/null || { \
@@ -50,7 +68,7 @@ integration: install
 e2e: install
 	$(BIN)/pytest -q tests/e2e
 
-test: install lint typecheck sam-validate sam-build
+test: install lint typecheck sam-validate sam-build template-check
 	$(BIN)/pytest -q tests -n $(PYTEST_WORKERS)
 
 # Benchmarks print figures against a baseline measured in the same run (see bench/README.md).
