@@ -49,6 +49,38 @@ class Settings(BaseSettings):
     # Modules imported at start that register custom job types (comma separated).
     job_modules: Annotated[tuple[str, ...], NoDecode] = ()
 
+    # --- workers (relayq.worker) ---
+    # Jobs run at once by one worker invocation (a thread pool; jobs are mostly I/O-bound).
+    worker_concurrency: int = Field(default=1, ge=1, le=64)
+    # Time kept back from the Lambda timeout to record the last job and return.
+    worker_reserve_seconds: int = Field(default=5, ge=0, le=60)
+    # Jobs of a queue in flight across all workers at once ("api=2,image=4"; unlisted: no limit).
+    concurrency_limits: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
+    # An exclusive job that finds its type's lock taken waits this long in the delayed set.
+    exclusive_retry_seconds: int = Field(default=5, ge=1, le=3600)
+    # Status and recent jobs of workers expire from Redis after this.
+    worker_status_ttl_seconds: int = Field(default=86_400, ge=60)
+    # Idle-queue kick: queue -> worker function to invoke ("email=fn-a,image=fn-b,*=fn-c");
+    # empty turns the kick off.
+    kick_functions: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    kick_max_jobs: int = Field(default=100, ge=1, le=10_000)
+    # How long one kick keeps further kicks of the same queue quiet if no worker shows up.
+    kick_debounce_ms: int = Field(default=10_000, ge=100, le=900_000)
+
+    # --- built-in job types (relayq.jobs) ---
+    email_from: str | None = None
+    images_bucket: str | None = None
+    api_sync_max_response_bytes: int = Field(default=64 * 1024, ge=0, le=256 * 1024)
+
+    @field_validator("concurrency_limits", "kick_functions", mode="before")
+    @classmethod
+    def _split_pairs(cls, value: object) -> object:
+        """``name=value,name=value`` (the same style as the other list settings)."""
+        if isinstance(value, str):
+            pairs = (part.split("=", 1) for part in value.split(",") if part.strip())
+            return {name.strip(): item.strip() for name, item in pairs}
+        return value
+
     @field_validator("key_prefix")
     @classmethod
     def _no_braces(cls, value: str) -> str:
