@@ -15,7 +15,8 @@ import pytest
 from relayq.cron.trigger import get_cron
 from relayq.redis_client import get_redis
 from relayq.service import get_queue
-from tests.integration.test_worker_handler import load_handler
+from tests.support.apigw import proxy_event
+from tests.support.handlers import load_handler
 from tests.support.lambda_context import FakeLambdaContext
 from tests.support.redis_server import free_port
 from tests.support.sites import LambdaInvokeRecorder, SiteFarm, down_site
@@ -23,37 +24,19 @@ from tests.support.sites import LambdaInvokeRecorder, SiteFarm, down_site
 SECRET = "tok_s3cr3t-never-in-logs"
 
 
+PRINCIPAL = {"principalId": "tok_1", "token_id": "tok_1", "scope": "full"}
+
+
 def api_event(
-    method: str,
-    path: str,
-    query: dict[str, str] | None = None,
-    body: Any = None,
-    resource: str | None = None,
-    path_params: dict[str, str] | None = None,
+    method: str, path: str, query: dict[str, str] | None = None, body: Any = None, resource: str | None = None
 ) -> dict[str, Any]:
-    """An API Gateway REST (proxy) event as the gateway sends it after the authorizer allowed it."""
-    return {
-        "resource": resource or path,
-        "path": path,
-        "httpMethod": method,
-        "headers": {"Content-Type": "application/json"},
-        "multiValueHeaders": {},
-        "queryStringParameters": query,
-        "multiValueQueryStringParameters": {k: [v] for k, v in (query or {}).items()} or None,
-        "pathParameters": path_params,
-        "stageVariables": None,
-        "requestContext": {
-            "resourcePath": resource or path,
-            "httpMethod": method,
-            "path": f"/v1{path}",
-            "stage": "v1",
-            "requestId": "req-1",
-            "authorizer": {"principalId": "tok_1", "token_id": "tok_1", "scope": "full"},
-            "identity": {"sourceIp": "127.0.0.1"},
-        },
-        "body": json.dumps(body) if body is not None else None,
-        "isBase64Encoded": False,
-    }
+    """The event API Gateway sends once the authorizer allowed the token (its context included)."""
+    text = json.dumps(body) if body is not None else None
+    return proxy_event(method, path, query=query, body=text, resource=resource, authorizer=PRINCIPAL)
+
+
+def run_event(run_id: str) -> dict[str, Any]:
+    return api_event("GET", f"/runs/{run_id}", resource="/runs/{id}")
 
 
 @pytest.fixture
@@ -120,14 +103,7 @@ def test_sync_run_reports_each_site_and_partial_failure(
     assert call_a.method == "POST" and call_a.user_agent == "All Sites Cron; https://network.example/"
     assert re.match(r"^\d{10}\.\d{22}$", call_a.doing_wp_cron)
 
-    run = body(
-        call(
-            trigger,
-            api_event(
-                "GET", f"/runs/{summary['run_id']}", resource="/runs/{id}", path_params={"id": summary["run_id"]}
-            ),
-        )
-    )["run"]
+    run = body(call(trigger, run_event(summary["run_id"])))["run"]
     assert run["status"] == "completed" and run["succeeded"] == 3 and run["failed"] == 3
     by_site = {r["site"]: r for r in run["results"]}
     assert by_site[farm.url("fail-d")]["status"] == 500
@@ -189,7 +165,7 @@ def test_deferred_runs_coalesce_and_process_queue_runs_them(
     run = body(
         call(
             trigger,
-            api_event("GET", f"/runs/{queued['run_id']}", resource="/runs/{id}", path_params={"id": queued["run_id"]}),
+            run_event(queued["run_id"]),
         )
     )["run"]
     assert run["status"] == "completed" and run["mode"] == "redis"
@@ -224,7 +200,7 @@ def test_redis_down_falls_back_to_async_self_invocation(
     run = body(
         call(
             trigger,
-            api_event("GET", f"/runs/{data['run_id']}", resource="/runs/{id}", path_params={"id": data["run_id"]}),
+            run_event(data["run_id"]),
         )
     )["run"]
     assert run["mode"] == "deferred" and len(run["results"]) == 2
@@ -247,7 +223,7 @@ def test_two_thousand_sites_become_batch_jobs(trigger: Any, farm: SiteFarm, monk
     run = body(
         call(
             trigger,
-            api_event("GET", f"/runs/{queued['run_id']}", resource="/runs/{id}", path_params={"id": queued["run_id"]}),
+            run_event(queued["run_id"]),
         )
     )["run"]
     assert run["status"] == "completed" and run["sites_total"] == 2000 and run["batches_total"] == 4
@@ -269,7 +245,7 @@ def test_sites_are_managed_through_the_api(trigger: Any, monkeypatch: pytest.Mon
     assert gone["statusCode"] == 200
     again = call(trigger, api_event("DELETE", "/sites", {"url": "https://a.example"}))
     assert again["statusCode"] == 404 and body(again)["code"] == "site_not_found"
-    missing = call(trigger, api_event("GET", "/runs/run_nope", resource="/runs/{id}", path_params={"id": "run_nope"}))
+    missing = call(trigger, run_event("run_nope"))
     assert missing["statusCode"] == 404 and body(missing)["code"] == "run_not_found"
 
 
