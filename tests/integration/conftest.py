@@ -65,5 +65,7 @@ def _clear_tables(server: MotoServer) -> None:
     for name in TABLE_NAMES.values():
         key_names = [k["AttributeName"] for k in dynamodb.describe_table(TableName=name)["Table"]["KeySchema"]]
         for page in dynamodb.get_paginator("scan").paginate(TableName=name):
-            for item in page["Items"]:
-                dynamodb.delete_item(TableName=name, Key={k: item[k] for k in key_names})
+            # 25 deletes a request: a test that stored thousands of items (2,000 sites) clears fast.
+            keys = [{"DeleteRequest": {"Key": {k: item[k] for k in key_names}}} for item in page["Items"]]
+            for start in range(0, len(keys), 25):
+                dynamodb.batch_write_item(RequestItems={name: keys[start : start + 25]})
