@@ -206,6 +206,32 @@ def test_redis_down_falls_back_to_async_self_invocation(
     assert run["mode"] == "deferred" and len(run["results"]) == 2
 
 
+def test_redis_down_large_network_becomes_batch_invocations(
+    trigger: Any, farm: SiteFarm, invoker: LambdaInvokeRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_sites(monkeypatch, [farm.url(f"s{n}") for n in range(5)])
+    monkeypatch.setenv("QUEUE_CRON_BATCH_SIZE", "2")
+    monkeypatch.setenv("QUEUE_REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
+    monkeypatch.setenv("QUEUE_REDIS_SOCKET_TIMEOUT", "0.2")
+    run_id = body(call(trigger, api_event("POST", "/run", {"defer": "1"})))["run_id"]
+
+    planned = call(trigger, invoker.invocations[0]["payload"])
+
+    assert planned["status"] == "running" and planned["batches_total"] == 3
+    batches = [i["payload"] for i in invoker.invocations[1:]]
+    assert [(b["cron_action"], b["index"], len(b["targets"])) for b in batches] == [
+        ("batch", 0, 2),
+        ("batch", 1, 2),
+        ("batch", 2, 1),
+    ]
+    assert farm.calls == []
+    for payload in [*batches, batches[0]]:  # Lambda may deliver an async event twice
+        call(trigger, payload)
+    run = body(call(trigger, run_event(run_id)))["run"]
+    assert run["status"] == "completed" and run["succeeded"] == 5 and run["batches_done"] == 3
+    assert len(run["results"]) == 5
+
+
 def test_two_thousand_sites_become_batch_jobs(trigger: Any, farm: SiteFarm, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("QUEUE_CRON_BATCH_SIZE", "500")
     monkeypatch.setenv("QUEUE_CRON_REQUEST_TIMEOUT", "10")  # every site answers; a loaded CI box is slow
