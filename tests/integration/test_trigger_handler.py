@@ -16,10 +16,11 @@ from relayq.cron.trigger import get_cron
 from relayq.redis_client import get_redis
 from relayq.service import get_queue
 from tests.support.apigw import proxy_event
-from tests.support.handlers import load_handler
+from tests.support.handlers import ROOT, load_handler
 from tests.support.lambda_context import FakeLambdaContext
 from tests.support.redis_server import free_port
 from tests.support.sites import LambdaInvokeRecorder, SiteFarm, down_site
+from tests.support.template import resources
 
 SECRET = "tok_s3cr3t-never-in-logs"
 
@@ -305,3 +306,28 @@ def test_the_token_query_parameter_is_never_logged(
     logged = stdout.getvalue() + caplog.text
     assert '"route":"/run"' in logged and '"status":429' in logged  # the request lines were written
     assert SECRET not in logged
+
+
+EVENTS = ROOT / "events" / "trigger"
+
+
+def sample(name: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
+    return event
+
+
+def test_sample_events_and_the_schedule_drive_a_deferred_run(
+    trigger: Any, farm: SiteFarm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_sites(monkeypatch, [farm.url("a")])
+    schedule = resources("AWS::Serverless::Function")["TriggerFunction"]["Properties"]["Events"]["ProcessCronQueue"]
+    assert json.loads(schedule["Properties"]["Input"]) == sample("schedule_process_queue")
+
+    queued = body(call(trigger, sample("run_defer")))
+    assert queued["mode"] == "redis" and queued["status"] == "queued"
+    processed = call(trigger, sample("schedule_process_queue"))
+    assert processed["count"] == 1 and processed["success"] is True
+    assert farm.called() == {"a"}
+    for name in ("sites_add", "sites_list", "sites_delete", "runs_list", "process_queue"):
+        assert call(trigger, sample(name))["statusCode"] in {200, 201}, name
+    assert call(trigger, sample("run_get"))["statusCode"] == 404  # the sample's run does not exist here
