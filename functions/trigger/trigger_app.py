@@ -1,8 +1,8 @@
 """Trigger: cron on all sites (``/run``), its queue worker (``/process-queue``), the sites and
 the runs; plus the asynchronous self-invocations of the deferred fallback and the schedule.
 
-The token may come as ``?token=`` (crontab and CI one-liners): nothing here logs the event, the
-query string or the URL, only the method, the route and the answer's status."""
+The token may come as ``?token=`` (crontab and CI one-liners): nothing here logs the event or the
+query string, only the API's request log line (method, route, status, token id, ip)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from relayq.cron.sites import configured_sites
 from relayq.cron.trigger import Answer, get_cron, is_cron_event
 from relayq.errors import CronRateLimited, InvalidInput, QueueError
 from relayq.registry import describe_validation_error
+from relayq.request_log import request_log_fields
 
 M = TypeVar("M", bound=BaseModel)
 logger = Logger()
@@ -167,8 +168,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         logger.info("cron event done", extra={"cron_action": event.get("cron_action")})
         return result
     response = app.resolve(event, context)
-    logger.info(
-        "request",
-        extra={"method": event.get("httpMethod"), "route": event.get("resource"), "status": response.get("statusCode")},
-    )
+    logger.info("request", extra=request_log_fields(event, int(response["statusCode"]), scope_ok=True))
     return response

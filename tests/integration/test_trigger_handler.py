@@ -177,6 +177,18 @@ def test_deferred_runs_coalesce_and_process_queue_runs_them(
     assert call(trigger, api_event("GET", "/run", {"defer": "1"}))["statusCode"] == 429
 
 
+def test_a_deferred_trigger_that_cannot_record_its_run_leaves_no_queued_mark(
+    trigger: Any, farm: SiteFarm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_sites(monkeypatch, [farm.url("a")])
+    monkeypatch.setenv("QUEUE_RUNS_TABLE", "no-such-table")
+
+    failed = call(trigger, api_event("GET", "/run", {"defer": "1", "ga": "1"}))
+
+    assert failed["statusCode"] == 503 and failed["body"].startswith("::error::")
+    assert get_redis().get(get_cron().guard.queued) is None  # the next trigger is not swallowed
+
+
 def test_redis_down_falls_back_to_async_self_invocation(
     trigger: Any, farm: SiteFarm, invoker: LambdaInvokeRecorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -304,7 +316,7 @@ def test_the_token_query_parameter_is_never_logged(
         call(trigger, event)
     trigger.logger.registered_handler.setStream(previous)
     logged = stdout.getvalue() + caplog.text
-    assert '"route":"/run"' in logged and '"status":429' in logged  # the request lines were written
+    assert '"token_id":"tok_1"' in logged and '"status":429' in logged  # the request lines were written
     assert SECRET not in logged
 
 
