@@ -9,10 +9,12 @@ import pytest
 import redis
 
 from relayq import aws, redis_client, service, settings
+from relayq.cron.trigger import get_cron
 from tests.support.moto_server import MotoServer
 from tests.support.redis_server import RedisServer
 
 TABLE_NAMES = {"jobs_table": "it-jobs", "tokens_table": "it-tokens", "idempotency_table": "it-idempotency"}
+TABLE_NAMES |= {"sites_table": "it-sites", "runs_table": "it-runs"}
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +31,7 @@ def reset_caches() -> None:
     redis_client.get_redis.cache_clear()
     aws.client.cache_clear()
     service.get_queue.cache_clear()
+    get_cron.cache_clear()
 
 
 @pytest.fixture
@@ -42,6 +45,8 @@ def lambda_env(
         "QUEUE_JOBS_TABLE": TABLE_NAMES["jobs_table"],
         "QUEUE_TOKENS_TABLE": TABLE_NAMES["tokens_table"],
         "QUEUE_IDEMPOTENCY_TABLE": TABLE_NAMES["idempotency_table"],
+        "QUEUE_SITES_TABLE": TABLE_NAMES["sites_table"],
+        "QUEUE_RUNS_TABLE": TABLE_NAMES["runs_table"],
         "QUEUE_RETRY_JITTER": "0",
         "POWERTOOLS_SERVICE_NAME": "relayq",
     }
@@ -58,8 +63,8 @@ def _clear_tables(server: MotoServer) -> None:
     dynamodb = server.client("dynamodb")
     for name in TABLE_NAMES.values():
         key_names = [k["AttributeName"] for k in dynamodb.describe_table(TableName=name)["Table"]["KeySchema"]]
-        for page in dynamodb.get_paginator("scan").paginate(TableName=name, ProjectionExpression=",".join(key_names)):
-            items = page["Items"]
-            for start in range(0, len(items), 25):
-                deletes = [{"DeleteRequest": {"Key": item}} for item in items[start : start + 25]]
-                dynamodb.batch_write_item(RequestItems={name: deletes})
+        for page in dynamodb.get_paginator("scan").paginate(TableName=name):
+            # 25 deletes a request: a test that stored thousands of items (2,000 sites) clears fast.
+            keys = [{"DeleteRequest": {"Key": {k: item[k] for k in key_names}}} for item in page["Items"]]
+            for start in range(0, len(keys), 25):
+                dynamodb.batch_write_item(RequestItems={name: keys[start : start + 25]})

@@ -5,10 +5,13 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .models import MAX_JOB_TIMEOUT
+
+# Seconds one cron batch job may take (its job timeout): well inside one worker invocation.
+CRON_BATCH_TIMEOUT = 600
 
 
 class Settings(BaseSettings):
@@ -44,8 +47,6 @@ class Settings(BaseSettings):
     lease_grace_seconds: int = Field(default=30, ge=0)
     retention_days: int = Field(default=14, ge=1)
     max_payload_bytes: int = Field(default=256 * 1024, ge=1, le=350 * 1024)
-    # Calls per token per minute when a token has no limit of its own (the contract's default: 60).
-    rate_limit_per_minute: int = Field(default=60, ge=1)
     # Modules imported at start that register custom job types (comma separated).
     job_modules: Annotated[tuple[str, ...], NoDecode] = ()
 
@@ -81,6 +82,38 @@ class Settings(BaseSettings):
             return {name.strip(): item.strip() for name, item in pairs}
         return value
 
+    # REST API and tokens. Routes a scope may call, as "METHOD /path" patterns ("*" matches any
+    # text, "*" alone any route); JSON in the environment, like the plugin's allowed-routes filter.
+    token_allowed_routes: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "full": ["*"],
+            "worker": ["POST /workers/trigger", "GET /run", "POST /run", "POST /process-queue"],
+        }
+    )
+    # Calls per token per minute when a token has no limit of its own (the contract's default: 60).
+    rate_limit_per_minute: int = Field(default=60, ge=1, le=100_000)
+    api_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+
+    # --- all-sites cron (functions/trigger, relayq.cron) ---
+    # Sites listed here are cron'd together with the records managed through /sites.
+    cron_sites: Annotated[tuple[str, ...], NoDecode] = ()
+    sites_table: str = "relayq-sites"
+    runs_table: str = "relayq-runs"
+    cron_queue: str = "cron"
+    cron_concurrency: int = Field(default=50, ge=1, le=1000)
+    cron_request_timeout: float = Field(default=10.0, gt=0, le=60)
+    cron_connect_retries: int = Field(default=2, ge=0, le=5)
+    # Sites per batch job. The worst case of one batch, ceil(batch/concurrency) rounds of
+    # timeout x (retries + 1), must fit the batch job's timeout (checked below).
+    cron_batch_size: int = Field(default=500, ge=1, le=5000)
+    cron_max_sites: int = Field(default=10_000, ge=1)
+    cron_lock_seconds: int = Field(default=300, ge=1)
+    cron_cooldown_seconds: int = Field(default=60, ge=0)
+    # Shown in each request's user-agent (``All Sites Cron; <home url>``); empty: the site's own.
+    cron_home_url: str = ""
+    # The function that runs deferred work when Redis is down; empty: AWS_LAMBDA_FUNCTION_NAME.
+    cron_function_name: str = ""
+
     @field_validator("key_prefix")
     @classmethod
     def _no_braces(cls, value: str) -> str:
@@ -100,6 +133,22 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @field_validator("cron_sites", mode="before")
+    @classmethod
+    def _split_sites(cls, value: object) -> object:
+        return cls._split_csv(value)
+
+    @model_validator(mode="after")
+    def _cron_batch_fits(self) -> Settings:
+        rounds = -(-self.cron_batch_size // self.cron_concurrency)
+        worst = rounds * self.cron_request_timeout * (self.cron_connect_retries + 1)
+        if worst > CRON_BATCH_TIMEOUT:
+            raise ValueError(
+                f"a cron batch could take {worst:g} s (batch size / concurrency x timeout x attempts); "
+                f"lower QUEUE_CRON_BATCH_SIZE or QUEUE_CRON_REQUEST_TIMEOUT to fit {CRON_BATCH_TIMEOUT} s"
+            )
+        return self
 
 
 @lru_cache(maxsize=1)
