@@ -78,3 +78,9 @@ bench: install
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
+
+# The API's OpenAPI document, generated from the code (a test fails when the committed copy is stale).
+.PHONY: openapi
+openapi: install
+	PYTHONPATH=layers/queue:functions/api $(BIN)/python -c "import pathlib, api_app; \
+	  pathlib.Path('functions/api/openapi.json').write_text(api_app.openapi_document() + '\n')"

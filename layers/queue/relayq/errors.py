@@ -86,6 +86,8 @@ class NoRoute(QueueError):
     message = "No route was found matching the URL and request method."
 
 
+# The two refusals of the authorizer. API Gateway sends their bodies (template.yaml's
+# GatewayResponses); a test holds the template to these.
 class Forbidden(QueueError):
     code = "rest_forbidden"
     status = 401
