@@ -12,9 +12,7 @@ class SetupError(RuntimeError):
 
 def run(args: list[str], *, timeout: float, stdin: IO[Any] | None = None, env: dict[str, str] | None = None) -> str:
     try:
-        done = subprocess.run(
-            args, stdin=stdin, capture_output=True, text=True, timeout=timeout, check=False, env=env
-        )
+        done = subprocess.run(args, stdin=stdin, capture_output=True, text=True, timeout=timeout, check=False, env=env)
     except subprocess.TimeoutExpired:
         raise SetupError(f"`{' '.join(args[:3])} ...` did not finish within {timeout:.0f}s") from None
     except FileNotFoundError:

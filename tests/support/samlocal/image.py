@@ -53,15 +53,15 @@ IMAGE_ENV = {
 
 
 def recipe_hash() -> str:
-    """Changes when this file or the interpreter copied into the image changes."""
-    digest = hashlib.sha256(Path(__file__).read_bytes())
-    digest.update(sys.version.encode())
-    return digest.hexdigest()[:16]
+    """Changes when what goes into the image changes (packages, interpreter, bootstrap, env)."""
+    recipe = [DEBIAN_PACKAGES, RUNTIME_PACKAGES, STDLIB_SKIP, STDLIB_SKIP_GLOBS, BOOTSTRAP, IMAGE_ENV]
+    recipe += [sys.version, sys.base_prefix]
+    return hashlib.sha256(repr(recipe).encode()).hexdigest()[:16]
 
 
 def image_is_current(engine: str) -> bool:
     inspect = subprocess.run(
-        [engine, "image", "inspect", "--format", "{{index .Config.Labels \"" + RECIPE_LABEL + "\"}}", IMAGE],
+        [engine, "image", "inspect", "--format", '{{index .Config.Labels "' + RECIPE_LABEL + '"}}', IMAGE],
         capture_output=True,
         text=True,
         timeout=60,
@@ -132,8 +132,17 @@ def _copy_interpreter(lang: Path) -> None:
 def _install_runtime(runtime: Path) -> None:
     print(f"  pip install {' '.join(RUNTIME_PACKAGES)} into /var/runtime ...", flush=True)
     run(
-        [sys.executable, "-m", "pip", "install", "-q", "--only-binary=:all:"]
-        + ["--target", str(runtime), *RUNTIME_PACKAGES],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--only-binary=:all:",
+            "--target",
+            str(runtime),
+            *RUNTIME_PACKAGES,
+        ],
         timeout=600,
     )
     bootstrap = runtime / "bootstrap"

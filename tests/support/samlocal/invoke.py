@@ -114,7 +114,9 @@ def sam_local_session(work_dir: Path) -> Iterator[tuple[LocalStack, dict[str, st
 
 
 def build(env: dict[str, str]) -> None:
-    done = subprocess.run([str(SAM), "build", "--cached"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [str(SAM), "build", "--cached"], check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
     if done.returncode != 0:
         raise SetupError(f"sam build failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
 
@@ -131,7 +133,9 @@ def invoke_all(work_dir: Path) -> int:
             failures += call.error is not None
             duration = f"{call.duration_ms:.0f} ms" if call.duration_ms is not None else "-"
             rel = event.relative_to(ROOT)
-            print(f"{function:20} {rel!s:40} wall {call.wall_s:5.1f} s  handler {duration:>8}  {call.outcome}", flush=True)
+            print(
+                f"{function:20} {rel!s:40} wall {call.wall_s:5.1f} s  handler {duration:>8}  {call.outcome}", flush=True
+            )
     print(f"{len(pairs) - failures}/{len(pairs)} invocations answered without a function error")
     return 1 if failures else 0
 

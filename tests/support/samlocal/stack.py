@@ -5,6 +5,7 @@ network), the template's tables, an ``--env-vars`` JSON and the ``--parameter-ov
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ def function_environment(redis_url: str, moto_url: str) -> dict[str, str]:
 def write_env_vars(path: Path, environment: dict[str, str]) -> Path:
     """The ``--env-vars`` file: the same environment for every function of the template."""
     functions = resources("AWS::Serverless::Function")
-    path.write_text(json.dumps({name: environment for name in functions}, indent=2) + "\n")
+    path.write_text(json.dumps(dict.fromkeys(functions, environment), indent=2) + "\n")
     return path
 
 
@@ -51,6 +52,7 @@ def local_stack(work_dir: Path, host: str) -> Iterator[LocalStack]:
     """redis-server + moto's server with the tables on ``host`` (an address containers reach),
     stopped on exit."""
     work_dir.mkdir(parents=True, exist_ok=True)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request
     redis = RedisServer(work_dir / "redis", host=host).start()
     try:
         moto = MotoServer(host=host).start()
