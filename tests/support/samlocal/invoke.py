@@ -151,5 +151,10 @@ def start_api(work_dir: Path, port: int) -> int:
         try:
             return server.wait()
         except KeyboardInterrupt:
-            server.terminate()
-            return server.wait(timeout=30)
+            # sam got the Ctrl-C too and removes its warm containers: let it finish before the
+            # podman API goes away.
+            try:
+                return server.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                server.terminate()
+                return server.wait(timeout=30)
