@@ -70,7 +70,7 @@ def setup() -> str:
 def unavailable_reason() -> str | None:
     """Why `sam local` cannot run here now, or None when it can (nothing is installed or built)."""
     if docker_engine_answers():
-        return None
+        return None if image_is_current("docker") else f"{IMAGE} is missing (run `make sam-local-setup`)"
     if shutil.which("podman") is None:
         return "no Docker engine answers and podman is not installed (run `make sam-local-setup` as root)"
     if not image_is_current("podman"):
