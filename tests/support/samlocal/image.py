@@ -15,6 +15,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.support.samlocal.commands import run
@@ -85,11 +87,22 @@ def ensure_image(engine: str) -> str:
         return f"{IMAGE} tagged from {OFFICIAL_IMAGE} in {time.monotonic() - started:.1f}s"
     with tempfile.TemporaryDirectory(prefix="lambda-rootfs-") as tmp:
         rootfs = Path(tmp) / "rootfs"
-        _debootstrap(rootfs)
-        _copy_interpreter(rootfs / "var" / "lang")
-        _install_runtime(rootfs / "var" / "runtime")
-        _import(engine, rootfs)
+        with _timed("debootstrap"):
+            _debootstrap(rootfs)
+        with _timed("interpreter"):
+            _copy_interpreter(rootfs / "var" / "lang")
+        with _timed("runtime"):
+            _install_runtime(rootfs / "var" / "runtime")
+        with _timed("import"):
+            _import(engine, rootfs)
     return f"{IMAGE} built in {time.monotonic() - started:.1f}s"
+
+
+@contextmanager
+def _timed(step: str) -> Iterator[None]:
+    started = time.monotonic()
+    yield
+    print(f"  {step} done in {time.monotonic() - started:.1f}s", flush=True)
 
 
 def _tag_official_image() -> bool:

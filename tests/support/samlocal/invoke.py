@@ -45,13 +45,20 @@ class Invocation:
         return json.dumps(self.result)[:160]
 
 
+def function_folders() -> dict[str, str]:
+    """events/ folder name -> logical id (the folder is named after the function's CodeUri)."""
+    functions = resources("AWS::Serverless::Function")
+    return {Path(f["Properties"]["CodeUri"]).name: logical_id for logical_id, f in functions.items()}
+
+
 def function_events(root: Path = ROOT) -> list[tuple[str, Path]]:
-    """(logical id, event file) for every function and every event of its folder."""
-    pairs = []
-    for logical_id, function in resources("AWS::Serverless::Function").items():
-        folder = Path(function["Properties"]["CodeUri"]).name
-        pairs += [(logical_id, event) for event in sorted((root / "events" / folder).glob("*.json"))]
-    return pairs
+    """(logical id, event file) for every function and every event of its folder. An events
+    folder that names no function is an error: its events would never be invoked."""
+    folders = function_folders()
+    strays = sorted(d.name for d in (root / "events").iterdir() if d.is_dir() and d.name not in folders)
+    if strays:
+        raise SetupError(f"events/{{{','.join(strays)}}} match no function of template.yaml ({', '.join(folders)})")
+    return [(folders[f], event) for f in folders for event in sorted((root / "events" / f).glob("*.json"))]
 
 
 def sam_environment(api_env: dict[str, str]) -> dict[str, str]:
