@@ -9,7 +9,7 @@ export SAM_CLI_TELEMETRY := 0
 export SAM_CLI_DISABLE_TELEMETRY := 1
 PYTEST_WORKERS ?= 2
 
-.PHONY: test run install system-deps lint format typecheck sam-validate sam-build unit integration e2e bench clean
+.PHONY: test run install system-deps lint format typecheck sam-validate sam-build unit integration e2e bench clean template-check
 .PHONY: sam-local sam-local-api sam-local-setup sam-local-optional-setup
 
 $(STAMP): requirements-dev.txt layers/queue/requirements.txt
@@ -19,6 +19,24 @@ $(STAMP): requirements-dev.txt layers/queue/requirements.txt
 	touch $(STAMP)
 
 install: $(STAMP) system-deps
+
+# checkov pins packaging<24 and click versions that clash with pytest and aws-sam-cli, so the
+# security scanner gets a virtualenv of its own.
+SCAN_VENV := .venv-checkov
+SCAN_STAMP := $(SCAN_VENV)/.installed
+
+$(SCAN_STAMP): requirements-scan.txt
+	test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install -q --upgrade pip
+	$(SCAN_VENV)/bin/python -m pip install -q -r requirements-scan.txt
+	touch $(SCAN_STAMP)
+
+# template.yaml: cfn-lint with warnings as failures, checkov (offline, CloudFormation only, every
+# exception justified in template.yaml or .checkov.yaml); the GitHub workflows against their schema.
+template-check: install $(SCAN_STAMP)
+	$(BIN)/cfn-lint template.yaml
+	$(SCAN_VENV)/bin/checkov -f template.yaml --config-file .checkov.yaml
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 system-deps:
 	@command -v redis-server >/dev/null || { \
@@ -51,11 +69,13 @@ integration: install
 e2e: install
 	$(BIN)/pytest -q tests/e2e
 
-test: install lint typecheck sam-validate sam-build sam-local-optional-setup
+test: install lint typecheck sam-validate sam-build template-check sam-local-optional-setup
 	$(BIN)/pytest -q tests -n $(PYTEST_WORKERS)
 
+# Benchmarks print figures against a baseline measured in the same run (see bench/README.md).
+BENCH_ENV := PYTHONPATH=layers/queue:.
 bench: install
-	$(BIN)/python -m bench.run_all
+	$(BENCH_ENV) $(BIN)/python -m bench.queue_core
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -3,6 +3,7 @@ exactly as AWS is: only ``AWS_ENDPOINT_URL`` differs."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import boto3
@@ -23,6 +24,7 @@ class MotoServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> MotoServer:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per request otherwise
         self._server.start()
         return self
 

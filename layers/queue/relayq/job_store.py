@@ -174,7 +174,7 @@ class JobStore:
                 time.sleep(min(0.05 * 2**attempt, 2.0))
         return found
 
-    def _matching_ids(self, filters: dict[str, str], before_id: str | None = None) -> Iterator[str]:
+    def matching_ids(self, filters: dict[str, str], before_id: str | None = None) -> Iterator[str]:
         """Ids of jobs matching every filter, newest first, from the most selective index."""
         index_key = next((k for k in ("status", "type", "queue") if k in filters), None)
         names = {"#id": "id"} | {f"#{k}": k for k in filters}
@@ -204,7 +204,7 @@ class JobStore:
     def list(self, page: int = 1, per_page: int = 10, **filters: str | None) -> JobPage:
         """One page of jobs, newest first, with the total that matched."""
         wanted = {k: v for k, v in filters.items() if v}
-        ids = list(self._matching_ids(wanted))
+        ids = list(self.matching_ids(wanted))
         if not wanted:
             ids.sort(reverse=True)
         total = len(ids)
@@ -386,7 +386,7 @@ class JobStore:
         before = f"job_{older_than_ms:012x}"
         doomed: list[str] = []
         for status in FINISHED:
-            doomed += self._matching_ids({"status": str(status)}, before_id=before)
+            doomed += self.matching_ids({"status": str(status)}, before_id=before)
         for chunk in _chunks(doomed, 25):
             requests: list[dict[str, Any]] = [{"DeleteRequest": {"Key": {"id": {"S": i}}}} for i in chunk]
             for attempt in range(8):

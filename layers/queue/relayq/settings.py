@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     # (ElastiCache AUTH / Valkey user password) so the URL can live in plain configuration.
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_auth_token: str | None = None
+    # Secrets Manager secret holding the auth token (plain text, or JSON with a "password" key as the
+    # template generates it); read once per container when no token is given directly.
+    redis_auth_secret_arn: str | None = None
     redis_cluster: bool = False
     redis_socket_timeout: float = Field(default=2.0, gt=0)
     # Every key of one deployment shares this hash tag so multi-key scripts stay in one slot.
@@ -41,6 +44,8 @@ class Settings(BaseSettings):
     lease_grace_seconds: int = Field(default=30, ge=0)
     retention_days: int = Field(default=14, ge=1)
     max_payload_bytes: int = Field(default=256 * 1024, ge=1, le=350 * 1024)
+    # Calls per token per minute when a token has no limit of its own (the contract's default: 60).
+    rate_limit_per_minute: int = Field(default=60, ge=1)
     # Modules imported at start that register custom job types (comma separated).
     job_modules: Annotated[tuple[str, ...], NoDecode] = ()
 
@@ -50,6 +55,12 @@ class Settings(BaseSettings):
         if not value or any(ch in value for ch in "{}: \t"):
             raise ValueError("must be a non-empty name without braces, colons or spaces")
         return value
+
+    @field_validator("redis_auth_token", "redis_auth_secret_arn", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # CloudFormation cannot leave a variable out conditionally, so "" means "not configured".
+        return value or None
 
     @field_validator("retry_delays", "job_modules", mode="before")
     @classmethod
