@@ -10,6 +10,7 @@ export SAM_CLI_DISABLE_TELEMETRY := 1
 PYTEST_WORKERS ?= 2
 
 .PHONY: test run install system-deps lint format typecheck sam-validate sam-build unit integration e2e bench clean template-check
+.PHONY: sam-local sam-local-api sam-local-setup sam-local-optional-setup
 
 $(STAMP): requirements-dev.txt layers/queue/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -68,7 +69,7 @@ integration: install
 e2e: install
 	$(BIN)/pytest -q tests/e2e
 
-test: install lint typecheck sam-validate sam-build template-check
+test: install lint typecheck sam-validate sam-build template-check sam-local-optional-setup
 	$(BIN)/pytest -q tests -n $(PYTEST_WORKERS)
 
 # Benchmarks print figures against a baseline measured in the same run (see bench/README.md).
@@ -84,3 +85,23 @@ clean:
 openapi: install
 	PYTHONPATH=layers/queue:functions/api $(BIN)/python -c "import pathlib, api_app; \
 	  pathlib.Path('functions/api/openapi.json').write_text(api_app.openapi_document() + '\n')"
+# --- sam local (README: "sam local without Docker") -------------------------------------------
+# Docker when an engine answers; otherwise podman (apt-get) and a locally built base image
+# (~1-2 min once, cached). Every step inside has its own time limit; these are the outer bounds.
+SAM_LOCAL := timeout --foreground --kill-after=30
+SAM_LOCAL_PORT ?= 3001
+
+sam-local-setup: install
+	$(SAM_LOCAL) 1800 $(BIN)/python -m tests.support.samlocal setup
+
+# `make test` runs the sam local smoke test when this succeeds, and skips it (saying why) if not.
+sam-local-optional-setup: install
+	$(SAM_LOCAL) 1800 $(BIN)/python -m tests.support.samlocal setup --optional
+
+# sam build, then `sam local invoke` of every function with every events/<function>/*.json.
+sam-local: sam-local-setup
+	$(SAM_LOCAL) 1800 $(BIN)/python -m tests.support.samlocal invoke
+
+# sam local start-api on $(SAM_LOCAL_PORT) with the same services, until Ctrl-C.
+sam-local-api: sam-local-setup
+	$(BIN)/python -m tests.support.samlocal start-api --port $(SAM_LOCAL_PORT)

@@ -44,6 +44,20 @@ FINE_DEFAULTS = {
     "kick_max_jobs",
     "kick_debounce_ms",
     "api_sync_max_response_bytes",
+    # API and trigger tuning with defaults fit for every deployment (the README lists them).
+    "token_allowed_routes",
+    "api_max_body_bytes",
+    "cron_sites",
+    "cron_queue",
+    "cron_concurrency",
+    "cron_request_timeout",
+    "cron_connect_retries",
+    "cron_batch_size",
+    "cron_max_sites",
+    "cron_lock_seconds",
+    "cron_cooldown_seconds",
+    "cron_home_url",
+    "cron_function_name",
 }
 # Functions that never touch Redis stay out of the VPC (no cold-start ENI, no endpoints needed).
 OUTSIDE_VPC = {"AuthorizerFunction"}
