@@ -34,7 +34,7 @@ from relayq.api_input import (
     parse_body,
     validate,
 )
-from relayq.errors import InternalError, NoRoute, QueueError, RateLimited, WorkerExecutionFailed
+from relayq.errors import InternalError, NoRoute, QueueError, RateLimited, RedisUnavailable, WorkerExecutionFailed
 from relayq.models import JobStatus, NewJob
 from relayq.rate_limit import RateLimiter
 from relayq.redis_client import get_redis
@@ -93,6 +93,11 @@ def _no_route(_: NotFoundError) -> Response[Any]:
     return _queue_error(NoRoute())
 
 
+def _redis_down(_: RedisError) -> Response[Any]:
+    # Reads that go straight to Redis (worker status, metrics) fail like the queue's own calls.
+    return _queue_error(RedisUnavailable())
+
+
 def _unexpected(error: Exception) -> Response[Any]:
     logger.exception("unexpected error")
     return _queue_error(InternalError())
@@ -100,6 +105,7 @@ def _unexpected(error: Exception) -> Response[Any]:
 
 app.exception_handler(QueueError)(_queue_error)
 app.exception_handler(RequestValidationError)(_validation_error)
+app.exception_handler(RedisError)(_redis_down)
 app.not_found(_no_route)
 app.exception_handler(Exception)(_unexpected)
 
@@ -271,6 +277,20 @@ def trigger_workers() -> dict[str, Any]:
         "success": True,
     }
     return {"success": True, "data": data, "message": f"Worker processed {result.processed} jobs."}
+
+
+@app.get("/workers/status", summary="Last run, workers running now, recent jobs, throughput", tags=["workers"])
+def workers_status() -> dict[str, Any]:
+    from relayq.worker_status import worker_status
+
+    return {"success": True, "data": worker_status()}
+
+
+@app.get("/metrics", summary="Queue and job metrics in Prometheus' text format", tags=["stats"])
+def metrics() -> Response[str]:
+    from relayq.metrics import prometheus_text
+
+    return Response(status_code=200, content_type="text/plain; version=0.0.4; charset=utf-8", body=prometheus_text())
 
 
 @app.post("/queues/<name>/clear", summary="Remove every waiting job of a queue", tags=["queues"])

@@ -1,8 +1,8 @@
 """Trigger: cron on all sites (``/run``), its queue worker (``/process-queue``), the sites and
 the runs; plus the asynchronous self-invocations of the deferred fallback and the schedule.
 
-The token may come as ``?token=`` (crontab and CI one-liners): nothing here logs the event, the
-query string or the URL, only the method, the route and the answer's status."""
+The token may come as ``?token=`` (crontab and CI one-liners): nothing here logs the event or the
+query string, only the API's request log line (method, route, status, token id, ip)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from relayq.cron.sites import configured_sites
 from relayq.cron.trigger import Answer, get_cron, is_cron_event
 from relayq.errors import CronRateLimited, InvalidInput, QueueError
 from relayq.registry import describe_validation_error
+from relayq.request_log import request_log_fields
 
 M = TypeVar("M", bound=BaseModel)
 logger = Logger()
@@ -37,6 +38,7 @@ class ProcessQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     max: int = Field(default=1, ge=1, le=100)
+    ga: bool = False
 
 
 class SitesBody(BaseModel):
@@ -63,10 +65,9 @@ def _query() -> dict[str, str]:
 
 
 def _principal() -> str | None:
-    """Who triggered: the token id the authorizer put in its context, or its principal id."""
+    """Who triggered: the token id the authorizer put in its context, else its principal id."""
     authorizer = app.current_event.request_context.authorizer
-    context = authorizer.get_context() if authorizer else {}
-    return str(context.get("token_id") or authorizer.principal_id or "") or None if authorizer else None
+    return str(authorizer.get_context().get("token_id") or authorizer.principal_id) or None
 
 
 def _deadline_ms() -> int:
@@ -89,7 +90,7 @@ def run() -> Response[Any]:
 @app.post("/process-queue")
 def process_queue() -> Response[Any]:
     query = _parse(ProcessQuery, _query())
-    return _answer(get_cron().process_queue(query.max, _deadline_ms()), bool(_query().get("ga")))
+    return _answer(get_cron().process_queue(query.max, _deadline_ms()), query.ga)
 
 
 @app.get("/sites")
@@ -167,8 +168,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         logger.info("cron event done", extra={"cron_action": event.get("cron_action")})
         return result
     response = app.resolve(event, context)
-    logger.info(
-        "request",
-        extra={"method": event.get("httpMethod"), "route": event.get("resource"), "status": response.get("statusCode")},
-    )
+    logger.info("request", extra=request_log_fields(event, int(response["statusCode"]), scope_ok=True))
     return response

@@ -59,8 +59,7 @@ def lambda_env(
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     redis.Redis.from_url(redis_server.url).flushall()
-    moto_server.client("dynamodb")  # the tables are shared; clear jobs between tests
-    _clear_tables(moto_server)
+    _clear_tables(moto_server)  # the tables are shared by the tests of this process
     reset_caches()
     yield env
     reset_caches()
@@ -71,8 +70,10 @@ def _clear_tables(server: MotoServer) -> None:
     for name in TABLE_NAMES.values():
         key_names = [k["AttributeName"] for k in dynamodb.describe_table(TableName=name)["Table"]["KeySchema"]]
         for page in dynamodb.get_paginator("scan").paginate(TableName=name):
-            for item in page["Items"]:
-                dynamodb.delete_item(TableName=name, Key={k: item[k] for k in key_names})
+            # 25 deletes a request: a test that stored thousands of items (2,000 sites) clears fast.
+            keys = [{"DeleteRequest": {"Key": {k: item[k] for k in key_names}}} for item in page["Items"]]
+            for start in range(0, len(keys), 25):
+                dynamodb.batch_write_item(RequestItems={name: keys[start : start + 25]})
 
 
 # --- REST API: the authorizer and the API handler behind API Gateway's behaviour -----------------

@@ -18,7 +18,8 @@ from relayq.service import get_queue
 from relayq.tokens import get_token_store
 from tests.support.api_flow import Gateway, HttpResult
 from tests.support.apigw import proxy_event
-from tests.support.handlers import ROOT
+from tests.support.handlers import ROOT, load_handler
+from tests.support.lambda_context import FakeLambdaContext
 
 EVENTS = ROOT / "events" / "api"
 
@@ -441,3 +442,21 @@ def test_sample_events_run(gw: Gateway, full_token: str, name: str) -> None:
     answer = gw.invoke(event)
     expected = {"create_job": 201, "create_job_form": 201, "get_job": 404, "cancel_job": 404}.get(name, 200)
     assert answer.status == expected, answer.body
+
+
+def test_worker_status_and_metrics_routes(gw: Gateway, full_token: str, worker_token: str) -> None:
+    created = gw.request("POST", "/jobs", token=full_token, json_body={"type": "echo", "queue": "default"})
+    assert created.status == 201
+    load_handler("worker").handler({"queues": ["default"], "max_jobs": 5}, FakeLambdaContext())
+
+    status = gw.request("GET", "/workers/status", token=full_token)
+    assert status.status == 200
+    data = status.body["data"]
+    assert data["last_run"] is not None and len(data["last_run"]) == 19
+    assert data["processing"] is False and data["recent_jobs"] >= 1
+
+    metrics = gw.request("GET", "/metrics", token=full_token)
+    assert metrics.status == 200 and metrics.headers["Content-Type"].startswith("text/plain")
+    lines = metrics.body.splitlines()
+    assert any(line.startswith("relayq_jobs_processed_total{") and line.endswith(" 1") for line in lines)
+    assert gw.request("GET", "/metrics", token=worker_token).status == 403

@@ -18,6 +18,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .clock import now_ms, to_text
+from .dynamo import batch_write, call_table
 from .errors import StoreUnavailable, TransitionRefused
 from .models import FINISHED, Job, JobStatus
 
@@ -87,13 +88,6 @@ def _job(item: dict[str, Any]) -> Job:
     )
 
 
-def _refused(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") in {
-        "ConditionalCheckFailedException",
-        "TransactionCanceledException",
-    }
-
-
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -108,14 +102,7 @@ class JobStore:
         self.retention_s = retention_days * 86400
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
-        try:
-            return getattr(self.client, operation)(TableName=self.table, **kwargs)
-        except ClientError as error:
-            if _refused(error):
-                raise TransitionRefused(str(error)) from error
-            raise StoreUnavailable(f"DynamoDB {operation} failed: {error.response['Error'].get('Code')}") from error
-        except BotoCoreError as error:
-            raise StoreUnavailable(f"DynamoDB {operation} failed: {type(error).__name__}") from error
+        return call_table(self.client, self.table, operation, **kwargs)
 
     def _expires(self) -> int:
         return int(time.time()) + self.retention_s
@@ -127,19 +114,7 @@ class JobStore:
 
     def put_many(self, jobs: Sequence[Job]) -> None:
         """Bulk create: 25 items a request, unprocessed items retried with backoff."""
-        for chunk in _chunks(jobs, 25):
-            requests: list[dict[str, Any]] = [{"PutRequest": {"Item": _item(job)}} for job in chunk]
-            for attempt in range(8):
-                try:
-                    answer = self.client.batch_write_item(RequestItems={self.table: requests})
-                except (ClientError, BotoCoreError) as error:
-                    raise StoreUnavailable(f"DynamoDB batch_write_item failed: {error}") from error
-                requests = answer.get("UnprocessedItems", {}).get(self.table, [])
-                if not requests:
-                    break
-                time.sleep(min(0.05 * 2**attempt, 2.0))
-            else:
-                raise StoreUnavailable("DynamoDB kept items unprocessed in batch_write_item")
+        batch_write(self.client, self.table, [{"PutRequest": {"Item": _item(job)}} for job in jobs])
 
     def delete_if_queued(self, job_id: str) -> None:
         """Undo a create whose Redis half failed, unless a worker already picked the job up."""
@@ -174,7 +149,7 @@ class JobStore:
                 time.sleep(min(0.05 * 2**attempt, 2.0))
         return found
 
-    def _matching_ids(self, filters: dict[str, str], before_id: str | None = None) -> Iterator[str]:
+    def matching_ids(self, filters: dict[str, str], before_id: str | None = None) -> Iterator[str]:
         """Ids of jobs matching every filter, newest first, from the most selective index."""
         index_key = next((k for k in ("status", "type", "queue") if k in filters), None)
         names = {"#id": "id"} | {f"#{k}": k for k in filters}
@@ -204,7 +179,7 @@ class JobStore:
     def list(self, page: int = 1, per_page: int = 10, **filters: str | None) -> JobPage:
         """One page of jobs, newest first, with the total that matched."""
         wanted = {k: v for k, v in filters.items() if v}
-        ids = list(self._matching_ids(wanted))
+        ids = list(self.matching_ids(wanted))
         if not wanted:
             ids.sort(reverse=True)
         total = len(ids)
@@ -403,13 +378,6 @@ class JobStore:
         before = f"job_{older_than_ms:012x}"
         doomed: list[str] = []
         for status in FINISHED:
-            doomed += self._matching_ids({"status": str(status)}, before_id=before)
-        for chunk in _chunks(doomed, 25):
-            requests: list[dict[str, Any]] = [{"DeleteRequest": {"Key": {"id": {"S": i}}}} for i in chunk]
-            for attempt in range(8):
-                answer = self.client.batch_write_item(RequestItems={self.table: requests})
-                requests = answer.get("UnprocessedItems", {}).get(self.table, [])
-                if not requests:
-                    break
-                time.sleep(min(0.05 * 2**attempt, 2.0))
+            doomed += self.matching_ids({"status": str(status)}, before_id=before)
+        batch_write(self.client, self.table, [{"DeleteRequest": {"Key": {"id": {"S": i}}}} for i in doomed])
         return len(doomed)

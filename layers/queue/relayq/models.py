@@ -52,6 +52,11 @@ def new_job_id(epoch_ms: int) -> str:
     return f"job_{epoch_ms:012x}{secrets.token_hex(8)}"
 
 
+def created_ms(job_id: str) -> int:
+    """The creation time written into a job id."""
+    return int(job_id[4:16], 16)
+
+
 def is_job_id(value: str) -> bool:
     return bool(JOB_ID.match(value))
 

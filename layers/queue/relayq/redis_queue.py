@@ -28,6 +28,7 @@ class QueueEntry:
     timeout: int
     max_attempts: int
     due_ms: int = 0
+    attempts: int = 0
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ class RedisQueue:
         args: list[Any] = [self.keys.tag, self.clock()]
         for e in entries:
             self.keys.pending(e.queue)  # refuses an unsafe queue name before it reaches Lua
-            args += [e.id, e.queue, e.priority, e.timeout, e.max_attempts, e.due_ms]
+            args += [e.id, e.queue, e.priority, e.timeout, e.max_attempts, e.due_ms, e.attempts]
         if len(args) == 2:
             return 0
         k = self.keys
@@ -154,6 +155,18 @@ class RedisQueue:
         pipe.zcard(self.keys.processing)
         counts = pipe.execute()
         return QueueLengths(dict(zip(names, counts[:-2], strict=True)), counts[-2], counts[-1])
+
+    def presence(self, job_ids: Sequence[str]) -> dict[str, bool]:
+        """Which of ``job_ids`` Redis still knows (waiting or leased), in one round trip."""
+        pipe = self.conn.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.hexists(self.keys.meta, job_id)
+        return dict(zip(job_ids, map(bool, pipe.execute()), strict=True))
+
+    def known_ids(self, batch: int = 1000) -> Iterable[str]:
+        """Every job id Redis holds, a batch at a time (HSCAN: never blocks the server)."""
+        for job_id, _ in self.conn.hscan_iter(self.keys.meta, count=batch):
+            yield str(job_id)
 
     def oldest(self, queues: Sequence[str]) -> dict[str, tuple[int, str | None]]:
         """Per queue: how many jobs wait, and the id of the oldest (ids are time-ordered)."""

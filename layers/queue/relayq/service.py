@@ -49,8 +49,8 @@ class Health:
     errors: list[str] = field(default_factory=list)
 
 
-def _entry(job: Job, due_ms: int) -> QueueEntry:
-    return QueueEntry(job.id, job.queue, job.priority, job.timeout, job.max_attempts, due_ms)
+def queue_entry(job: Job, due_ms: int) -> QueueEntry:
+    return QueueEntry(job.id, job.queue, job.priority, job.timeout, job.max_attempts, due_ms, job.attempts)
 
 
 class JobQueue:
@@ -107,7 +107,7 @@ class JobQueue:
         job, due = self.build(request)
         self.store.put_new(job)
         try:
-            self.redis.enqueue([_entry(job, due)])
+            self.redis.enqueue([queue_entry(job, due)])
         except RedisError as error:
             self.store.delete_if_queued(job.id)
             raise RedisUnavailable() from error
@@ -120,7 +120,7 @@ class JobQueue:
         jobs = [job for job, _ in built]
         self.store.put_many(jobs)
         try:
-            self.redis.enqueue([_entry(job, due) for job, due in built])
+            self.redis.enqueue([queue_entry(job, due) for job, due in built])
         except RedisError as error:
             for job in jobs:
                 self.store.delete_if_queued(job.id)
@@ -174,7 +174,7 @@ class JobQueue:
         except TransitionRefused:
             raise JobNotRetryable() from None
         try:
-            self.redis.enqueue([_entry(job, 0)])
+            self.redis.enqueue([queue_entry(job, 0)])
         except RedisError as error:
             self.store.unreopen(job_id)
             raise RedisUnavailable() from error

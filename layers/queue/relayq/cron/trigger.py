@@ -3,6 +3,7 @@ down, hand it to an asynchronous invocation of this same function. Answers in th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -125,14 +126,16 @@ class CronService:
             admission = self.guard.admit("defer", run_id)
             if admission.outcome == "coalesced":
                 return queued_answer(admission.run_id, "redis", MESSAGE_JOINED, coalesced=True)
-            self.runs.create(run_id, "redis", triggered_by)
             try:
+                self.runs.create(run_id, "redis", triggered_by)
                 self.queue().create(
                     NewJob(type=jobs.RUN_JOB, queue=self.settings.cron_queue, payload={"run_id": run_id})
                 )
-            except RedisUnavailable:
-                self.runs.discard(run_id)
+            except Exception:
+                # No queued mark may outlive its run: later triggers would join a run that never comes.
                 self.runner.abandon(run_id)
+                with contextlib.suppress(QueueError):
+                    self.runs.discard(run_id)
                 raise
             return queued_answer(run_id, "redis", MESSAGE_REDIS)
         except (RedisError, RedisUnavailable) as error:

@@ -1,0 +1,149 @@
+"""Faults: workers killed mid-batch, Redis restarted, parallel workers, DynamoDB throttling.
+Nothing is lost and nothing completes twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.awsrequest import AWSResponse, HTTPHeaders
+
+from relayq import aws
+from relayq.models import NewJob
+from relayq.registry import registry
+from relayq.service import get_queue
+from tests.support.job_types import register_test_types
+from tests.support.redis_server import RedisServer
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def test_types() -> Any:
+    register_test_types(registry)
+    yield
+    for name in ("echo", "noop", "flaky", "broken", "retry_after", "sleep", "unserialisable"):
+        registry.unregister(name)
+
+
+def worker(env: dict[str, str], queue: str, max_jobs: int, concurrency: int = 1) -> subprocess.Popen[str]:
+    full_env = {
+        **os.environ,
+        **env,
+        "QUEUE_JOB_MODULES": "tests.support.registered_types",
+        "PYTHONPATH": f"{ROOT / 'layers' / 'queue'}:{ROOT}",
+    }
+    args = [sys.executable, "-m", "tests.support.worker_process", queue, str(max_jobs), str(concurrency)]
+    return subprocess.Popen(args, env=full_env, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+
+
+def summary(process: subprocess.Popen[str]) -> dict[str, int]:
+    out, _ = process.communicate(timeout=120)
+    assert process.returncode == 0, out
+    result: dict[str, int] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def test_killed_worker_loses_nothing_and_completes_each_job_once(
+    lambda_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, test_types: Any
+) -> None:
+    env = {**lambda_env, "QUEUE_LEASE_GRACE_SECONDS": "0"}
+    monkeypatch.setenv("QUEUE_LEASE_GRACE_SECONDS", "0")
+    queue = get_queue()
+    jobs = [queue.create(NewJob(type="sleep", payload={"seconds": 0.3}, timeout=2)) for _ in range(6)]
+    victim = worker(env, "default", 100)
+    deadline = time.monotonic() + 30
+    while queue.get(jobs[0].id).status != "processing" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    in_flight = [j.id for j in jobs if queue.get(j.id).status == "processing"]
+    assert in_flight, "the worker was killed before it started a job"
+    left = [j.id for j in jobs if queue.get(j.id).status != "completed"]
+    time.sleep(2.1)  # the dead worker's lease runs out
+    rescuer = summary(worker(env, "default", 100))
+    records = {j.id: queue.get(j.id) for j in jobs}
+    assert {r.status for r in records.values()} == {"completed"}
+    assert all(records[i].attempts == 2 for i in in_flight)
+    assert rescuer["processed"] == len(left)
+
+
+def test_parallel_workers_drain_every_job_exactly_once(lambda_env: dict[str, str], test_types: Any) -> None:
+    queue = get_queue()
+    jobs = queue.create_many([NewJob(type="noop", queue="bulk") for _ in range(400)])
+    workers = [worker(lambda_env, "bulk", 1000, concurrency=4) for _ in range(4)]
+    totals = [summary(w) for w in workers]
+    assert sum(t["processed"] for t in totals) == len(jobs)
+    assert sum(t["successful"] for t in totals) == len(jobs)
+    counts = queue.store.count_by_status()
+    assert counts["completed"] == len(jobs) and counts["total"] == len(jobs)
+    assert queue.lengths().pending == {"bulk": 0}
+
+
+def test_redis_restart_keeps_pending_delayed_and_running_jobs(
+    tmp_path: Path, lambda_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, test_types: Any
+) -> None:
+    from tests.integration.conftest import reset_caches
+
+    server = RedisServer(tmp_path / "aof", appendonly=True).start()
+    try:
+        monkeypatch.setenv("QUEUE_REDIS_URL", server.url)
+        monkeypatch.setenv("QUEUE_LEASE_GRACE_SECONDS", "0")
+        reset_caches()
+        queue = get_queue()
+        running = queue.create(NewJob(type="echo", timeout=1))
+        (lease,) = queue.redis.claim(["default"], 1)
+        queue.store.start(lease.id, lease.attempt)  # its worker is running it when Redis goes down
+        pending = queue.create(NewJob(type="echo"))
+        delayed = queue.create(NewJob(type="echo", delay=1))
+        server.stop()
+        server.start()
+        reset_caches()
+        queue = get_queue()
+        time.sleep(1.1)  # the delayed job is due, the running job's lease has run out
+        result = queue.process(["default"], 10)
+        assert result.recovered == 1 and result.successful == 3
+        assert {queue.get(j.id).status for j in (pending, delayed, running)} == {"completed"}
+    finally:
+        server.stop()
+
+
+def test_dynamodb_throttling_is_retried(lambda_env: dict[str, str], test_types: Any) -> None:
+    queue = get_queue()
+    job = queue.create(NewJob(type="echo"))
+    throttled: list[str] = []
+
+    def throttle(request: Any, **_: Any) -> AWSResponse | None:
+        target = request.headers.get("X-Amz-Target", b"")
+        if b"UpdateItem" in target and len(throttled) < 2:
+            throttled.append(target.decode())
+            body = b'{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"slow down"}'
+            headers = HTTPHeaders()
+            headers["x-amzn-ErrorType"] = "ThrottlingException"
+            return AWSResponse(request.url, 400, headers, _Raw(body))
+        return None
+
+    aws.client("dynamodb").meta.events.register_first("before-send.dynamodb.UpdateItem", throttle)
+    result = queue.process(["default"], 5)
+    assert len(throttled) == 2
+    assert result.successful == 1 and queue.get(job.id).status == "completed"
+
+
+class _Raw:
+    """The raw body of an injected HTTP response."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Any:
+        yield self._body
+
+    def read(self, *_: Any) -> bytes:
+        return self._body
