@@ -179,7 +179,9 @@ def trigger_cases() -> list[Case]:
         _rest("trigger", "process_queue", 200, "POST", "/process-queue", "/process-queue"),
         _rest("trigger", "sites_add", 201, "POST", "/sites", "/sites", body=sites, content_type=JSON),
         _rest("trigger", "sites_list", 200, "GET", "/sites", "/sites"),
-        _rest("trigger", "sites_delete", 200, "DELETE", "/sites", "/sites", query=[("url", "https://shop.example.com")]),
+        _rest(
+            "trigger", "sites_delete", 200, "DELETE", "/sites", "/sites", query=[("url", "https://shop.example.com")]
+        ),
         _rest("trigger", "runs_list", 200, "GET", "/runs", "/runs", query=[("limit", "10")]),
         _rest("trigger", "run_get", 200, "GET", f"/runs/{RUN_ID}", "/runs/{id}"),
         Case("trigger", "schedule_process_queue", _schedule_input("TriggerFunction", "ProcessCronQueue")),

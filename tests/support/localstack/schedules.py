@@ -68,10 +68,10 @@ def schedules(resolver: Resolver) -> list[Schedule]:
             if event["Type"] not in ("Schedule", "ScheduleV2"):
                 continue
             props = event["Properties"]
-            if props.get("Enabled") is False or props.get("State") == "DISABLED":
+            if resolver.resolve(props.get("Enabled", True)) == "false" or props.get("State") == "DISABLED":
                 continue
-            expression = props.get("Schedule") or props["ScheduleExpression"]
-            text = props.get("Input")
+            expression = resolver.resolve(props.get("Schedule") or props["ScheduleExpression"])
+            text = resolver.resolve(props["Input"]) if "Input" in props else None
             found.append(Schedule(function, name, expression, json.loads(text) if text else None))
     return found
 

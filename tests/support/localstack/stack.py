@@ -149,6 +149,7 @@ class LocalStack:
             "RedisUrl": self.redis.url,
             "EmailFromAddress": LOCAL_SENDER,
             "ImagesBucketName": LOCAL_BUCKET,
+            "AwsEndpointUrl": self.moto.url,
         }
         declared = template().get("Parameters", {})
         return {name: value for name, value in values.items() if name in declared}
