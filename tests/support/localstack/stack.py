@@ -34,7 +34,7 @@ class StackConfig:
     data_dir: Path
     host: str = "127.0.0.1"
     api_port: int = 3000
-    lambda_port: int = 3001
+    lambda_port: int = 3002  # 3001 is `make sam-local-api`'s
     moto_port: int = 4566
     redis_port: int = 6380
     # Rate schedules run this many times faster (tests); 1 = as template.yaml says.
