@@ -10,32 +10,47 @@ const HOUR_MS = 3600 * 1000;
 const STATUSES = ["queued", "processing", "completed", "failed", "cancelled"];
 const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
-// The built-in job types and their payload fields. Each field: name, label, kind
-// (text|email|url|number|select|textarea|json), required, options, help.
+// The built-in job types (relayq.jobs) and their payload fields, as their payload models check
+// them. Field kinds: text, textarea, emails (one address or a comma-separated list), email, url,
+// number (integer unless `decimal`), select, json (`json` names the JSON kind it must be).
 const JOB_TYPES = {
   email: {
     label: "Email",
     fields: [
-      { name: "to", label: "To", kind: "email", required: true, help: "One address, or several separated by commas." },
-      { name: "subject", label: "Subject", kind: "text", required: true, max: 255 },
-      { name: "message", label: "Message", kind: "textarea", required: true },
+      { name: "to", label: "To", kind: "emails", required: true, help: "One address, or several separated by commas." },
+      { name: "subject", label: "Subject", kind: "text", required: true, max: 998 },
+      { name: "message", label: "Text body", kind: "textarea", help: "Give a text body, an HTML body, or both." },
+      { name: "html", label: "HTML body", kind: "textarea" },
+      { name: "from", label: "From", kind: "email", help: "Empty: the deployment's QUEUE_EMAIL_FROM." },
+      { name: "cc", label: "Cc", kind: "emails" },
+      { name: "bcc", label: "Bcc", kind: "emails" },
+      { name: "reply_to", label: "Reply-To", kind: "emails" },
     ],
+    check: (payload) => (payload.message || payload.html ? null : ["message", "Give a text body, an HTML body, or both."]),
   },
   image_processing: {
     label: "Image processing",
     fields: [
-      { name: "operation", label: "Operation", kind: "select", required: true, options: ["thumbnail", "optimize", "watermark"] },
-      { name: "image_url", label: "Image URL", kind: "url", required: true },
-      { name: "width", label: "Width (px)", kind: "number", min: 1, max: 10000 },
-      { name: "height", label: "Height (px)", kind: "number", min: 1, max: 10000 },
+      { name: "key", label: "Image key in S3", kind: "text", required: true, max: 1024, help: "e.g. photos/cat.jpg" },
+      { name: "bucket", label: "Bucket", kind: "text", min: 3, max: 63, help: "Empty: the deployment's QUEUE_IMAGES_BUCKET." },
+      { name: "output_prefix", label: "Output prefix", kind: "text", max: 900, help: "Empty: the key without its extension plus '-'." },
+      {
+        name: "variants",
+        label: "Variants (JSON)",
+        kind: "json",
+        json: "array",
+        help: 'Empty: thumbnail, medium, large. e.g. [{"name": "small", "width": 200, "height": 200, "mode": "crop"}]',
+      },
     ],
   },
   api_sync: {
     label: "API sync",
     fields: [
       { name: "url", label: "URL", kind: "url", required: true },
-      { name: "method", label: "Method", kind: "select", required: true, options: ["POST", "GET", "PUT", "PATCH", "DELETE"] },
-      { name: "data", label: "Data (JSON)", kind: "json", help: "Sent as the request body." },
+      { name: "method", label: "Method", kind: "select", required: true, options: ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] },
+      { name: "headers", label: "Headers (JSON object)", kind: "json", json: "object", help: 'e.g. {"Authorization": "Bearer …"}' },
+      { name: "body", label: "Body (JSON, or plain text)", kind: "body" },
+      { name: "timeout", label: "Timeout (seconds)", kind: "number", decimal: true, min: 0.1, max: 880, help: "Default 30." },
     ],
   },
 };
@@ -265,25 +280,25 @@ function rememberQueues(names) {
 
 async function loadOverview() {
   const message = $("#overview-message");
-  const [stats, health, workers] = await Promise.allSettled([
+  const [stats, health, workers, metrics] = await Promise.allSettled([
     api("GET", "/stats"),
     api("GET", "/health"),
     api("GET", "/workers/status"),
+    api("GET", "/metrics"),
   ]);
   const problems = [stats, health, workers].filter((r) => r.status === "rejected").map((r) => describe(r.reason));
   say(message, problems.length ? "Some data could not be loaded: " + problems.join("; ") : "");
+  const status = workers.status === "fulfilled" ? workers.value.data.data || {} : null;
   if (stats.status === "fulfilled") {
     const parts = splitStats(stats.value.data.data);
     rememberQueues(Object.keys(parts.queues));
     renderCounts(parts);
-    renderQueues(parts);
-    recordSample(parts.database);
+    renderQueues(parts, (status && status.throughput) || {});
+    const counters = metrics.status === "fulfilled" ? finishedCounters(metrics.value.data) : null;
+    recordSample(counters || { completed: parts.database.completed ?? 0, failed: parts.database.failed ?? 0 }, counters ? "metrics" : "stats");
   }
-  renderHealth(
-    health.status === "fulfilled" ? health.value.data : null,
-    workers.status === "fulfilled" ? workers.value.data.data : null,
-  );
-  renderChart(workers.status === "fulfilled" ? workers.value.data.data : null);
+  renderHealth(health.status === "fulfilled" ? health.value.data : null, status);
+  renderChart(status);
 }
 
 function renderCounts({ database, delayed, processing }) {
@@ -296,23 +311,33 @@ function renderCounts({ database, delayed, processing }) {
   );
 }
 
-function renderQueues({ queues }) {
-  const names = Object.keys(queues).sort();
+function renderQueues({ queues }, throughput) {
+  const names = Array.from(new Set([...Object.keys(queues), ...Object.keys(throughput)])).sort();
   const rows = names.length
-    ? names.map((name) => el("tr", {}, el("td", { text: name }), el("td", { class: "num", text: queues[name] })))
-    : [el("tr", {}, el("td", { colspan: 2, class: "note", text: "No jobs are waiting in any queue." }))];
+    ? names.map((name) =>
+        el(
+          "tr",
+          {},
+          el("td", { text: name }),
+          el("td", { class: "num", text: queues[name] ?? 0 }),
+          el("td", { class: "num", text: throughput[name] ? throughput[name].last_60m ?? 0 : 0 }),
+        ),
+      )
+    : [el("tr", {}, el("td", { colspan: 3, class: "note", text: "No jobs are waiting in any queue." }))];
   fillBody("#queue-table", ...rows);
 }
 
 function renderHealth(health, workers) {
   const pairs = [];
   if (workers) {
+    const summary = workers.last_summary;
     pairs.push(["Worker last run", when(workers.last_run)]);
-    pairs.push(["Processing now", workers.processing ? "yes" : "no"]);
-    for (const [key, value] of Object.entries(workers)) {
-      if (["last_run", "processing", "history", "throughput"].includes(key) || typeof value === "object") continue;
-      pairs.push([key.replaceAll("_", " "), String(value)]);
+    pairs.push(["Processing now", workers.processing ? `yes (${workers.workers_running ?? 1} running)` : "no"]);
+    if (workers.last_queues && workers.last_queues.length) pairs.push(["Last queues", workers.last_queues.join(", ")]);
+    if (summary && typeof summary === "object") {
+      pairs.push(["Last batch", `${summary.processed ?? 0} processed, ${summary.successful ?? 0} ok, ${summary.failed ?? 0} failed`]);
     }
+    if ("recent_jobs" in workers) pairs.push(["Finished, last hour", String(workers.recent_jobs)]);
   }
   if (health) {
     const data = health.data || {};
@@ -325,12 +350,24 @@ function renderHealth(health, workers) {
   fillKv($("#health-list"), pairs.length ? pairs : [["Status", "unavailable"]]);
 }
 
-// Throughput: the worker's per-minute history when it reports one, else the completed/failed
-// counts of /stats sampled by this browser while it is open (kept for an hour in session storage).
-function recordSample(database) {
+// Totals of the finished-attempt counters in the worker's Prometheus text; null without them.
+function finishedCounters(text) {
+  if (typeof text !== "string" || !text.includes("relayq_jobs_")) return null;
+  const totals = { completed: 0, failed: 0 };
+  for (const line of text.split("\n")) {
+    const match = line.match(/^relayq_jobs_(completed|failed|retried)_total(?:\{[^}]*\})?\s+([0-9.eE+-]+)/);
+    if (match) totals[match[1] === "completed" ? "completed" : "failed"] += Number(match[2]);
+  }
+  return totals;
+}
+
+// The chart per minute of the last hour: the worker's memory of its most recent finished
+// attempts, and counters this browser samples while the page is open (kept for an hour in
+// session storage). Both can only undercount, so each minute shows the larger of the two.
+function recordSample(totals, source) {
   const now = Date.now();
-  const samples = readSamples().filter((s) => now - s.t <= HOUR_MS + 60000);
-  samples.push({ t: now, completed: database.completed ?? 0, failed: database.failed ?? 0 });
+  const samples = readSamples().filter((s) => now - s.t <= HOUR_MS + 60000 && s.source === source);
+  samples.push({ t: now, source, completed: totals.completed, failed: totals.failed });
   sessionStorage.setItem(SAMPLES_KEY, JSON.stringify(samples));
 }
 
@@ -344,32 +381,34 @@ function readSamples() {
 
 function minuteBuckets(workers) {
   const now = Date.now();
-  const start = Math.floor((now - HOUR_MS) / 60000) * 60000 + 60000;
-  const buckets = Array.from({ length: 60 }, (_, i) => ({ t: start + i * 60000, ok: 0, fail: 0 }));
-  const history = workers && (workers.history || workers.throughput);
-  if (Array.isArray(history) && history.length) {
-    for (const point of history) {
-      const t = typeof point.minute === "number" ? point.minute * 1000 : Date.parse(point.minute || point.time || point.t);
-      const index = Math.floor((t - start) / 60000);
-      if (index >= 0 && index < 60) {
-        buckets[index].ok += point.successful ?? point.completed ?? 0;
-        buckets[index].fail += point.failed ?? 0;
-      }
-    }
-    return { buckets, source: "worker" };
+  const start = Math.floor(now / 60000) * 60000 - 59 * 60000;
+  const fromRecent = Array.from({ length: 60 }, () => ({ ok: 0, fail: 0 }));
+  const fromSamples = Array.from({ length: 60 }, () => ({ ok: 0, fail: 0 }));
+  const index = (t) => Math.floor((t - start) / 60000);
+  const recent = (workers && workers.recent) || [];
+  for (const job of recent) {
+    const i = index(Date.parse(String(job.finished_at).replace(" ", "T") + "Z"));
+    if (i < 0 || i >= 60) continue;
+    if (job.status === "completed") fromRecent[i].ok += 1;
+    else fromRecent[i].fail += 1;
   }
   const samples = readSamples();
-  for (let i = 1; i < samples.length; i++) {
-    const index = Math.floor((samples[i].t - start) / 60000);
-    if (index < 0 || index >= 60) continue;
-    buckets[index].ok += Math.max(0, samples[i].completed - samples[i - 1].completed);
-    buckets[index].fail += Math.max(0, samples[i].failed - samples[i - 1].failed);
+  for (let k = 1; k < samples.length; k++) {
+    const i = index(samples[k].t);
+    if (i < 0 || i >= 60) continue;
+    fromSamples[i].ok += Math.max(0, samples[k].completed - samples[k - 1].completed);
+    fromSamples[i].fail += Math.max(0, samples[k].failed - samples[k - 1].failed);
   }
-  return { buckets, source: "browser", since: samples.length ? samples[0].t : now };
+  const buckets = fromRecent.map((r, i) => ({
+    t: start + i * 60000,
+    ok: Math.max(r.ok, fromSamples[i].ok),
+    fail: Math.max(r.fail, fromSamples[i].fail),
+  }));
+  return { buckets, recent: recent.length, since: samples.length ? samples[0].t : now, source: samples.length ? samples[0].source : "" };
 }
 
 function renderChart(workers) {
-  const { buckets, source, since } = minuteBuckets(workers);
+  const { buckets, recent, since, source } = minuteBuckets(workers);
   // Drawn at the element's own width so text keeps its shape.
   const width = Math.max(280, $("#chart").clientWidth || 600);
   const height = 200;
@@ -380,6 +419,7 @@ function renderChart(workers) {
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("aria-hidden", "true");
   const add = (name, attrs, text) => {
     const node = document.createElementNS(ns, name);
     for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
@@ -392,22 +432,23 @@ function renderChart(workers) {
   add("text", { x: 2, y: pad.top + 10 }, String(top));
   add("text", { x: 2, y: base }, "0");
   add("text", { x: pad.left, y: height - 6 }, "-60 min");
-  add("text", { x: width - 34, y: height - 6 }, "now");
+  add("text", { x: width - 28, y: height - 6 }, "now");
   buckets.forEach((b, i) => {
-    const x = pad.left + i * barW + 1;
-    const label = `${new Date(b.t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}: ${b.ok} done, ${b.fail} failed`;
-    if (b.ok) add("rect", { x, y: base - y(b.ok), width: barW - 2, height: y(b.ok), class: "ok" }).append(titleOf(ns, label));
-    if (b.fail) add("rect", { x, y: base - y(b.ok) - y(b.fail), width: barW - 2, height: y(b.fail), class: "fail" }).append(titleOf(ns, label));
+    const x = pad.left + i * barW + 0.5;
+    const w = Math.max(1, barW - 1);
+    const label = `${new Date(b.t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}: ${b.ok} completed, ${b.fail} failed`;
+    if (b.ok) add("rect", { x, y: base - y(b.ok), width: w, height: y(b.ok), class: "ok" }).append(titleOf(ns, label));
+    if (b.fail) add("rect", { x, y: base - y(b.ok) - y(b.fail), width: w, height: y(b.fail), class: "fail" }).append(titleOf(ns, label));
   });
   const totalOk = buckets.reduce((n, b) => n + b.ok, 0);
   const totalFail = buckets.reduce((n, b) => n + b.fail, 0);
-  const legend = el("div", { class: "legend" }, el("span", { text: `completed: ${totalOk}` }), el("span", { class: "fail", text: `failed: ${totalFail}` }));
+  const legend = el("div", { class: "legend" }, el("span", { text: `completed: ${totalOk}` }), el("span", { class: "fail", text: `failed attempts: ${totalFail}` }));
   $("#chart").replaceChildren(svg, legend);
-  $("#chart").setAttribute("aria-label", `Last hour: ${totalOk} jobs completed, ${totalFail} failed.`);
+  $("#chart").setAttribute("aria-label", `Last hour: ${totalOk} jobs completed, ${totalFail} attempts failed.`);
+  const counted = source === "metrics" ? "the worker's counters (/metrics)" : "the job counts of /stats";
   $("#chart-note").textContent =
-    source === "worker"
-      ? "From the worker's per-minute history."
-      : `Counted by this browser from /stats since ${new Date(since).toLocaleTimeString()} (the chart fills while the page is open).`;
+    `From the ${recent} most recent attempts the worker remembers, and ${counted} sampled by this browser ` +
+    `since ${new Date(since).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}.`;
 }
 
 function titleOf(ns, text) {
@@ -463,6 +504,15 @@ async function loadJobs() {
   $("#page-info").textContent = `Page ${state.jobs.page} of ${state.jobs.pages} · ${total} jobs`;
   $("#page-prev").disabled = state.jobs.page <= 1;
   $("#page-next").disabled = state.jobs.page >= state.jobs.pages;
+}
+
+// The header button and the Order field (the one visible at phone width) show the same order.
+function setOrder(newestFirst) {
+  state.jobs.newestFirst = newestFirst;
+  state.jobs.page = 1;
+  $("#filter-order").value = newestFirst ? "newest" : "oldest";
+  $("#sort-created").closest("th").setAttribute("aria-sort", newestFirst ? "descending" : "ascending");
+  $("#sort-created span").textContent = newestFirst ? "▼" : "▲";
 }
 
 function jobRow(job) {
@@ -566,7 +616,13 @@ function renderTypeFields() {
     let input;
     if (f.kind === "select") input = el("select", common, f.options.map((o) => el("option", { value: o, text: o })));
     else if (f.kind === "textarea" || f.kind === "json") input = el("textarea", { ...common, spellcheck: f.kind !== "json" });
-    else input = el("input", { ...common, type: f.kind === "email" ? "text" : f.kind, min: f.min, max: f.max, maxlength: f.kind === "text" ? f.max : undefined, inputmode: f.kind === "email" ? "email" : undefined });
+    else if (f.kind === "body") input = el("textarea", { ...common, spellcheck: false });
+    else {
+      const type = { url: "url", number: "number" }[f.kind] || "text";
+      const inputmode = f.kind === "email" || f.kind === "emails" ? "email" : undefined;
+      const step = f.kind === "number" ? (f.decimal ? "any" : "1") : undefined;
+      input = el("input", { ...common, type, step, min: f.kind === "number" ? f.min : undefined, max: f.kind === "number" ? f.max : undefined, inputmode, autocomplete: "off" });
+    }
     return el(
       "div",
       { class: "field" },
@@ -588,25 +644,37 @@ function fieldError(input, text) {
 
 const EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
 
+function jsonKind(value) {
+  return Array.isArray(value) ? "array" : value === null ? "null" : typeof value;
+}
+
+// The first problem of one payload field, or "" when it is fine (empty optional fields are fine).
 function checkPayloadField(field, input) {
   const value = input.value.trim();
   if (!value) return field.required ? `${field.label} is required.` : "";
-  if (field.kind === "email" && !value.split(",").every((part) => EMAIL.test(part.trim()))) return "Enter valid e-mail addresses, separated by commas.";
-  if (field.kind === "url" && !/^https?:\/\/[^\s]+$/.test(value)) return "Enter an http:// or https:// URL.";
+  if (field.kind === "emails" && !value.split(",").every((part) => EMAIL.test(part.trim()))) {
+    return "Enter valid e-mail addresses, separated by commas.";
+  }
+  if (field.kind === "email" && !EMAIL.test(value)) return "Enter a valid e-mail address.";
+  if (field.kind === "url" && !/^https?:\/\/[^\s/]+\S*$/.test(value)) return "Enter an http:// or https:// URL.";
   if (field.kind === "number") {
     const n = Number(value);
-    if (!Number.isInteger(n) || (field.min !== undefined && n < field.min) || (field.max !== undefined && n > field.max)) {
-      return `Enter a whole number from ${field.min} to ${field.max}.`;
+    const whole = field.decimal || Number.isInteger(n);
+    if (!Number.isFinite(n) || !whole || n < field.min || n > field.max) {
+      return `Enter a ${field.decimal ? "number" : "whole number"} from ${field.min} to ${field.max}.`;
     }
   }
   if (field.kind === "json") {
+    let parsed;
     try {
-      JSON.parse(value);
+      parsed = JSON.parse(value);
     } catch (error) {
       return "Not valid JSON: " + error.message;
     }
+    if (field.json && jsonKind(parsed) !== field.json) return `Give a JSON ${field.json}.`;
   }
-  if (field.max && field.kind === "text" && value.length > field.max) return `At most ${field.max} characters.`;
+  if (field.kind === "text" && field.min && value.length < field.min) return `At least ${field.min} characters.`;
+  if (field.kind === "text" && field.max && value.length > field.max) return `At most ${field.max} characters.`;
   return "";
 }
 
@@ -614,8 +682,18 @@ function payloadValue(field, input) {
   const value = input.value.trim();
   if (field.kind === "number") return Number(value);
   if (field.kind === "json") return JSON.parse(value);
-  if (field.kind === "email" && value.includes(",")) return value.split(",").map((part) => part.trim());
-  return value;
+  if (field.kind === "emails") return value.split(",").map((part) => part.trim());
+  if (field.kind === "body") {
+    // JSON objects and arrays are sent as JSON; anything else as the text it is.
+    try {
+      const parsed = JSON.parse(value);
+      if (typeof parsed === "object" && parsed !== null) return parsed;
+    } catch {
+      /* plain text */
+    }
+    return input.value;
+  }
+  return field.kind === "textarea" ? input.value : value;
 }
 
 function checkOption(input, label, min, max) {
@@ -636,6 +714,8 @@ function readCreateForm() {
     valid = fieldError(input, problem) && valid;
     if (!problem && input.value.trim()) payload[field.name] = payloadValue(field, input);
   }
+  const crossField = valid && type.check ? type.check(payload) : null;
+  if (crossField) valid = fieldError(document.getElementById("payload-" + crossField[0]), crossField[1]);
   const queue = $("#create-queue");
   valid = fieldError(queue, queue.value.trim() && !QUEUE_NAME.test(queue.value.trim()) ? "Queue names are 1–64 letters, digits, _ - . starting with a letter or digit." : "") && valid;
   valid = checkOption($("#create-priority"), "Priority", 0, 1000) && valid;
@@ -919,20 +999,16 @@ function wire() {
     if (!form.reportValidity()) return;
     state.jobs.filters = { status: form.status.value, queue: form.queue.value.trim(), type: form.type.value.trim() };
     state.jobs.perPage = Number(form.per_page.value);
-    state.jobs.page = 1;
+    setOrder(form.order.value === "newest");
     loadJobs();
   });
   $("#job-filters").addEventListener("reset", () => {
     state.jobs.filters = {};
-    state.jobs.page = 1;
+    setOrder(true);
     setTimeout(loadJobs);
   });
   $("#sort-created").addEventListener("click", () => {
-    state.jobs.newestFirst = !state.jobs.newestFirst;
-    state.jobs.page = 1;
-    const th = $("#sort-created").closest("th");
-    th.setAttribute("aria-sort", state.jobs.newestFirst ? "descending" : "ascending");
-    $("#sort-created span").textContent = state.jobs.newestFirst ? "▼" : "▲";
+    setOrder(!state.jobs.newestFirst);
     loadJobs();
   });
   $("#page-prev").addEventListener("click", () => {
