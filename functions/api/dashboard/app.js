@@ -824,23 +824,34 @@ async function submitTrigger(event) {
   }
 }
 
-function runId(run) {
-  return run.id || run.run_id;
-}
-
-function siteRows(run) {
-  return run.sites || run.results || [];
-}
+const SITE_COLUMNS = [
+  ["site", "Site"],
+  ["status", "HTTP status"],
+  ["duration_ms", "Time (ms)"],
+  ["attempts", "Attempts"],
+  ["error", "Error"],
+];
+const RUN_FIELDS = [
+  ["run_id", "Run"],
+  ["status", "Status"],
+  ["mode", "Mode"],
+  ["created_at", "Created"],
+  ["started_at", "Started"],
+  ["finished_at", "Finished"],
+  ["duration_ms", "Duration (ms)"],
+  ["sites_total", "Sites"],
+  ["succeeded", "Succeeded"],
+  ["failed", "Failed"],
+];
 
 async function submitCron(event) {
   event.preventDefault();
   const message = $("#cron-message");
   try {
+    // Deferred: the API answers at once and the fan-out runs in the background.
     const { data } = await api("POST", "/run", { query: { defer: 1 } });
-    const id = runId(data) || runId(data.data || {});
-    say(message, (data.message || "Cron run started.") + (id ? ` Run ${id}.` : ""), true);
-    if (id) followRun(id, 0);
-    else $("#cron-result").replaceChildren(el("pre", { text: pretty(data) }));
+    say(message, `${data.message || "Cron run started."} Run ${data.run_id}.`, true);
+    followRun(data.run_id, 0);
   } catch (error) {
     say(message, "The cron run could not start: " + describe(error));
   }
@@ -849,61 +860,75 @@ async function submitCron(event) {
 async function followRun(id, round) {
   try {
     const { data } = await api("GET", "/runs/" + encodeURIComponent(id));
-    const run = data.data || data;
-    renderRun(run);
-    const done = ["completed", "finished", "failed", "done"].includes(String(run.status));
-    if (!done && round < 60 && state.view === "workers") setTimeout(() => followRun(id, round + 1), 2000);
-    else loadRuns();
+    renderRun(data.run);
+    if (data.run.status !== "completed" && round < 90 && state.view === "workers") {
+      setTimeout(() => followRun(id, round + 1), 2000);
+    } else {
+      loadRuns();
+    }
   } catch (error) {
     say($("#cron-message"), "The run could not be read: " + describe(error));
   }
 }
 
 function renderRun(run) {
-  const sites = siteRows(run);
   const summary = el("dl", { class: "kv" });
   fillKv(
     summary,
-    Object.entries(run)
-      .filter(([, value]) => typeof value !== "object")
-      .map(([key, value]) => [key.replaceAll("_", " "), String(value)]),
+    RUN_FIELDS.filter(([key]) => run[key] !== undefined && run[key] !== null).map(([key, label]) => [
+      label,
+      key === "status" ? badge(run.status) : String(run[key]),
+    ]),
   );
-  const columns = sites.length ? Object.keys(sites[0]).slice(0, 6) : [];
-  const table = sites.length
-    ? el(
-        "div",
-        { class: "table-wrap" },
+  const counts = Object.entries(run.status_counts || {}).map(([code, n]) => `${code}: ${n}`).join(", ");
+  const results = run.results || [];
+  const table = el(
+    "table",
+    { class: "stack", id: "run-sites" },
+    el("thead", {}, el("tr", {}, SITE_COLUMNS.map(([, label]) => el("th", { scope: "col", text: label })))),
+    el("tbody"),
+  );
+  $("#cron-result").replaceChildren(
+    el("h4", { text: `Run ${run.run_id}` }),
+    summary,
+    counts ? el("p", { class: "note", text: "By answer: " + counts }) : null,
+    results.length ? el("div", { class: "table-wrap" }, table) : el("p", { class: "note", text: "No per-site results yet." }),
+  );
+  if (results.length) {
+    fillBody(
+      "#run-sites",
+      ...results.map((r) =>
         el(
-          "table",
-          { class: "sites" },
-          el("thead", {}, el("tr", {}, columns.map((c) => el("th", { scope: "col", text: c.replaceAll("_", " ") })))),
-          el("tbody", {}, sites.map((site) => el("tr", {}, columns.map((c) => el("td", { text: typeof site[c] === "object" ? JSON.stringify(site[c]) : String(site[c] ?? "") }))))),
+          "tr",
+          { class: r.error ? "s-failed" : "" },
+          SITE_COLUMNS.map(([key]) => el("td", { text: r[key] === undefined || r[key] === null ? "" : String(r[key]) })),
         ),
-      )
-    : el("p", { class: "note", text: "No per-site results yet." });
-  $("#cron-result").replaceChildren(summary, table);
+      ),
+    );
+  }
 }
 
 async function loadRuns() {
   let runs = [];
   try {
     const { data } = await api("GET", "/runs");
-    runs = Array.isArray(data) ? data : data.data || data.runs || [];
+    runs = data.runs || [];
   } catch (error) {
     fillBody("#runs-table", el("tr", {}, el("td", { colspan: 5, class: "note", text: "Runs could not be loaded: " + describe(error) })));
     return;
   }
-  fillBody("#runs-table", 
+  fillBody(
+    "#runs-table",
     ...(runs.length
       ? runs.map((run) =>
           el(
             "tr",
             {},
-            el("td", { class: "id", text: runId(run) }),
-            el("td", { text: run.status ?? "" }),
+            el("td", { class: "id", text: run.run_id }),
+            el("td", {}, badge(run.status)),
             el("td", { text: run.started_at || run.created_at || "" }),
-            el("td", { class: "num", text: run.sites_total ?? run.total ?? siteRows(run).length }),
-            el("td", {}, el("button", { type: "button", class: "secondary", onclick: () => followRun(runId(run), 0), text: "Show" })),
+            el("td", { class: "num", text: `${run.succeeded ?? 0} ok / ${run.failed ?? 0} failed of ${run.sites_total ?? 0}` }),
+            el("td", {}, el("button", { type: "button", class: "secondary", "aria-label": `Show run ${run.run_id}`, onclick: () => followRun(run.run_id, 0), text: "Show" })),
           ),
         )
       : [el("tr", {}, el("td", { colspan: 5, class: "note", text: "No cron runs yet." }))]),
