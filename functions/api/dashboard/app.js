@@ -856,14 +856,19 @@ const RUN_FIELDS = [
 async function submitCron(event) {
   event.preventDefault();
   const message = $("#cron-message");
+  const wait = $("#cron-wait").checked;
+  say(message, wait ? "Running cron on every site…" : "");
+  let data;
   try {
-    // Deferred: the API answers at once and the fan-out runs in the background.
-    const { data } = await api("POST", "/run", { query: { defer: 1 } });
-    say(message, `${data.message || "Cron run started."} Run ${data.run_id}.`, true);
-    followRun(data.run_id, 0);
+    // In the background (defer=1) the API answers at once; otherwise it answers when every site did.
+    ({ data } = await api("POST", "/run", { query: wait ? {} : { defer: 1 } }));
   } catch (error) {
-    say(message, "The cron run could not start: " + describe(error));
+    // A run in which sites failed answers 500 with its summary: still a run to show.
+    if (!(error.body && error.body.run_id)) return say(message, "The cron run could not start: " + describe(error));
+    data = error.body;
   }
+  say(message, `${data.message || "Cron run started."} Run ${data.run_id}.`, !data.error_code);
+  followRun(data.run_id, 0);
 }
 
 async function followRun(id, round) {
