@@ -35,6 +35,13 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 PHONE: ViewportSize = {"width": 390, "height": 844}
 VIEWS = ("overview", "jobs", "create", "workers", "tokens")
+# What shows that a page's data has arrived (worth a picture).
+READY = {
+    "overview": "#health-list dd",
+    "jobs": "#jobs-table tbody tr",
+    "workers": "#runs-table tbody tr",
+    "tokens": "#tokens-table tbody tr",
+}
 # The stack starts a cold function container for each request that finds all of its containers
 # busy (the page sends several at once), which takes seconds locally.
 expect.set_options(timeout=30_000)
@@ -109,6 +116,8 @@ def sign_in(page: Page, dash: Dashboard, token: str | None = None) -> None:
     page.goto(dash.url)
     page.get_by_label("API token", exact=True).fill(token or dash.full_token)
     page.get_by_role("button", name="Sign in").click()
+    if token is None:
+        expect(page.locator("#view-overview")).to_be_visible(timeout=90_000)
 
 
 def open_view(page: Page, name: str) -> None:
@@ -327,7 +336,8 @@ def test_screenshots_of_every_page(browser: Browser, dash: Dashboard) -> None:
             tab.get_by_role("button", name="Sign in").click()
             for view in VIEWS:
                 open_view(tab, view)
-                tab.wait_for_load_state("networkidle")
+                if view in READY:
+                    expect(tab.locator(READY[view]).first).to_be_visible(timeout=60_000)
                 tab.screenshot(path=ARTIFACTS / f"{view}-{device}-{scheme}.png", full_page=True)
                 overflow = tab.evaluate("document.documentElement.scrollWidth - window.innerWidth")
                 assert overflow <= 0, f"{view} is {overflow}px wider than a {device} screen"

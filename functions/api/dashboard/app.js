@@ -82,7 +82,7 @@ function token() {
   return sessionStorage.getItem(TOKEN_KEY);
 }
 
-async function api(method, path, { query, body } = {}) {
+async function api(method, path, { query, body, attempt = 1 } = {}) {
   const url = new URL(API_BASE + path, location.origin);
   for (const [key, value] of Object.entries(query || {})) {
     if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, value);
@@ -94,6 +94,11 @@ async function api(method, path, { query, body } = {}) {
     response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch (error) {
     throw new ApiError(0, "network_error", "The API could not be reached: " + error.message);
+  }
+  // A gateway timeout or bad gateway on a read is usually a function starting cold: try again.
+  if (method === "GET" && attempt < 3 && (response.status === 502 || response.status === 504)) {
+    await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
+    return api(method, path, { query, body, attempt: attempt + 1 });
   }
   const text = await response.text();
   let data = null;
