@@ -116,8 +116,11 @@ def sign_in(page: Page, dash: Dashboard, token: str | None = None) -> None:
     page.goto(dash.url)
     page.get_by_label("API token", exact=True).fill(token or dash.full_token)
     page.get_by_role("button", name="Sign in").click()
-    if token is None:
-        expect(page.locator("#view-overview")).to_be_visible(timeout=90_000)
+    if token is None:  # the full token: the overview, or the reason there is none
+        expect(page.locator("#view-overview:not([hidden]), #login-message:not(:empty)").first).to_be_visible(
+            timeout=90_000
+        )
+        assert page.locator("#login-message").text_content() == "", page.locator("#login-message").text_content()
 
 
 def open_view(page: Page, name: str) -> None:
