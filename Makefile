@@ -9,7 +9,7 @@ export SAM_CLI_TELEMETRY := 0
 export SAM_CLI_DISABLE_TELEMETRY := 1
 PYTEST_WORKERS ?= 2
 
-.PHONY: test run install system-deps lint format typecheck sam-validate sam-build unit integration e2e bench clean template-check
+.PHONY: test run events install system-deps lint format typecheck sam-validate sam-build unit integration e2e bench clean template-check
 .PHONY: sam-local sam-local-api sam-local-setup sam-local-optional-setup
 
 $(STAMP): requirements-dev.txt layers/queue/requirements.txt
@@ -42,6 +42,9 @@ system-deps:
 	@command -v redis-server >/dev/null || { \
 	  echo "installing redis-server (apt-get)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  echo "installing chromium and chromium-driver (apt-get) for the dashboard's browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
 format: install
 	$(BIN)/ruff format .
@@ -85,6 +88,7 @@ clean:
 openapi: install
 	PYTHONPATH=layers/queue:functions/api $(BIN)/python -c "import pathlib, api_app; \
 	  pathlib.Path('functions/api/openapi.json').write_text(api_app.openapi_document() + '\n')"
+
 # --- sam local (README: "sam local without Docker") -------------------------------------------
 # Docker when an engine answers; otherwise podman (apt-get) and a locally built base image
 # (~1-2 min once, cached). Every step inside has its own time limit; these are the outer bounds.
@@ -105,3 +109,11 @@ sam-local: sam-local-setup
 # sam local start-api on $(SAM_LOCAL_PORT) with the same services, until Ctrl-C.
 sam-local-api: sam-local-setup
 	$(BIN)/python -m tests.support.samlocal start-api --port $(SAM_LOCAL_PORT)
+
+# The local stack (tests/support/localstack): redis-server, moto, the functions, API on :3000.
+run: install
+	PYTHONPATH=layers/queue:. $(BIN)/python -m tests.support.localstack
+
+# Regenerates events/ from tests/support/events.py (a test fails when the committed copy is stale).
+events: install
+	PYTHONPATH=layers/queue:. $(BIN)/python -m tests.support.events
