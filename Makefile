@@ -42,6 +42,9 @@ system-deps:
 	@command -v redis-server >/dev/null || { \
 	  echo "installing redis-server (apt-get)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  echo "installing chromium and chromium-driver (apt-get) for the dashboard's browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
 format: install
 	$(BIN)/ruff format .
@@ -85,6 +88,7 @@ clean:
 openapi: install
 	PYTHONPATH=layers/queue:functions/api $(BIN)/python -c "import pathlib, api_app; \
 	  pathlib.Path('functions/api/openapi.json').write_text(api_app.openapi_document() + '\n')"
+
 # --- sam local (README: "sam local without Docker") -------------------------------------------
 # Docker when an engine answers; otherwise podman (apt-get) and a locally built base image
 # (~1-2 min once, cached). Every step inside has its own time limit; these are the outer bounds.

@@ -362,6 +362,27 @@ def revoke_token(token_id: str) -> dict[str, Any]:
     return {"success": True, "data": info.model_dump(), "message": "Token revoked."}
 
 
+# --- dashboard (static; no authorizer: the page asks for a token and calls this API with it) --------
+
+DASHBOARD = Path(__file__).with_name("dashboard")
+
+
+@app.get("/dashboard", summary="The dashboard page", tags=["dashboard"], include_in_schema=False)
+@app.get("/dashboard/<file>", summary="The dashboard's files", tags=["dashboard"], include_in_schema=False)
+def dashboard(file: str = "") -> Response[Any]:
+    from relayq.dashboard import dashboard_file
+
+    found = dashboard_file(DASHBOARD, file)
+    if found is None:
+        raise NoRoute()
+    return Response(
+        status_code=200,
+        content_type=found.content_type,
+        body=found.body.decode(),
+        headers={"Cache-Control": found.cache_control},
+    )
+
+
 @app.get("/openapi.json", summary="This API's OpenAPI document", tags=["docs"])
 def openapi() -> Response[Any]:
     return _json(200, json.loads(openapi_document()))

@@ -460,3 +460,14 @@ def test_worker_status_and_metrics_routes(gw: Gateway, full_token: str, worker_t
     lines = metrics.body.splitlines()
     assert any(line.startswith("relayq_jobs_processed_total{") and line.endswith(" 1") for line in lines)
     assert gw.request("GET", "/metrics", token=worker_token).status == 403
+
+
+def test_dashboard_is_served_without_a_token_and_nothing_else_is(gw: Gateway) -> None:
+    page = gw.invoke(proxy_event("GET", "/dashboard", resource="/dashboard"))
+    assert page.status == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert "<html" in page.body.lower() and page.headers["Cache-Control"] == "no-cache"
+    script = gw.invoke(proxy_event("GET", "/dashboard/app.js", resource="/dashboard/{file}"))
+    assert script.status == 200 and "javascript" in script.headers["Content-Type"]
+    for name in ["..%2Fapi_app.py", "openapi.json", ".hidden.js"]:
+        refused = gw.invoke(proxy_event("GET", f"/dashboard/{name}", resource="/dashboard/{file}"))
+        assert refused.status == 404 and refused.code == "rest_no_route"

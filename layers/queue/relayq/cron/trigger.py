@@ -81,8 +81,16 @@ class CronEvent(BaseModel):
     event: RunEvent | BatchEvent | ProcessQueueEvent = Field(discriminator="cron_action")
 
 
-def is_cron_event(event: Any) -> bool:
-    return isinstance(event, dict) and "cron_action" in event
+def as_cron_event(event: Any, cron_queue: str) -> dict[str, Any] | None:
+    """The cron work an async event asks for, if any: the trigger's own events, or the idle-queue
+    kick of the cron queue (which the trigger processes, as ``/process-queue`` does)."""
+    if not isinstance(event, dict):
+        return None
+    if "cron_action" in event:
+        return event
+    if event.get("source") == "kick" and event.get("queues") == [cron_queue]:
+        return {"cron_action": "process-queue", "max_jobs": min(int(event.get("max_jobs") or 10), 1000)}
+    return None
 
 
 class CronService:
