@@ -19,13 +19,6 @@ def farm() -> Iterator[SiteFarm]:
     sites.stop()
 
 
-@pytest.mark.xfail(
-    strict=False,  # a race: it passes when the trigger's own schedule claims the run first
-    reason="cross-branch bug: the idle-queue kick (QUEUE_KICK_FUNCTIONS '*') starts the default worker on the "
-    "'cron' queue, and that worker does not load relayq.cron.jobs (QUEUE_JOB_MODULES is set on the trigger "
-    "only): when it claims the cron_run job first, the job fails as 'Invalid job type' and no site is called. "
-    "Reported to the lead.",
-)
 def test_a_deferred_run_reaches_every_site(api: Api, farm: SiteFarm) -> None:
     names = ["alpha", "beta", "gamma"]
     added = api.post("/sites", json={"sites": [farm.url(name) for name in names]})

@@ -167,6 +167,11 @@ def _schedule_input(logical_id: str, event_name: str) -> Any:
     return json.loads(template()["Resources"][logical_id]["Properties"]["Events"][event_name]["Properties"]["Input"])
 
 
+def _kick(queue: str) -> dict[str, Any]:
+    """The payload of relayq.kick's asynchronous invocation for ``queue``."""
+    return {"queues": [queue], "max_jobs": Settings().kick_max_jobs, "source": "kick"}
+
+
 def trigger_cases() -> list[Case]:
     sites = _json({"sites": [SITE, {"url": "https://shop.example.com"}]})
     batch = BatchSpec(run_id=RUN_ID, index=0, targets=[CronTarget(site=SITE, url=f"{SITE}/wp-cron.php")])
@@ -188,6 +193,8 @@ def trigger_cases() -> list[Case]:
         # The trigger's asynchronous invocations of itself (the deferred fallback without Redis).
         Case("trigger", "deferred_run", RunEvent(cron_action="run", run_id=RUN_ID).model_dump()),
         Case("trigger", "self_invoke_batch", {"cron_action": "batch", **batch.model_dump()}),
+        # The idle-queue kick of the cron queue (relayq.kick routes it to this function).
+        Case("trigger", "kick", _kick("cron")),
     ]
 
 
@@ -201,7 +208,7 @@ def worker_cases() -> list[Case]:
         # A rule without Input sends EventBridge's Scheduled Event: the default queue set.
         Case("worker", "scheduled-event", scheduled),
         # The idle-queue kick's asynchronous invocation (relayq.kick) and a manual `aws lambda invoke`.
-        Case("worker", "kick", {"queues": ["email"], "max_jobs": Settings().kick_max_jobs, "source": "kick"}),
+        Case("worker", "kick", _kick("email")),
         Case("worker", "manual", {"queues": ["default", "email"], "max_jobs": 10}),
     ]
 
