@@ -135,6 +135,7 @@ def api_cases() -> list[Case]:
         _rest(
             "api", "trigger_worker_form", 200, "POST", "/workers/trigger", PROXY, body=trigger_form, content_type=FORM
         ),
+        _rest("api", "worker_status", 200, "GET", "/workers/status", PROXY),
         _rest("api", "stats", 200, "GET", "/stats", PROXY),
         _rest("api", "health", 200, "GET", "/health", PROXY),
         _rest("api", "clear_queue", 200, "POST", "/queues/email/clear", PROXY),
