@@ -31,15 +31,9 @@ from tests.support.lambda_context import FakeLambdaContext
 from tests.support.moto_server import MotoServer
 from tests.support.redis_server import RedisServer
 from tests.support.sites import SiteFarm
-from tests.support.template import create_table
+from tests.support.template import create_table, table_names
 
-TABLES = {
-    "jobs_table": "bench-jobs",
-    "tokens_table": "bench-tokens",
-    "idempotency_table": "bench-idempotency",
-    "sites_table": "bench-sites",
-    "runs_table": "bench-runs",
-}
+TABLES = table_names("bench")
 PRINCIPAL = {"principalId": "tok_bench", "token_id": "tok_bench", "scope": "full"}
 
 

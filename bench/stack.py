@@ -11,8 +11,9 @@ from pathlib import Path
 
 from tests.support.moto_server import MotoServer
 from tests.support.redis_server import RedisServer
+from tests.support.template import table_names
 
-TABLES = {"jobs_table": "bench-jobs", "tokens_table": "bench-tokens", "idempotency_table": "bench-idempotency"}
+TABLES = table_names("bench")
 
 
 @dataclass

@@ -36,8 +36,9 @@ from tests.support.http_recorder import Invocation, LambdaRecorder
 from tests.support.job_types import Noop, Sleep
 from tests.support.moto_server import MotoServer
 from tests.support.redis_server import RedisServer
+from tests.support.template import table_names
 
-TABLES = {"jobs_table": "bench-jobs", "tokens_table": "bench-tokens", "idempotency_table": "bench-idempotency"}
+TABLES = table_names("bench")
 started_at: dict[str, float] = {}
 
 

@@ -18,9 +18,9 @@ from tests.support.handlers import load_handler
 from tests.support.job_types import TEST_TYPES
 from tests.support.moto_server import MotoServer
 from tests.support.redis_server import RedisServer
+from tests.support.template import table_environment, table_names
 
-TABLE_NAMES = {"jobs_table": "it-jobs", "tokens_table": "it-tokens", "idempotency_table": "it-idempotency"}
-TABLE_NAMES |= {"sites_table": "it-sites", "runs_table": "it-runs"}
+TABLE_NAMES = table_names("it")
 
 
 @pytest.fixture(scope="session")
@@ -48,11 +48,7 @@ def lambda_env(
     env = {
         "AWS_ENDPOINT_URL": moto_server.url,
         "QUEUE_REDIS_URL": redis_server.url,
-        "QUEUE_JOBS_TABLE": TABLE_NAMES["jobs_table"],
-        "QUEUE_TOKENS_TABLE": TABLE_NAMES["tokens_table"],
-        "QUEUE_IDEMPOTENCY_TABLE": TABLE_NAMES["idempotency_table"],
-        "QUEUE_SITES_TABLE": TABLE_NAMES["sites_table"],
-        "QUEUE_RUNS_TABLE": TABLE_NAMES["runs_table"],
+        **table_environment(TABLE_NAMES),
         "QUEUE_RETRY_JITTER": "0",
         "POWERTOOLS_SERVICE_NAME": "relayq",
     }

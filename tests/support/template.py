@@ -60,3 +60,13 @@ def create_table(client: Any, logical_id: str, table_name: str) -> None:
 # Logical id in template.yaml -> the settings field that names the table.
 TABLES = {"JobsTable": "jobs_table", "TokensTable": "tokens_table", "IdempotencyTable": "idempotency_table"}
 TABLES |= {"SitesTable": "sites_table", "RunsTable": "runs_table"}
+
+
+def table_names(prefix: str) -> dict[str, str]:
+    """A name for every table of the template, keyed by the settings field that names it."""
+    return {field: f"{prefix}-{field.removesuffix('_table')}" for field in TABLES.values()}
+
+
+def table_environment(names: dict[str, str]) -> dict[str, str]:
+    """The ``QUEUE_*_TABLE`` variables that point the settings at ``names``."""
+    return {f"QUEUE_{field.upper()}": name for field, name in names.items()}

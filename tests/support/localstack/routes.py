@@ -80,7 +80,10 @@ class RestApi:
 
     def match(self, method: str, path: str) -> tuple[str, Route | None]:
         """The resource the path selects and the route of the method on it (None: no such method,
-        which API Gateway answers with 403 Missing Authentication Token)."""
+        which API Gateway answers with 403 Missing Authentication Token). Like API Gateway, a
+        trailing slash selects the same resource (``/dashboard/`` is ``/dashboard``)."""
+        if len(path) > 1:
+            path = path.rstrip("/") or "/"
         candidates = [r for r in self.routes if r.matches(path)]
         if not candidates:
             return "", None

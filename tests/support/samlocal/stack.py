@@ -13,9 +13,9 @@ from pathlib import Path
 
 from tests.support.moto_server import MotoServer
 from tests.support.redis_server import RedisServer
-from tests.support.template import resources
+from tests.support.template import resources, table_environment, table_names
 
-TABLE_NAMES = {"jobs_table": "local-jobs", "tokens_table": "local-tokens", "idempotency_table": "local-idempotency"}
+TABLE_NAMES = table_names("local")
 
 
 @dataclass(frozen=True)
@@ -33,9 +33,7 @@ def function_environment(redis_url: str, moto_url: str) -> dict[str, str]:
     """What every function sees locally. Only variables template.yaml declares can be set this way."""
     return {
         "QUEUE_REDIS_URL": redis_url,
-        "QUEUE_JOBS_TABLE": TABLE_NAMES["jobs_table"],
-        "QUEUE_TOKENS_TABLE": TABLE_NAMES["tokens_table"],
-        "QUEUE_IDEMPOTENCY_TABLE": TABLE_NAMES["idempotency_table"],
+        **table_environment(TABLE_NAMES),
         "AWS_ENDPOINT_URL": moto_url,
     }
 
