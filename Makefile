@@ -9,7 +9,7 @@ export SAM_CLI_TELEMETRY := 0
 export SAM_CLI_DISABLE_TELEMETRY := 1
 PYTEST_WORKERS ?= 2
 
-.PHONY: test run install system-deps lint format typecheck sam-validate sam-build unit integration e2e bench clean
+.PHONY: test run events install system-deps lint format typecheck sam-validate sam-build unit integration e2e bench clean
 
 $(STAMP): requirements-dev.txt layers/queue/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -60,3 +60,11 @@ bench: install
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
+
+# The local stack (tests/support/localstack): redis-server, moto, the functions, API on :3000.
+run: install
+	PYTHONPATH=layers/queue:. $(BIN)/python -m tests.support.localstack
+
+# Regenerates events/ from tests/support/events.py (a test fails when the committed copy is stale).
+events: install
+	PYTHONPATH=layers/queue:. $(BIN)/python -m tests.support.events

@@ -9,10 +9,12 @@ import pytest
 import redis
 
 from relayq import aws, redis_client, service, settings
+from relayq.cron.trigger import get_cron
 from tests.support.moto_server import MotoServer
 from tests.support.redis_server import RedisServer
 
 TABLE_NAMES = {"jobs_table": "it-jobs", "tokens_table": "it-tokens", "idempotency_table": "it-idempotency"}
+TABLE_NAMES |= {"sites_table": "it-sites", "runs_table": "it-runs"}
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +31,7 @@ def reset_caches() -> None:
     redis_client.get_redis.cache_clear()
     aws.client.cache_clear()
     service.get_queue.cache_clear()
+    get_cron.cache_clear()
 
 
 @pytest.fixture
@@ -42,6 +45,8 @@ def lambda_env(
         "QUEUE_JOBS_TABLE": TABLE_NAMES["jobs_table"],
         "QUEUE_TOKENS_TABLE": TABLE_NAMES["tokens_table"],
         "QUEUE_IDEMPOTENCY_TABLE": TABLE_NAMES["idempotency_table"],
+        "QUEUE_SITES_TABLE": TABLE_NAMES["sites_table"],
+        "QUEUE_RUNS_TABLE": TABLE_NAMES["runs_table"],
         "QUEUE_RETRY_JITTER": "0",
         "POWERTOOLS_SERVICE_NAME": "relayq",
     }

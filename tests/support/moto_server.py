@@ -31,7 +31,14 @@ class MotoServer:
         self._server.stop()
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.url, region_name="us-east-1")  # type: ignore[call-overload]
+        # moto accepts any credentials; explicit ones keep the client independent of the environment.
+        return boto3.client(  # type: ignore[call-overload]
+            service,
+            endpoint_url=self.url,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
 
     def create_tables(self, names: dict[str, str]) -> None:
         """Create every table of template.yaml; ``names`` maps settings fields to table names."""

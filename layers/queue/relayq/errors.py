@@ -82,3 +82,38 @@ class EnqueueFailed(QueueError):
 
 class TransitionRefused(Exception):
     """A conditional status change was refused: the job is not in the expected status/attempt."""
+
+
+# --- all-sites cron (relayq.cron) ---
+
+
+class CronRunInProgress(QueueError):
+    code = "cron_locked"
+    status = 409
+    message = "Another cron run is in progress. Please try again later."
+
+
+class CronRateLimited(QueueError):
+    """Inside the cooldown after a run; ``retry_after`` seconds also goes out as ``Retry-After``."""
+
+    code = "rate_limited"
+    status = 429
+    message = "Rate limited."
+
+    def __init__(self, retry_after: int, cooldown: int) -> None:
+        super().__init__(
+            f"Rate limited. Try again in {retry_after} seconds.", retry_after=retry_after, cooldown=cooldown
+        )
+        self.retry_after = retry_after
+
+
+class RunNotFound(QueueError):
+    code = "run_not_found"
+    status = 404
+    message = "Cron run not found."
+
+
+class SiteNotFound(QueueError):
+    code = "site_not_found"
+    status = 404
+    message = "Site not found."

@@ -314,6 +314,23 @@ class JobStore:
             values[":d"] = {"S": to_text(due_ms)}
         return self._update(job_id, update, "#s = :p AND #a = :a", values)
 
+    def unstart(self, job_id: str, attempt: int, due_ms: int) -> Job:
+        """processing -> queued for an attempt that never ran (its exclusive lock was taken): the
+        attempt is given back, so waiting for a lock never uses up a job's attempts."""
+        return self._update(
+            job_id,
+            "SET #s = :q, #a = :prev, #u = :now, delay_until = :d",
+            "#s = :p AND #a = :a",
+            {
+                ":q": {"S": JobStatus.QUEUED},
+                ":p": {"S": JobStatus.PROCESSING},
+                ":a": {"N": str(attempt)},
+                ":prev": {"N": str(attempt - 1)},
+                ":now": {"S": to_text(now_ms())},
+                ":d": {"S": to_text(due_ms)},
+            },
+        )
+
     def cancel(self, job_id: str) -> Job:
         """queued or failed -> cancelled (the contract allows nothing else)."""
         now = to_text(now_ms())

@@ -20,6 +20,7 @@ from .clock import now_ms
 from .errors import InvalidInput, InvalidJobType, QueueError, TransitionRefused
 from .hooks import Hooks
 from .job_store import JobStore
+from .locks import Lock
 from .models import Job
 from .redis_queue import Lease, RedisQueue
 from .registry import JobContext, JobRegistry, PermanentJobError, RetryableJobError
@@ -37,7 +38,7 @@ class JobTimeout(Exception):
 @dataclass
 class Outcome:
     job_id: str
-    status: str  # completed | retry | failed | skipped
+    status: str  # completed | retry | failed | skipped | deferred
     error: str | None = None
     duration_ms: float = 0.0
     job: Job | None = None
@@ -56,7 +57,7 @@ class BatchResult:
 
     def add(self, outcome: Outcome) -> None:
         self.outcomes.append(outcome)
-        if outcome.status == "skipped":
+        if outcome.status in ("skipped", "deferred"):
             return
         self.processed += 1
         if outcome.status == "completed":
@@ -174,6 +175,37 @@ class Processor:
             # Cancelled, already finished, or a newer attempt owns it: drop this lease quietly.
             self.queue.finish(lease)
             return Outcome(lease.id, "skipped")
+        lock = self._exclusive_lock(job)
+        if lock is not None and not lock.acquire():
+            return self._defer(job, lease)
+        try:
+            return self._run_started(job, lease, started)
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def _exclusive_lock(self, job: Job) -> Lock | None:
+        """The global lock of an exclusive type, held at most for the job's lease."""
+        try:
+            exclusive = self.registry.get(job.type).exclusive
+        except InvalidJobType:
+            return None  # fails as an unknown type below
+        if not exclusive:
+            return None
+        return Lock(self.queue, f"exclusive:{job.type}", job.timeout * 1000 + self.queue.lease_grace_ms)
+
+    def _defer(self, job: Job, lease: Lease) -> Outcome:
+        """Another job of the exclusive type runs: wait in the delayed set, keeping the attempt."""
+        due = self.clock() + self.settings.exclusive_retry_seconds * 1000
+        try:
+            self.store.unstart(job.id, lease.attempt, due)
+        except TransitionRefused:
+            self.queue.finish(lease)
+            return Outcome(job.id, "skipped")
+        self.queue.defer(lease, due)
+        return Outcome(job.id, "deferred", job=job)
+
+    def _run_started(self, job: Job, lease: Lease, started: int) -> Outcome:
         self.hooks.emit("before_job", job=job)
         try:
             handler = self.registry.get(job.type)

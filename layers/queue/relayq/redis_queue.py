@@ -14,6 +14,9 @@ from .clock import now_ms
 from .keys import Keys
 from .redis_client import RedisConnection
 
+# Width of one priority band of a pending set's score (priority * 2^40 + sequence, enqueue.lua).
+PRIORITY_BAND = 2**40
+
 
 @dataclass(frozen=True)
 class QueueEntry:
@@ -72,6 +75,10 @@ class RedisQueue:
     def _run(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
         return self._scripts[name](keys=list(keys), args=list(args))
 
+    def run_script(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        """Run a ``lua/`` script of a concern beyond the queue itself (locks, worker status, metrics)."""
+        return self._run(name, keys, args)
+
     def enqueue(self, entries: Iterable[QueueEntry]) -> int:
         """Schedule jobs (one round trip for any number); returns how many were new."""
         args: list[Any] = [self.keys.tag, self.clock()]
@@ -107,6 +114,13 @@ class RedisQueue:
         k = self.keys
         args = [k.tag, lease.id, lease.attempt, due_ms, self.clock()]
         return bool(self._run("retry", [k.meta, k.processing, k.inflight, k.delayed, k.seq], args))
+
+    def defer(self, lease: Lease, due_ms: int) -> bool:
+        """Give a claimed job back until ``due_ms`` without spending its attempt (it never started)."""
+        k = self.keys
+        return bool(
+            self._run("defer", [k.meta, k.processing, k.inflight, k.delayed], [lease.id, lease.attempt, due_ms])
+        )
 
     def promote_due(self, limit: int = 1000) -> int:
         """Move delayed jobs that are due into their queues."""
@@ -153,6 +167,11 @@ class RedisQueue:
         """Every job id Redis holds, a batch at a time (HSCAN: never blocks the server)."""
         for job_id, _ in self.conn.hscan_iter(self.keys.meta, count=batch):
             yield str(job_id)
+
+    def oldest(self, queues: Sequence[str]) -> dict[str, tuple[int, str | None]]:
+        """Per queue: how many jobs wait, and the id of the oldest (ids are time-ordered)."""
+        flat = self._run("oldest", [self.keys.pending(q) for q in queues], [PRIORITY_BAND])
+        return {q: (int(flat[2 * i]), flat[2 * i + 1] or None) for i, q in enumerate(queues)}
 
     def next_due_ms(self) -> int | None:
         """When the earliest delayed job becomes due, if any."""

@@ -124,6 +124,7 @@ class JobQueue:
             for job in jobs:
                 self.store.delete_if_queued(job.id)
             raise RedisUnavailable() from error
+        self.hooks.emit("jobs_created", jobs=jobs)
         return jobs
 
     # --- reading --------------------------------------------------------------------------------
@@ -260,13 +261,18 @@ def _first(*values: int | None) -> int:
 @lru_cache(maxsize=1)
 def get_queue() -> JobQueue:
     """The container's queue: connections made once, reused by every invocation."""
+    from . import jobs  # noqa: F401  (registers the built-in job types)
+    from .kick import Kicker, install
+
     settings = get_settings()
     registry.load_modules(settings.job_modules)
-    return JobQueue(
+    queue = JobQueue(
         RedisQueue(get_redis(), settings.key_prefix, lease_grace_ms=settings.lease_grace_seconds * 1000),
         JobStore(client("dynamodb"), settings.jobs_table, retention_days=settings.retention_days),
         settings,
     )
+    install(Kicker(queue.redis, settings), hooks)
+    return queue
 
 
 __all__ = ["Health", "JobQueue", "QueueError", "StoreUnavailable", "get_queue"]

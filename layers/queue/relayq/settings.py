@@ -5,10 +5,13 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .models import MAX_JOB_TIMEOUT
+
+# Seconds one cron batch job may take (its job timeout): well inside one worker invocation.
+CRON_BATCH_TIMEOUT = 600
 
 
 class Settings(BaseSettings):
@@ -44,6 +47,58 @@ class Settings(BaseSettings):
     # Modules imported at start that register custom job types (comma separated).
     job_modules: Annotated[tuple[str, ...], NoDecode] = ()
 
+    # --- workers (relayq.worker) ---
+    # Jobs run at once by one worker invocation (a thread pool; jobs are mostly I/O-bound).
+    worker_concurrency: int = Field(default=1, ge=1, le=64)
+    # Time kept back from the Lambda timeout to record the last job and return.
+    worker_reserve_seconds: int = Field(default=5, ge=0, le=60)
+    # Jobs of a queue in flight across all workers at once ("api=2,image=4"; unlisted: no limit).
+    concurrency_limits: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
+    # An exclusive job that finds its type's lock taken waits this long in the delayed set.
+    exclusive_retry_seconds: int = Field(default=5, ge=1, le=3600)
+    # Status and recent jobs of workers expire from Redis after this.
+    worker_status_ttl_seconds: int = Field(default=86_400, ge=60)
+    # Idle-queue kick: queue -> worker function to invoke ("email=fn-a,image=fn-b,*=fn-c");
+    # empty turns the kick off.
+    kick_functions: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    kick_max_jobs: int = Field(default=100, ge=1, le=10_000)
+    # How long one kick keeps further kicks of the same queue quiet if no worker shows up.
+    kick_debounce_ms: int = Field(default=10_000, ge=100, le=900_000)
+
+    # --- built-in job types (relayq.jobs) ---
+    email_from: str | None = None
+    images_bucket: str | None = None
+    api_sync_max_response_bytes: int = Field(default=64 * 1024, ge=0, le=256 * 1024)
+
+    @field_validator("concurrency_limits", "kick_functions", mode="before")
+    @classmethod
+    def _split_pairs(cls, value: object) -> object:
+        """``name=value,name=value`` (the same style as the other list settings)."""
+        if isinstance(value, str):
+            pairs = (part.split("=", 1) for part in value.split(",") if part.strip())
+            return {name.strip(): item.strip() for name, item in pairs}
+        return value
+
+    # --- all-sites cron (functions/trigger, relayq.cron) ---
+    # Sites listed here are cron'd together with the records managed through /sites.
+    cron_sites: Annotated[tuple[str, ...], NoDecode] = ()
+    sites_table: str = "relayq-sites"
+    runs_table: str = "relayq-runs"
+    cron_queue: str = "cron"
+    cron_concurrency: int = Field(default=50, ge=1, le=1000)
+    cron_request_timeout: float = Field(default=10.0, gt=0, le=60)
+    cron_connect_retries: int = Field(default=2, ge=0, le=5)
+    # Sites per batch job. The worst case of one batch, ceil(batch/concurrency) rounds of
+    # timeout x (retries + 1), must fit the batch job's timeout (checked below).
+    cron_batch_size: int = Field(default=500, ge=1, le=5000)
+    cron_max_sites: int = Field(default=10_000, ge=1)
+    cron_lock_seconds: int = Field(default=300, ge=1)
+    cron_cooldown_seconds: int = Field(default=60, ge=0)
+    # Shown in each request's user-agent (``All Sites Cron; <home url>``); empty: the site's own.
+    cron_home_url: str = ""
+    # The function that runs deferred work when Redis is down; empty: AWS_LAMBDA_FUNCTION_NAME.
+    cron_function_name: str = ""
+
     @field_validator("key_prefix")
     @classmethod
     def _no_braces(cls, value: str) -> str:
@@ -57,6 +112,22 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @field_validator("cron_sites", mode="before")
+    @classmethod
+    def _split_sites(cls, value: object) -> object:
+        return cls._split_csv(value)
+
+    @model_validator(mode="after")
+    def _cron_batch_fits(self) -> Settings:
+        rounds = -(-self.cron_batch_size // self.cron_concurrency)
+        worst = rounds * self.cron_request_timeout * (self.cron_connect_retries + 1)
+        if worst > CRON_BATCH_TIMEOUT:
+            raise ValueError(
+                f"a cron batch could take {worst:g} s (batch size / concurrency x timeout x attempts); "
+                f"lower QUEUE_CRON_BATCH_SIZE or QUEUE_CRON_REQUEST_TIMEOUT to fit {CRON_BATCH_TIMEOUT} s"
+            )
+        return self
 
 
 @lru_cache(maxsize=1)

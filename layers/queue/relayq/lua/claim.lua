@@ -7,15 +7,19 @@
 -- ARGV: prefix, now_ms, n, grace_ms, max_timeout_s (0 = any), then pairs of queue, limit (0 = none)
 local prefix, now, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local grace, max_timeout = tonumber(ARGV[4]), tonumber(ARGV[5])
-local candidates = {}
+-- With a time limit, look a bounded way past jobs too long for it, so one long job at the head
+-- of a queue does not keep the shorter ones behind it from running in the time that is left.
+local lookahead = 0
+if max_timeout > 0 then lookahead = 32 end
+local candidates, allowed = {}, {}
 for i = 6, #ARGV, 2 do
   local queue, limit = ARGV[i], tonumber(ARGV[i + 1])
-  local allowed = n
+  allowed[queue] = n
   if limit > 0 then
-    allowed = math.min(n, limit - tonumber(redis.call('HGET', KEYS[3], queue) or '0'))
+    allowed[queue] = math.min(n, limit - tonumber(redis.call('HGET', KEYS[3], queue) or '0'))
   end
-  if allowed > 0 then
-    local found = redis.call('ZRANGE', prefix .. 'pending:' .. queue, 0, allowed - 1, 'WITHSCORES')
+  if allowed[queue] > 0 then
+    local found = redis.call('ZRANGE', prefix .. 'pending:' .. queue, 0, allowed[queue] + lookahead - 1, 'WITHSCORES')
     for j = 1, #found, 2 do
       candidates[#candidates + 1] = { id = found[j], score = tonumber(found[j + 1]), queue = queue }
     end
@@ -28,9 +32,10 @@ for _, c in ipairs(candidates) do
   local raw = redis.call('HGET', KEYS[1], c.id)
   if not raw then
     redis.call('ZREM', prefix .. 'pending:' .. c.queue, c.id)
-  else
+  elseif allowed[c.queue] > 0 then
     local meta = cjson.decode(raw)
     if max_timeout == 0 or meta.t <= max_timeout then
+      allowed[c.queue] = allowed[c.queue] - 1
       redis.call('ZREM', prefix .. 'pending:' .. c.queue, c.id)
       meta.a = meta.a + 1
       redis.call('HSET', KEYS[1], c.id, cjson.encode(meta))

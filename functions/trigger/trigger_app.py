@@ -1,0 +1,174 @@
+"""Trigger: cron on all sites (``/run``), its queue worker (``/process-queue``), the sites and
+the runs; plus the asynchronous self-invocations of the deferred fallback and the schedule.
+
+The token may come as ``?token=`` (crontab and CI one-liners): nothing here logs the event, the
+query string or the URL, only the method, the route and the answer's status."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from relayq.clock import now_ms
+from relayq.cron.models import Site
+from relayq.cron.sites import configured_sites
+from relayq.cron.trigger import Answer, get_cron, is_cron_event
+from relayq.errors import CronRateLimited, InvalidInput, QueueError
+from relayq.registry import describe_validation_error
+
+M = TypeVar("M", bound=BaseModel)
+logger = Logger()
+app = APIGatewayRestResolver()
+
+
+class RunQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    defer: bool = False
+    ga: bool = False
+
+
+class ProcessQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    max: int = Field(default=1, ge=1, le=100)
+
+
+class SitesBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sites: list[Site | str] = Field(min_length=1, max_length=10_000)
+
+
+class RunsQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    limit: int = Field(default=20, ge=1, le=100)
+
+
+def _parse(model: type[M], data: Any) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise InvalidInput(f"Invalid parameter(s): {describe_validation_error(error)}") from None
+
+
+def _query() -> dict[str, str]:
+    return dict(app.current_event.query_string_parameters or {})
+
+
+def _principal() -> str | None:
+    """Who triggered: the token id the authorizer put in its context, or its principal id."""
+    authorizer = app.current_event.request_context.authorizer
+    context = authorizer.get_context() if authorizer else {}
+    return str(context.get("token_id") or authorizer.principal_id or "") or None if authorizer else None
+
+
+def _deadline_ms() -> int:
+    return now_ms() + app.lambda_context.get_remaining_time_in_millis() - 10_000
+
+
+def _answer(answer: Answer, ga: bool) -> Response[Any]:
+    if ga:
+        prefix = "::error::" if answer.failed else "::notice::"
+        return Response(answer.status, content_types.TEXT_PLAIN, f"{prefix}{answer.message}\n", answer.headers)
+    return Response(answer.status, content_types.APPLICATION_JSON, answer.body, answer.headers)
+
+
+@app.route("/run", method=["GET", "POST"])
+def run() -> Response[Any]:
+    query = _parse(RunQuery, _query())
+    return _answer(get_cron().trigger(defer=query.defer, triggered_by=_principal()), query.ga)
+
+
+@app.post("/process-queue")
+def process_queue() -> Response[Any]:
+    query = _parse(ProcessQuery, _query())
+    return _answer(get_cron().process_queue(query.max, _deadline_ms()), bool(_query().get("ga")))
+
+
+@app.get("/sites")
+def list_sites() -> dict[str, Any]:
+    cron = get_cron()
+    sites = configured_sites(cron.settings, cron.runner.sites)
+    return {"success": True, "count": len(sites), "sites": [s.model_dump(exclude_none=True) for s in sites]}
+
+
+@app.post("/sites")
+def add_sites() -> Response[Any]:
+    raw = app.current_event.json_body
+    body = _parse(SitesBody, raw if isinstance(raw, dict) and "sites" in raw else {"sites": [raw]})
+    sites = [_parse(Site, {"url": s} if isinstance(s, str) else s.model_dump()) for s in body.sites]
+    stored = get_cron().runner.sites.put(sites)
+    data = {"success": True, "count": len(stored), "sites": [s.model_dump(exclude_none=True) for s in stored]}
+    return Response(201, content_types.APPLICATION_JSON, data)
+
+
+@app.delete("/sites")
+def delete_site() -> dict[str, Any]:
+    raw = app.current_event.json_body if app.current_event.body else {}
+    url = _query().get("url") or (raw.get("url") if isinstance(raw, dict) else None)
+    if not url:
+        raise InvalidInput("The site's url is required (?url= or a JSON body with url).")
+    get_cron().runner.sites.delete(url)
+    return {"success": True, "message": "Site removed."}
+
+
+@app.get("/runs")
+def list_runs() -> dict[str, Any]:
+    query = _parse(RunsQuery, _query())
+    runs = get_cron().runs.list(query.limit)
+    return {"success": True, "runs": [r.model_dump(mode="json", exclude_none=True) for r in runs]}
+
+
+@app.get("/runs/<run_id>")
+def get_run(run_id: str) -> dict[str, Any]:
+    return {"success": True, "run": get_cron().runs.get(run_id).model_dump(mode="json", exclude_none=True)}
+
+
+@app.exception_handler(CronRateLimited)  # type: ignore[untyped-decorator]
+def rate_limited(error: CronRateLimited) -> Response[Any]:
+    """The plugin's rate-limit answer (and the contract's error fields), with ``Retry-After``."""
+    body = {**error.to_body(), "success": False, "error": error.code, **error.data}
+    answer = Answer(error.status, error.message, body, {"Retry-After": str(error.retry_after)})
+    return _answer(answer, _wants_text())
+
+
+@app.exception_handler(QueueError)  # type: ignore[untyped-decorator]
+def queue_error(error: QueueError) -> Response[Any]:
+    return _answer(Answer(error.status, error.message, {**error.to_body(), "success": False}), _wants_text())
+
+
+@app.exception_handler(json.JSONDecodeError)  # type: ignore[untyped-decorator]
+def bad_body(error: json.JSONDecodeError) -> Response[Any]:
+    """A body that is not JSON (Powertools raises while decoding it)."""
+    return _answer(
+        Answer(
+            400, "The request body is not valid JSON.", InvalidInput("The request body is not valid JSON.").to_body()
+        ),
+        _wants_text(),
+    )
+
+
+def _wants_text() -> bool:
+    return _query().get("ga", "").lower() in {"1", "true", "yes", "on"}
+
+
+@logger.inject_lambda_context(log_event=False)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if is_cron_event(event):
+        deadline = now_ms() + context.get_remaining_time_in_millis() - 10_000
+        result = get_cron().handle_event(event, deadline)
+        logger.info("cron event done", extra={"cron_action": event.get("cron_action")})
+        return result
+    response = app.resolve(event, context)
+    logger.info(
+        "request",
+        extra={"method": event.get("httpMethod"), "route": event.get("resource"), "status": response.get("statusCode")},
+    )
+    return response

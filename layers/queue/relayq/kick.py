@@ -1,0 +1,86 @@
+"""Idle-queue kick: a job enqueued into a queue no worker is running on starts a worker for that
+queue at once (an asynchronous Lambda invoke), instead of waiting for the next scheduled run.
+
+``kick.lua`` makes it cheap and burst-proof: no invoke while a worker runs on the queue (it will
+see the job), and one invoke per debounce window otherwise, so a burst of enqueues starts one
+worker, not thousands. A worker that starts clears the kick of its queues (``worker_begin.lua``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .aws import client
+from .hooks import Hooks
+from .models import Job
+from .redis_queue import RedisQueue
+from .settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class Kicker:
+    def __init__(self, queue: RedisQueue, settings: Settings, lambda_client: Callable[[], Any] | None = None) -> None:
+        self.queue = queue
+        self.settings = settings
+        self._lambda = lambda_client or (lambda: client("lambda"))
+
+    def function_for(self, queue_name: str) -> str | None:
+        """The worker function of a queue: its own entry, else ``*``, else none (no kick)."""
+        routes = self.settings.kick_functions
+        return routes.get(queue_name) or routes.get("*")
+
+    def kick(self, queue_name: str) -> bool:
+        """Start a worker for ``queue_name`` unless one runs or was just started; True if invoked."""
+        function = self.function_for(queue_name)
+        if function is None:
+            return False
+        keys = [self.queue.keys.named("running", queue_name), self.queue.keys.named("kick", queue_name)]
+        if not self.queue.run_script("kick", keys, [self.queue.clock(), self.settings.kick_debounce_ms]):
+            return False
+        payload = {"queues": [queue_name], "max_jobs": self.settings.kick_max_jobs, "source": "kick"}
+        try:
+            self._lambda().invoke(FunctionName=function, InvocationType="Event", Payload=json.dumps(payload).encode())
+        except Exception:
+            self.queue.conn.delete(keys[1])  # no worker is coming: let the next job try again
+            raise
+        return True
+
+    def kick_queues(self, queue_names: Iterable[str]) -> list[str]:
+        """Kick each queue once; a failed invoke is logged and the schedule picks the jobs up."""
+        kicked = []
+        for name in dict.fromkeys(queue_names):
+            try:
+                if self.kick(name):
+                    kicked.append(name)
+            except Exception:  # the job is safely queued either way; the next scheduled run takes it
+                logger.exception("idle-queue kick of %s failed", name)
+        return kicked
+
+    # --- hook subscribers (registered by relayq.service.get_queue) ------------------------------
+
+    def on_job_created(self, job: Job, **_: Any) -> None:
+        # A delayed job is not due yet; the worker run that promotes it kicks its queue.
+        if job.delay_until is None:
+            self.kick_queues([job.queue])
+
+    def on_jobs_created(self, jobs: Iterable[Job], **_: Any) -> None:
+        self.kick_queues(job.queue for job in jobs if job.delay_until is None)
+
+
+_installed: dict[int, Kicker] = {}
+
+
+def install(kicker: Kicker, hooks: Hooks) -> None:
+    """Subscribe ``kicker`` to job creation on ``hooks``, replacing a kicker installed before
+    (a new container configuration in tests; one per container in Lambda)."""
+    previous = _installed.pop(id(hooks), None)
+    if previous is not None:
+        hooks.off("job_created", previous.on_job_created)
+        hooks.off("jobs_created", previous.on_jobs_created)
+    hooks.on("job_created", kicker.on_job_created)
+    hooks.on("jobs_created", kicker.on_jobs_created)
+    _installed[id(hooks)] = kicker

@@ -1,0 +1,61 @@
+"""Who may call what, answered as the deployed API answers: 401 without a valid token, 403 for a
+route outside the token's scope, 404 for no route, 429 past the token's rate limit."""
+
+from __future__ import annotations
+
+import requests
+
+from tests.e2e.conftest import Api, StackProcess
+
+
+def test_no_token_is_401_in_the_contract_format(stack: StackProcess) -> None:
+    answer = requests.get(f"{stack.url}/jobs", timeout=30)
+    assert answer.status_code == 401
+    assert answer.json()["data"]["status"] == 401
+    assert answer.json()["code"]
+
+
+def test_an_unknown_token_is_401(stack: StackProcess) -> None:
+    answer = stack.client("rq_not-a-token").get("/jobs")
+    assert answer.status_code == 401
+
+
+def test_the_token_works_in_either_header_and_the_query(stack: StackProcess) -> None:
+    token = stack.env["QUEUE_API_TOKEN"]
+    assert requests.get(f"{stack.url}/stats", headers={"X-Redis-Queue-Token": token}, timeout=30).ok
+    assert requests.get(f"{stack.url}/stats", params={"token": token}, timeout=30).ok
+
+
+def test_a_worker_token_may_trigger_workers_but_not_list_jobs(stack: StackProcess) -> None:
+    worker = stack.client(stack.env["QUEUE_WORKER_TOKEN"])
+    forbidden = worker.get("/jobs")
+    assert forbidden.status_code == 403
+    assert forbidden.json() == {
+        "code": "rest_forbidden_scope",
+        "message": "Token scope does not permit this endpoint.",
+        "data": {"status": 403},
+    }
+    # The contract's form example (multi-value query-style keys in a form body).
+    triggered = worker.post("/workers/trigger", data="queues[]=e2e-empty&max_jobs=5")
+    assert triggered.status_code == 200, triggered.text
+    assert triggered.json()["success"] is True
+
+
+def test_no_route_is_404_in_the_contract_format(api: Api) -> None:
+    for method, path in (("GET", "/"), ("GET", "/process-queue")):
+        answer = api.request(method, path)
+        assert answer.status_code == 404, (method, path)
+        assert answer.json()["data"]["status"] == 404
+
+
+def test_past_the_rate_limit_is_429(api: Api, stack: StackProcess) -> None:
+    created = api.post("/tokens", json={"name": "e2e-limited", "scope": "full", "rate_limit": 2})
+    assert created.status_code == 201, created.text
+    limited = stack.client(created.json()["token"])
+    answers = [limited.get("/stats") for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[-1].json() == {
+        "code": "rate_limited",
+        "message": "Rate limit exceeded. Try again later.",
+        "data": {"status": 429},
+    }

@@ -1,0 +1,295 @@
+"""The trigger function end to end: API Gateway events in, real redis-server, moto's server for
+DynamoDB, local HTTP servers standing in for the sites, and a recorder standing in for Lambda's
+Invoke API (the deferred fallback's self-invocation)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from relayq.cron.trigger import get_cron
+from relayq.redis_client import get_redis
+from relayq.service import get_queue
+from tests.integration.test_worker_handler import load_handler
+from tests.support.lambda_context import FakeLambdaContext
+from tests.support.redis_server import free_port
+from tests.support.sites import LambdaInvokeRecorder, SiteFarm, down_site
+
+SECRET = "tok_s3cr3t-never-in-logs"
+
+
+def api_event(
+    method: str,
+    path: str,
+    query: dict[str, str] | None = None,
+    body: Any = None,
+    resource: str | None = None,
+    path_params: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An API Gateway REST (proxy) event as the gateway sends it after the authorizer allowed it."""
+    return {
+        "resource": resource or path,
+        "path": path,
+        "httpMethod": method,
+        "headers": {"Content-Type": "application/json"},
+        "multiValueHeaders": {},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {k: [v] for k, v in (query or {}).items()} or None,
+        "pathParameters": path_params,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": resource or path,
+            "httpMethod": method,
+            "path": f"/v1{path}",
+            "stage": "v1",
+            "requestId": "req-1",
+            "authorizer": {"principalId": "tok_1", "token_id": "tok_1", "scope": "full"},
+            "identity": {"sourceIp": "127.0.0.1"},
+        },
+        "body": json.dumps(body) if body is not None else None,
+        "isBase64Encoded": False,
+    }
+
+
+@pytest.fixture
+def farm() -> Iterator[SiteFarm]:
+    server = SiteFarm(slow_seconds=0.2, hang_seconds=1.5).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def invoker(monkeypatch: pytest.MonkeyPatch) -> Iterator[LambdaInvokeRecorder]:
+    recorder = LambdaInvokeRecorder()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", recorder.url)
+    yield recorder
+    recorder.stop()
+
+
+@pytest.fixture
+def trigger(lambda_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, invoker: LambdaInvokeRecorder) -> Any:
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "relayq-local-trigger")
+    monkeypatch.setenv("QUEUE_CRON_REQUEST_TIMEOUT", "0.5")
+    monkeypatch.setenv("QUEUE_CRON_HOME_URL", "https://network.example/")
+    return load_handler("trigger")
+
+
+def call(trigger: Any, event: dict[str, Any]) -> dict[str, Any]:
+    answer: dict[str, Any] = trigger.handler(event, FakeLambdaContext())
+    return answer
+
+
+def body(answer: dict[str, Any]) -> dict[str, Any]:
+    decoded: dict[str, Any] = json.loads(answer["body"])
+    return decoded
+
+
+def header(answer: dict[str, Any], name: str) -> str:
+    value: str = answer["multiValueHeaders"][name][0]
+    return value
+
+
+def set_sites(monkeypatch: pytest.MonkeyPatch, urls: list[str]) -> None:
+    monkeypatch.setenv("QUEUE_CRON_SITES", ",".join(urls))
+
+
+def test_sync_run_reports_each_site_and_partial_failure(
+    trigger: Any, farm: SiteFarm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    down = down_site()
+    sites = [farm.url("a"), farm.url("b"), farm.url("slow-c"), farm.url("fail-d"), farm.url("hang-e"), down]
+    set_sites(monkeypatch, sites)
+
+    answer = call(trigger, api_event("GET", "/run"))
+
+    assert answer["statusCode"] == 207
+    summary = body(answer)
+    assert summary["success"] is False and summary["error_code"] == "PARTIAL_FAILURE"
+    assert summary["mode"] == "sync" and summary["count"] == 6 and summary["errors"] == 3
+    assert summary["status_counts"] == {"200": 3, "500": 1, "error": 2}
+    assert summary["message"].startswith("Completed with 3 error(s): Error for ")
+    assert re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$", summary["timestamp"])
+    assert isinstance(summary["duration_ms"], int)
+    assert farm.called() == {"a", "b", "slow-c", "fail-d", "hang-e"}
+    call_a = next(c for c in farm.calls if c.site == "a")
+    assert call_a.method == "POST" and call_a.user_agent == "All Sites Cron; https://network.example/"
+    assert re.match(r"^\d{10}\.\d{22}$", call_a.doing_wp_cron)
+
+    run = body(
+        call(
+            trigger,
+            api_event(
+                "GET", f"/runs/{summary['run_id']}", resource="/runs/{id}", path_params={"id": summary["run_id"]}
+            ),
+        )
+    )["run"]
+    assert run["status"] == "completed" and run["succeeded"] == 3 and run["failed"] == 3
+    by_site = {r["site"]: r for r in run["results"]}
+    assert by_site[farm.url("fail-d")]["status"] == 500
+    assert by_site[farm.url("hang-e")]["error"] == "timed out"
+    assert by_site[down]["attempts"] == 3 and "Connection" in by_site[down]["error"]
+    assert run["triggered_by"] == "tok_1"
+    listed = body(call(trigger, api_event("GET", "/runs")))["runs"]
+    assert [r["run_id"] for r in listed] == [summary["run_id"]]
+
+
+def test_ga_output_then_cooldown_then_lock(trigger: Any, farm: SiteFarm, monkeypatch: pytest.MonkeyPatch) -> None:
+    set_sites(monkeypatch, [farm.url("a"), farm.url("b")])
+
+    first = call(trigger, api_event("POST", "/run", {"ga": "1"}))
+    assert first["statusCode"] == 200
+    assert first["body"] == "::notice::Ran wp-cron on 2 sites\n"
+    assert header(first, "Content-Type").startswith("text/plain")
+
+    limited = call(trigger, api_event("GET", "/run"))
+    assert limited["statusCode"] == 429
+    data = body(limited)
+    assert data["error"] == data["code"] == "rate_limited" and data["success"] is False
+    assert 1 <= data["retry_after"] <= 60 and data["cooldown"] == 60
+    assert header(limited, "Retry-After") == str(data["retry_after"])
+    limited_text = call(trigger, api_event("GET", "/run", {"ga": "1", "defer": "1"}))
+    assert limited_text["statusCode"] == 429 and limited_text["body"].startswith("::error::Rate limited. Try again in ")
+
+    # Cooldown over, another run holds the lock.
+    get_redis().delete(get_cron().guard.cooldown)
+    get_cron().guard.admit("sync", "run_0000000000000000other")
+    locked = call(trigger, api_event("GET", "/run", {"ga": "1"}))
+    assert locked["statusCode"] == 409
+    assert locked["body"] == "::error::Another cron run is in progress. Please try again later.\n"
+    assert body(call(trigger, api_event("GET", "/run", {"defer": "1"})))["code"] == "cron_locked"
+    assert len(farm.calls) == 2
+
+
+def test_deferred_runs_coalesce_and_process_queue_runs_them(
+    trigger: Any, farm: SiteFarm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_sites(monkeypatch, [farm.url("a"), farm.url("fail-b")])
+
+    first = call(trigger, api_event("GET", "/run", {"defer": "1"}))
+    assert first["statusCode"] == 202
+    queued = body(first)
+    assert queued["success"] is True and queued["status"] == "queued" and queued["mode"] == "redis"
+    assert queued["message"] == "Cron job queued to Redis for background processing"
+    again = body(call(trigger, api_event("POST", "/run", {"defer": "1"})))
+    assert again["run_id"] == queued["run_id"] and again["coalesced"] is True
+    text = call(trigger, api_event("GET", "/run", {"defer": "1", "ga": "1"}))
+    assert text["statusCode"] == 202 and text["body"].startswith("::notice::")
+    assert farm.calls == []  # nothing ran while answering
+
+    processed = call(trigger, api_event("POST", "/process-queue"))
+    assert processed["statusCode"] == 200 and body(processed)["count"] == 1
+    assert farm.called() == {"a", "fail-b"}
+    assert body(call(trigger, api_event("POST", "/process-queue")))["message"] == "No jobs in queue"
+
+    run = body(
+        call(
+            trigger,
+            api_event("GET", f"/runs/{queued['run_id']}", resource="/runs/{id}", path_params={"id": queued["run_id"]}),
+        )
+    )["run"]
+    assert run["status"] == "completed" and run["mode"] == "redis"
+    assert run["status_counts"] == {"200": 1, "500": 1}
+    jobs = get_queue().list(type="cron_run").jobs
+    assert len(jobs) == 1 and jobs[0].status == "completed"
+    # The run started the cooldown: a new deferred trigger is refused, not queued.
+    assert call(trigger, api_event("GET", "/run", {"defer": "1"}))["statusCode"] == 429
+
+
+def test_redis_down_falls_back_to_async_self_invocation(
+    trigger: Any, farm: SiteFarm, invoker: LambdaInvokeRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_sites(monkeypatch, [farm.url("a"), farm.url("b")])
+    monkeypatch.setenv("QUEUE_REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
+    monkeypatch.setenv("QUEUE_REDIS_SOCKET_TIMEOUT", "0.2")
+
+    answer = call(trigger, api_event("GET", "/run", {"defer": "1"}))
+
+    assert answer["statusCode"] == 202
+    data = body(answer)
+    assert data["mode"] == "deferred" and data["message"] == "Cron job queued for background processing"
+    assert [(i["function"], i["type"]) for i in invoker.invocations] == [("relayq-local-trigger", "Event")]
+    assert farm.calls == []
+    text = call(trigger, api_event("GET", "/run", {"defer": "1", "ga": "1"}))
+    assert text["body"] == "::notice::Cron job queued for background processing\n"
+
+    # Lambda runs the asynchronous invocation: the same handler with the recorded payload.
+    result = call(trigger, invoker.invocations[0]["payload"])
+    assert result["status"] == "completed" and result["succeeded"] == 2
+    assert farm.called() == {"a", "b"}
+    run = body(
+        call(
+            trigger,
+            api_event("GET", f"/runs/{data['run_id']}", resource="/runs/{id}", path_params={"id": data["run_id"]}),
+        )
+    )["run"]
+    assert run["mode"] == "deferred" and len(run["results"]) == 2
+
+
+def test_two_thousand_sites_become_batch_jobs(trigger: Any, farm: SiteFarm, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QUEUE_CRON_BATCH_SIZE", "500")
+    urls = [farm.url(f"site-{n:04d}") for n in range(2000)]
+    added = call(trigger, api_event("POST", "/sites", body={"sites": urls}))
+    assert added["statusCode"] == 201 and body(added)["count"] == 2000
+
+    queued = body(call(trigger, api_event("GET", "/run", {"defer": "1"})))
+    processed = body(call(trigger, api_event("POST", "/process-queue", {"max": "10"})))
+
+    assert processed["count"] == 5 and processed["successful"] == 5  # the run job and 4 batch jobs
+    batches = get_queue().list(type="cron_batch", per_page=10).jobs
+    assert sorted(len(j.payload["targets"]) for j in batches) == [500, 500, 500, 500]
+    assert len(farm.called()) == 2000
+    run = body(
+        call(
+            trigger,
+            api_event("GET", f"/runs/{queued['run_id']}", resource="/runs/{id}", path_params={"id": queued["run_id"]}),
+        )
+    )["run"]
+    assert run["status"] == "completed" and run["sites_total"] == 2000 and run["batches_total"] == 4
+    assert run["batches_done"] == 4 and run["succeeded"] == 2000 and len(run["results"]) == 2000
+
+
+def test_sites_are_managed_through_the_api(trigger: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    set_sites(monkeypatch, ["https://from-settings.example"])
+    one = call(trigger, api_event("POST", "/sites", body={"url": "https://a.example", "enabled": False}))
+    assert one["statusCode"] == 201
+    listed = body(call(trigger, api_event("GET", "/sites")))
+    assert {s["url"]: s["enabled"] for s in listed["sites"]} == {
+        "https://from-settings.example": True,
+        "https://a.example": False,
+    }
+    bad = call(trigger, api_event("POST", "/sites", body={"url": "ftp://nope"}))
+    assert bad["statusCode"] == 400 and body(bad)["code"] == "rest_invalid_param"
+    gone = call(trigger, api_event("DELETE", "/sites", {"url": "https://a.example"}))
+    assert gone["statusCode"] == 200
+    again = call(trigger, api_event("DELETE", "/sites", {"url": "https://a.example"}))
+    assert again["statusCode"] == 404 and body(again)["code"] == "site_not_found"
+    missing = call(trigger, api_event("GET", "/runs/run_nope", resource="/runs/{id}", path_params={"id": "run_nope"}))
+    assert missing["statusCode"] == 404 and body(missing)["code"] == "run_not_found"
+
+
+def test_the_token_query_parameter_is_never_logged(
+    trigger: Any,
+    farm: SiteFarm,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_LOGGER_LOG_EVENT", "true")
+    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "DEBUG")
+    set_sites(monkeypatch, [farm.url("a"), down_site()])
+    caplog.set_level("DEBUG")
+    for event in (
+        api_event("GET", "/run", {"token": SECRET, "ga": "1"}),
+        api_event("GET", "/run", {"token": SECRET}),  # cooldown: an error answer
+        api_event("POST", "/process-queue", {"token": SECRET, "max": "lots"}),  # invalid input
+        api_event("GET", "/run", {"token": SECRET, "defer": "1"}),
+    ):
+        call(trigger, event)
+    captured = capsys.readouterr()
+    logged = captured.out + captured.err + caplog.text
+    assert '"route": "/run"' in logged or '"route":"/run"' in logged  # request lines were written
+    assert SECRET not in logged

@@ -1,0 +1,217 @@
+"""The local stack: starts every part in order, stops them in reverse, keeps the data in one folder."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from tests.support.localstack.functions import FunctionSpec, Resolver, function_specs
+from tests.support.localstack.gateway import Gateway, GatewayServer
+from tests.support.localstack.lambda_service import LambdaApiServer, LambdaService
+from tests.support.localstack.routes import rest_apis
+from tests.support.localstack.schedules import Scheduler, schedules
+from tests.support.localstack.snapshot import PeriodicSaver, TableSnapshot
+from tests.support.localstack.tokens import LocalTokens, ensure_tokens
+from tests.support.moto_server import MotoServer
+from tests.support.redis_server import RedisServer, free_port
+from tests.support.template import create_table, resources, template
+
+REGION = "us-east-1"
+LOCAL_SENDER = "relayq@example.com"
+LOCAL_BUCKET = "relayq-local-images"
+
+
+@dataclass
+class StackConfig:
+    data_dir: Path
+    host: str = "127.0.0.1"
+    api_port: int = 3000
+    lambda_port: int = 3001
+    moto_port: int = 4566
+    redis_port: int = 6380
+    # Rate schedules run this many times faster (tests); 1 = as template.yaml says.
+    schedule_scale: float = 1.0
+    snapshot_interval: float = 5.0
+
+
+@dataclass
+class LocalStack:
+    config: StackConfig
+    out: TextIO = sys.stdout
+    tokens: LocalTokens | None = None
+    _stops: list[Any] = field(default_factory=list)
+    _log_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def log(self, line: str) -> None:
+        with self._log_lock:
+            self.out.write(line + "\n")
+            self.out.flush()
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.config.host}:{self.config.api_port}"
+
+    @property
+    def lambda_url(self) -> str:
+        return f"http://{self.config.host}:{self.config.lambda_port}"
+
+    def start(self) -> LocalStack:
+        """Start everything; on any failure, stop what already started and re-raise."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        config = self.config
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request
+        for name in ("api_port", "lambda_port", "moto_port", "redis_port"):
+            if not getattr(config, name):  # 0: any free port (tests)
+                setattr(config, name, free_port())
+        data = config.data_dir
+        data.mkdir(parents=True, exist_ok=True)
+        self.redis = RedisServer(data / "redis", config.redis_port, appendonly=True).start()
+        self._stops.append(self.redis.stop)
+        self.moto = MotoServer(config.moto_port).start()
+        self._stops.append(self.moto.stop)
+
+        tables = {logical: f"relayq-local-{logical}" for logical in resources("AWS::DynamoDB::Table")}
+        dynamodb = self.moto.client("dynamodb")
+        existing = set(dynamodb.list_tables()["TableNames"])
+        for logical, name in tables.items():
+            if name not in existing:
+                create_table(dynamodb, logical, name)
+        snapshot = TableSnapshot(dynamodb, tables.values(), data / "dynamodb.json")
+        restored = snapshot.restore()
+        saver = PeriodicSaver(snapshot, config.snapshot_interval)
+        saver.start()
+        self._stops.append(saver.stop)  # runs after the functions stopped: the last writes are kept
+
+        resolver = Resolver(self.local_parameters(), tables)
+        self.create_aws_resources(resolver)
+        specs = function_specs(resolver)
+        self.lambdas = LambdaService(specs, self.function_environment(), self.log)
+        self._stops.append(self.lambdas.stop)
+        self.lambda_server = LambdaApiServer((config.host, config.lambda_port), self.lambdas)
+        self.gateway_server = GatewayServer(
+            (config.host, config.api_port), Gateway(rest_apis(resolver)[0], self.lambdas, self.log)
+        )
+        self._serve(self.lambda_server)
+        self._serve(self.gateway_server)
+        self._stops.append(self.gateway_server.gateway.stop)
+
+        self.tokens = ensure_tokens(dynamodb, tables["TokensTable"], data / "env")
+        self.write_env_file(specs)
+
+        self.schedules = schedules(resolver)
+        self.scheduler = Scheduler(self.schedules, self.lambdas.invoke_async, config.schedule_scale)
+        self.scheduler.start()
+        self._stops.append(self.scheduler.stop)
+        self._banner(restored)
+
+    def _serve(self, server: Any) -> None:
+        threading.Thread(target=server.serve_forever, name=type(server).__name__, daemon=True).start()
+
+        def stop() -> None:
+            server.shutdown()
+            server.server_close()
+
+        self._stops.append(stop)
+
+    def local_parameters(self) -> dict[str, str]:
+        """Parameter values of the local deployment, for the parameters template.yaml declares."""
+        values = {
+            "EnvironmentName": "local",
+            "RedisUrl": self.redis.url,
+            "EmailFromAddress": LOCAL_SENDER,
+            "ImagesBucketName": LOCAL_BUCKET,
+        }
+        declared = template().get("Parameters", {})
+        return {name: value for name, value in values.items() if name in declared}
+
+    def create_aws_resources(self, resolver: Resolver) -> None:
+        """What a deployment has besides the template's resources: the verified SES sender and
+        the images bucket its parameters name (moto keeps both in memory: made on every start)."""
+        parameters = resolver.parameters
+        if parameters.get("EmailFromAddress"):
+            self.moto.client("ses").verify_email_identity(EmailAddress=parameters["EmailFromAddress"])
+        if parameters.get("ImagesBucketName"):
+            self.moto.client("s3").create_bucket(Bucket=parameters["ImagesBucketName"])
+
+    def function_environment(self) -> dict[str, str]:
+        """What every function sees besides its template variables: the local endpoints, a
+        region and credentials for boto3, and no X-Ray daemon."""
+        return {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "C.UTF-8",
+            "TZ": "UTC",
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_ENDPOINT_URL": self.moto.url,
+            "AWS_ENDPOINT_URL_LAMBDA": self.lambda_url,
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        }
+
+    def write_env_file(self, specs: dict[str, FunctionSpec]) -> None:
+        assert self.tokens is not None
+        lines = {
+            "QUEUE_API_URL": self.api_url,
+            "QUEUE_API_TOKEN": self.tokens.full,
+            "QUEUE_WORKER_TOKEN": self.tokens.worker,
+            # The stack's own services, so `set -a; . .local/env` lets tools (e.g. the token CLI)
+            # reach the same data as the functions.
+            "AWS_ENDPOINT_URL": self.moto.url,
+            "AWS_ENDPOINT_URL_LAMBDA": self.lambda_url,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "QUEUE_REDIS_URL": self.redis.url,
+            **{
+                key: value
+                for spec in specs.values()
+                for key, value in spec.environment.items()
+                if key.endswith("_TABLE")
+            },
+        }
+        path = self.config.data_dir / "env"
+        partial = path.with_suffix(".tmp")
+        partial.write_text("".join(f"{key}={value}\n" for key, value in lines.items()))
+        partial.replace(path)
+
+    def _banner(self, restored: int) -> None:
+        assert self.tokens is not None
+        rules = [f"  schedule       {s.function} {s.expression} {json.dumps(s.input)}" for s in self.schedules]
+        self.log(
+            "\n".join(
+                [
+                    "relayq local stack",
+                    f"  API            {self.api_url}",
+                    f"  full token     {self.tokens.full}",
+                    f"  worker token   {self.tokens.worker}",
+                    f"  Lambda API     {self.lambda_url}  (AWS_ENDPOINT_URL_LAMBDA)",
+                    f"  DynamoDB etc.  {self.moto.url}  (moto; {restored} items restored)",
+                    f"  Redis          {self.redis.url}  (AOF in {self.redis.data_dir})",
+                    *rules,
+                    f"  settings       {self.config.data_dir / 'env'}",
+                    "ready (Ctrl-C stops)",
+                ]
+            )
+        )
+
+    def stop(self) -> None:
+        while self._stops:
+            stop = self._stops.pop()
+            try:
+                stop()
+            except Exception as error:  # keep stopping the rest
+                self.log(f"while stopping: {type(error).__name__}: {error}")

@@ -1,0 +1,196 @@
+"""One worker invocation: queue sets, max_jobs, the time budget, lease recovery, per-queue limits
+under parallel workers and the exclusive lock."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from typing import Any, ClassVar
+
+import pytest
+
+from relayq.hooks import Hooks
+from relayq.job_store import JobStore
+from relayq.locks import Lock
+from relayq.models import NewJob
+from relayq.redis_queue import RedisQueue
+from relayq.registry import JobContext, JobRegistry, JobType
+from relayq.service import JobQueue
+from relayq.settings import Settings
+from relayq.worker import Worker
+from relayq.worker_input import WorkerInput
+from tests.support.clock import FakeClock
+from tests.support.lambda_context import FakeLambdaContext
+
+
+class Probe(JobType):
+    """Counts how many jobs of each queue run at the same moment."""
+
+    name = "probe"
+    lock = threading.Lock()
+    running: ClassVar[Counter[str]] = Counter()
+    peak: ClassVar[Counter[str]] = Counter()
+
+    def handle(self, payload: dict[str, Any], context: JobContext) -> Any:
+        queue = context.job.queue
+        with self.lock:
+            self.running[queue] += 1
+            self.peak[queue] = max(self.peak[queue], self.running[queue])
+        time.sleep(float(payload.get("seconds", 0.05)))
+        with self.lock:
+            self.running[queue] -= 1
+        return {"queue": queue}
+
+
+class Exclusive(Probe):
+    name = "exclusive"
+    exclusive = True
+
+
+@pytest.fixture(autouse=True)
+def _probes(registry: JobRegistry) -> None:
+    registry.register(Probe)
+    registry.register(Exclusive)
+    for counter in (Probe.running, Probe.peak):
+        counter.clear()
+
+
+def make_queue(queue: JobQueue, **overrides: Any) -> JobQueue:
+    """The same queue with other settings (settings are frozen, as in a deployed container)."""
+    settings = queue.settings.model_copy(update=overrides)
+    return JobQueue(queue.redis, queue.store, settings, registry=queue.registry, hooks=Hooks(), clock=queue.clock)
+
+
+def run(queue: JobQueue, queues: list[str], max_jobs: int = 100, context: FakeLambdaContext | None = None) -> Any:
+    context = context or FakeLambdaContext()
+    request = WorkerInput(queues=queues, max_jobs=max_jobs)
+    return Worker(queue).run(request, context.get_remaining_time_in_millis, context.aws_request_id)
+
+
+def test_a_worker_processes_only_its_queue_set(queue: JobQueue) -> None:
+    jobs = {q: [queue.create(NewJob(type="echo", queue=q)) for _ in range(2)] for q in ("email", "image", "api")}
+    summary = run(queue, ["image", "api"])
+    assert summary.processed == 4 and summary.successful == 4
+    assert {queue.get(j.id).status for q in ("image", "api") for j in jobs[q]} == {"completed"}
+    assert {queue.get(j.id).status for j in jobs["email"]} == {"queued"}
+
+
+def test_max_jobs_stops_the_invocation(queue: JobQueue) -> None:
+    for _ in range(5):
+        queue.create(NewJob(type="echo"))
+    assert run(queue, ["default"], max_jobs=3).processed == 3
+    assert queue.lengths().pending["default"] == 2
+
+
+def test_a_job_that_cannot_finish_before_the_function_times_out_is_not_started(queue: JobQueue) -> None:
+    slow = queue.create(NewJob(type="sleep", payload={"seconds": 0}, timeout=60))
+    quick = queue.create(NewJob(type="sleep", payload={"seconds": 0}, timeout=10))
+    # 20 s left, 5 s kept back: a 10 s job fits, a 60 s job does not.
+    summary = run(queue, ["default"], context=FakeLambdaContext(timeout_s=20))
+    assert summary.processed == 1
+    assert queue.get(quick.id).status == "completed"
+    assert queue.get(slow.id).status == "queued" and queue.get(slow.id).attempts == 0
+    # A later invocation with the whole 900 s runs it.
+    assert run(queue, ["default"]).processed == 1
+    assert queue.get(slow.id).status == "completed"
+
+
+def test_nothing_is_started_when_the_reserve_eats_the_remaining_time(queue: JobQueue) -> None:
+    job = queue.create(NewJob(type="echo", timeout=1))
+    summary = run(queue, ["default"], context=FakeLambdaContext(timeout_s=5))
+    assert summary.processed == 0 and queue.get(job.id).status == "queued"
+
+
+def test_jobs_of_a_worker_that_crashed_mid_batch_are_recovered_and_run(
+    queue: JobQueue, rqueue: RedisQueue, store: JobStore, clock: FakeClock
+) -> None:
+    jobs = [queue.create(NewJob(type="echo", timeout=30, payload={"n": i})) for i in range(3)]
+    # A worker claims two jobs, starts the first one, and dies (no finish, no retry).
+    leases = rqueue.claim(["default"], 2)
+    store.start(leases[0].id, leases[0].attempt)
+    clock.advance(31)  # the leases (timeout + grace 0) run out
+    summary = run(queue, ["default"])
+    assert summary.recovered == 2 and summary.processed == 3
+    finished = {j.id: queue.get(j.id) for j in jobs}
+    assert {j.status for j in finished.values()} == {"completed"}
+    assert sorted(j.attempts for j in finished.values()) == [1, 2, 2]
+    assert rqueue.lengths().processing == 0
+
+
+def test_per_queue_limit_holds_across_parallel_workers(queue: JobQueue, redis_conn: Any) -> None:
+    limited = make_queue(queue, concurrency_limits={"api": 2}, worker_concurrency=4)
+    jobs = [limited.create(NewJob(type="probe", queue="api", payload={"seconds": 0.05})) for _ in range(12)]
+    jobs += [limited.create(NewJob(type="probe", queue="image", payload={"seconds": 0.05})) for _ in range(8)]
+    summaries: list[Any] = []
+
+    def worker(n: int) -> None:
+        context = FakeLambdaContext(aws_request_id=f"worker-{n}")
+        request = WorkerInput(queues=["api", "image"], max_jobs=100)
+        summaries.append(Worker(limited).run(request, context.get_remaining_time_in_millis, f"worker-{n}"))
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(s.processed for s in summaries) == 20
+    assert {limited.get(j.id).status for j in jobs} == {"completed"}
+    assert Probe.peak["api"] == 2  # the limit was reached and never passed
+    assert Probe.peak["image"] > 2  # no limit on image: 4 workers x 4 threads ran them together
+    assert {k: int(v) for k, v in redis_conn.hgetall("{rq}:inflight").items()} == {"api": 0, "image": 0}
+
+
+def test_exclusive_jobs_never_run_at_once_and_keep_their_attempts(queue: JobQueue, clock: FakeClock) -> None:
+    parallel = make_queue(queue, worker_concurrency=4)
+    jobs = [parallel.create(NewJob(type="exclusive", payload={"seconds": 0.2})) for _ in range(3)]
+    first = run(parallel, ["default"])
+    # One ran; the others found the lock taken and wait in the delayed set, attempts untouched.
+    assert first.processed == 1 and Exclusive.peak["default"] == 1
+    waiting = [parallel.get(j.id) for j in jobs if parallel.get(j.id).status == "queued"]
+    assert len(waiting) == 2
+    assert all(j.attempts == 0 and j.delay_until is not None for j in waiting)
+    clock.advance(parallel.settings.exclusive_retry_seconds)
+    run(parallel, ["default"])
+    clock.advance(parallel.settings.exclusive_retry_seconds)
+    run(parallel, ["default"])
+    finished = [parallel.get(j.id) for j in jobs]
+    assert [j.status for j in finished] == ["completed"] * 3
+    assert [j.attempts for j in finished] == [1, 1, 1]
+    assert Exclusive.peak["default"] == 1
+
+
+def test_an_exclusive_job_waits_while_another_worker_holds_the_lock(
+    queue: JobQueue, rqueue: RedisQueue, clock: FakeClock
+) -> None:
+    job = queue.create(NewJob(type="exclusive", payload={"seconds": 0}))
+    holder = Lock(rqueue, "exclusive:exclusive", ttl_ms=60_000)
+    assert holder.acquire()
+    assert run(queue, ["default"]).processed == 0
+    assert queue.get(job.id).status == "queued"
+    assert holder.release()
+    clock.advance(queue.settings.exclusive_retry_seconds)
+    assert run(queue, ["default"]).successful == 1
+
+
+def test_a_lock_is_only_released_by_its_owner(rqueue: RedisQueue, redis_conn: Any) -> None:
+    first = Lock(rqueue, "report", ttl_ms=60_000)
+    assert first.acquire()
+    assert not Lock(rqueue, "report", ttl_ms=60_000).acquire()
+    redis_conn.delete(first.key)  # the first holder's lock expired...
+    second = Lock(rqueue, "report", ttl_ms=60_000)
+    assert second.acquire()  # ...and another worker took it
+    assert not first.release()  # the late first holder cannot free the second's lock
+    assert redis_conn.get(second.key) == second.token
+    assert second.release() and redis_conn.get(second.key) is None
+
+
+def test_limits_and_kick_targets_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QUEUE_CONCURRENCY_LIMITS", "api=2, image=4")
+    monkeypatch.setenv("QUEUE_KICK_FUNCTIONS", "email=fn-email,*=fn-default")
+    settings = Settings()
+    assert settings.concurrency_limits == {"api": 2, "image": 4}
+    assert settings.kick_functions == {"email": "fn-email", "*": "fn-default"}
+    monkeypatch.setenv("QUEUE_CONCURRENCY_LIMITS", "api=two")
+    with pytest.raises(ValueError, match="concurrency_limits"):
+        Settings()
