@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from relayq.models import NewJob
 from relayq.service import get_queue
+from tests.support.handlers import ROOT, load_handler
 from tests.support.job_types import Echo
 from tests.support.lambda_context import FakeLambdaContext
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_handler(function: str) -> ModuleType:
-    """Import a function's module the way Lambda does (its folder is the code root)."""
-    path = ROOT / "functions" / function / f"{function}_app.py"
-    spec = importlib.util.spec_from_file_location(f"{function}_app", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_scheduled_event_processes_the_queue_set(lambda_env: dict[str, str]) -> None:

@@ -80,6 +80,64 @@ class EnqueueFailed(QueueError):
     message = "The job could not be enqueued."
 
 
+class NoRoute(QueueError):
+    code = "rest_no_route"
+    status = 404
+    message = "No route was found matching the URL and request method."
+
+
+class Forbidden(QueueError):
+    code = "rest_forbidden"
+    status = 401
+    message = "Sorry, you are not allowed to do that."
+
+
+class ForbiddenScope(QueueError):
+    code = "rest_forbidden_scope"
+    status = 403
+    message = "Token scope does not permit this endpoint."
+
+
+class RateLimited(QueueError):
+    code = "rate_limited"
+    status = 429
+    message = "Rate limit exceeded. Try again later."
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__()
+        self.retry_after = retry_after
+
+
+class TokenNotFound(QueueError):
+    code = "token_not_found"
+    status = 404
+    message = "Token not found."
+
+
+class IdempotencyKeyReused(QueueError):
+    code = "idempotency_key_reused"
+    status = 422
+    message = "This Idempotency-Key was used with a different request."
+
+
+class RequestInProgress(QueueError):
+    code = "request_in_progress"
+    status = 409
+    message = "A request with this Idempotency-Key is still in progress."
+
+
+class WorkerExecutionFailed(QueueError):
+    code = "worker_execution_failed"
+    status = 500
+    message = "Worker execution failed."
+
+
+class InternalError(QueueError):
+    code = "internal_error"
+    status = 500
+    message = "An unexpected error occurred."
+
+
 class TransitionRefused(Exception):
     """A conditional status change was refused: the job is not in the expected status/attempt."""
 

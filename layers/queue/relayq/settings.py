@@ -47,6 +47,17 @@ class Settings(BaseSettings):
     # Modules imported at start that register custom job types (comma separated).
     job_modules: Annotated[tuple[str, ...], NoDecode] = ()
 
+    # REST API and tokens. Routes a scope may call, as "METHOD /path" patterns ("*" matches any
+    # text, "*" alone any route); JSON in the environment, like the plugin's allowed-routes filter.
+    token_allowed_routes: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "full": ["*"],
+            "worker": ["POST /workers/trigger", "GET /run", "POST /run", "POST /process-queue"],
+        }
+    )
+    rate_limit_per_minute: int = Field(default=60, ge=1, le=100_000)
+    api_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+
     # --- workers (relayq.worker) ---
     # Jobs run at once by one worker invocation (a thread pool; jobs are mostly I/O-bound).
     worker_concurrency: int = Field(default=1, ge=1, le=64)

@@ -1,0 +1,1106 @@
+/* relayq dashboard: plain JavaScript over the REST API, no build step. */
+"use strict";
+
+// The API lives where the dashboard is mounted: /v1/dashboard -> /v1, /dashboard -> "".
+const API_BASE = location.pathname.replace(/\/dashboard(\/.*)?$/, "");
+const TOKEN_KEY = "relayq.token";
+const SAMPLES_KEY = "relayq.samples";
+const REFRESH_MS = 5000;
+const HOUR_MS = 3600 * 1000;
+const STATUSES = ["queued", "processing", "completed", "failed", "cancelled"];
+const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+// The built-in job types (relayq.jobs) and their payload fields, as their payload models check
+// them. Field kinds: text, textarea, emails (one address or a comma-separated list), email, url,
+// number (integer unless `decimal`), select, json (`json` names the JSON kind it must be).
+const JOB_TYPES = {
+  email: {
+    label: "Email",
+    fields: [
+      { name: "to", label: "To", kind: "emails", required: true, help: "One address, or several separated by commas." },
+      { name: "subject", label: "Subject", kind: "text", required: true, max: 998 },
+      { name: "message", label: "Text body", kind: "textarea", help: "Give a text body, an HTML body, or both." },
+      { name: "html", label: "HTML body", kind: "textarea" },
+      { name: "from", label: "From", kind: "email", help: "Empty: the deployment's QUEUE_EMAIL_FROM." },
+      { name: "cc", label: "Cc", kind: "emails" },
+      { name: "bcc", label: "Bcc", kind: "emails" },
+      { name: "reply_to", label: "Reply-To", kind: "emails" },
+    ],
+    check: (payload) => (payload.message || payload.html ? null : ["message", "Give a text body, an HTML body, or both."]),
+  },
+  image_processing: {
+    label: "Image processing",
+    fields: [
+      { name: "key", label: "Image key in S3", kind: "text", required: true, max: 1024, help: "e.g. photos/cat.jpg" },
+      { name: "bucket", label: "Bucket", kind: "text", min: 3, max: 63, help: "Empty: the deployment's QUEUE_IMAGES_BUCKET." },
+      { name: "output_prefix", label: "Output prefix", kind: "text", max: 900, help: "Empty: the key without its extension plus '-'." },
+      {
+        name: "variants",
+        label: "Variants (JSON)",
+        kind: "json",
+        json: "array",
+        help: 'Empty: thumbnail, medium, large. e.g. [{"name": "small", "width": 200, "height": 200, "mode": "crop"}]',
+      },
+    ],
+  },
+  api_sync: {
+    label: "API sync",
+    fields: [
+      { name: "url", label: "URL", kind: "url", required: true },
+      { name: "method", label: "Method", kind: "select", required: true, options: ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] },
+      { name: "headers", label: "Headers (JSON object)", kind: "json", json: "object", help: 'e.g. {"Authorization": "Bearer …"}' },
+      { name: "body", label: "Body (JSON, or plain text)", kind: "body" },
+      { name: "timeout", label: "Timeout (seconds)", kind: "number", decimal: true, min: 0.1, max: 880, help: "Default 30." },
+    ],
+  },
+};
+
+const $ = (selector, root = document) => root.querySelector(selector);
+const $$ = (selector, root = document) => Array.from(root.querySelectorAll(selector));
+
+class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+const state = {
+  view: "overview",
+  timer: null,
+  jobs: { page: 1, perPage: 20, newestFirst: true, filters: {}, total: 0, pages: 1 },
+  queues: ["default"],
+  created: [],
+  openJob: null,
+};
+
+// --- talking to the API ------------------------------------------------------------------------
+
+function token() {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+async function api(method, path, { query, body } = {}) {
+  const url = new URL(API_BASE + path, location.origin);
+  for (const [key, value] of Object.entries(query || {})) {
+    if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, value);
+  }
+  const headers = { Accept: "application/json", Authorization: "Bearer " + token() };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (error) {
+    throw new ApiError(0, "network_error", "The API could not be reached: " + error.message);
+  }
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = text;
+  }
+  if (!response.ok) {
+    const code = (data && data.code) || "http_" + response.status;
+    const message = (data && data.message) || `The API answered ${response.status}.`;
+    if (response.status === 401) signOut("The token was rejected (401). Sign in again.");
+    throw new ApiError(response.status, code, message);
+  }
+  return { data, headers: response.headers, status: response.status };
+}
+
+function describe(error) {
+  return error instanceof ApiError ? `${error.message} (${error.code})` : String(error.message || error);
+}
+
+function say(element, text, ok = false) {
+  element.textContent = text || "";
+  element.classList.toggle("ok", ok);
+}
+
+function toast(text) {
+  const box = $("#toast");
+  box.textContent = text;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => (box.textContent = ""), 4000);
+}
+
+// --- small DOM helpers -------------------------------------------------------------------------
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child !== null && child !== undefined) node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+function badge(status) {
+  return el("span", { class: "badge s-" + status, text: status });
+}
+
+function when(value) {
+  return value ? String(value) : "—";
+}
+
+function pretty(value) {
+  return value === null || value === undefined ? "—" : JSON.stringify(value, null, 2);
+}
+
+// Rows become cards at phone width; each cell carries its column's name for that layout.
+function fillBody(selector, ...rows) {
+  const table = $(selector);
+  const names = $$("thead th", table).map((th) => th.textContent.replace(/[▲▼]/g, "").trim());
+  for (const row of rows) {
+    Array.from(row.cells).forEach((cell, i) => {
+      if (names[i] && !cell.hasAttribute("colspan")) cell.dataset.label = names[i];
+    });
+  }
+  $("tbody", table).replaceChildren(...rows);
+}
+
+function fillKv(list, pairs) {
+  list.replaceChildren(...pairs.flatMap(([key, value]) => [el("dt", { text: key }), el("dd", {}, value)]));
+}
+
+function confirmAction(text) {
+  const dialog = $("#confirm-dialog");
+  $("#confirm-text").textContent = text;
+  return new Promise((resolve) => {
+    const answer = (event) => {
+      const button = event.target.closest("[data-answer]");
+      if (!button) return;
+      dialog.removeEventListener("click", answer);
+      dialog.close();
+      resolve(button.dataset.answer === "yes");
+    };
+    dialog.addEventListener("click", answer);
+    dialog.addEventListener("cancel", () => resolve(false), { once: true });
+    dialog.showModal();
+    $("[data-answer=no]", dialog).focus();
+  });
+}
+
+// --- signing in --------------------------------------------------------------------------------
+
+async function signIn(candidate) {
+  sessionStorage.setItem(TOKEN_KEY, candidate);
+  try {
+    // /stats is a full-scope route: a worker token is refused with 403 here.
+    await api("GET", "/stats");
+  } catch (error) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    if (error.status === 403) {
+      throw new Error("This token does not have the full scope; the dashboard needs a full token. " + describe(error));
+    }
+    if (error.status === 401) throw new Error("The token was rejected: it is unknown, revoked or mistyped.");
+    throw error;
+  }
+  showApp();
+}
+
+function signOut(reason) {
+  sessionStorage.removeItem(TOKEN_KEY);
+  clearInterval(state.timer);
+  $$(".view").forEach((view) => (view.hidden = true));
+  $("#nav").hidden = true;
+  $("#sign-out").hidden = true;
+  $("#login").hidden = false;
+  say($("#login-message"), reason || "");
+  $("#login-token").value = "";
+  $("#login-token").focus();
+}
+
+function showApp() {
+  $("#login").hidden = true;
+  $("#nav").hidden = false;
+  $("#sign-out").hidden = false;
+  const fromHash = location.hash.slice(1);
+  show(JOB_VIEWS.includes(fromHash) ? fromHash : "overview");
+  state.timer = setInterval(autoRefresh, REFRESH_MS);
+}
+
+// --- views -------------------------------------------------------------------------------------
+
+const JOB_VIEWS = ["overview", "jobs", "create", "workers", "tokens"];
+const LOADERS = {
+  overview: loadOverview,
+  jobs: loadJobs,
+  create: () => {},
+  workers: loadWorkers,
+  tokens: loadTokens,
+};
+
+function show(view) {
+  state.view = view;
+  for (const name of JOB_VIEWS) $("#view-" + name).hidden = name !== view;
+  for (const button of $$("#nav button")) {
+    if (button.dataset.view === view) button.setAttribute("aria-current", "page");
+    else button.removeAttribute("aria-current");
+  }
+  history.replaceState(null, "", "#" + view);
+  LOADERS[view]();
+}
+
+function autoRefresh() {
+  if (document.hidden || !token()) return;
+  if (state.view === "overview" && $("#auto-refresh").checked) loadOverview();
+  if (state.view === "jobs" && !$("#job-dialog").open) loadJobs();
+  refreshCreated();
+}
+
+// --- overview ----------------------------------------------------------------------------------
+
+function splitStats(data) {
+  const queues = {};
+  let delayed = 0;
+  let processing = 0;
+  let database = {};
+  for (const [key, value] of Object.entries(data || {})) {
+    if (key === "database") database = value || {};
+    else if (key === "delayed") delayed = value.pending ?? value.size ?? 0;
+    else if (key === "processing") processing = value.pending ?? value.size ?? 0;
+    else if (value && typeof value === "object") queues[key] = value.pending ?? value.size ?? 0;
+  }
+  return { queues, delayed, processing, database };
+}
+
+function rememberQueues(names) {
+  state.queues = Array.from(new Set(["default", ...names])).sort();
+  $("#queue-names").replaceChildren(...state.queues.map((name) => el("option", { value: name })));
+}
+
+async function loadOverview() {
+  const message = $("#overview-message");
+  const [stats, health, workers, metrics] = await Promise.allSettled([
+    api("GET", "/stats"),
+    api("GET", "/health"),
+    api("GET", "/workers/status"),
+    api("GET", "/metrics"),
+  ]);
+  const problems = [stats, health, workers].filter((r) => r.status === "rejected").map((r) => describe(r.reason));
+  say(message, problems.length ? "Some data could not be loaded: " + problems.join("; ") : "");
+  const status = workers.status === "fulfilled" ? workers.value.data.data || {} : null;
+  if (stats.status === "fulfilled") {
+    const parts = splitStats(stats.value.data.data);
+    rememberQueues(Object.keys(parts.queues));
+    renderCounts(parts);
+    renderQueues(parts, (status && status.throughput) || {});
+    const counters = metrics.status === "fulfilled" ? finishedCounters(metrics.value.data) : null;
+    recordSample(counters || { completed: parts.database.completed ?? 0, failed: parts.database.failed ?? 0 }, counters ? "metrics" : "stats");
+  }
+  renderHealth(health.status === "fulfilled" ? health.value.data : null, status);
+  renderChart(status);
+}
+
+function renderCounts({ database, delayed, processing }) {
+  const cards = [["total", database.total ?? 0], ...STATUSES.map((s) => [s, database[s] ?? 0])];
+  cards.push(["delayed", delayed], ["leased now", processing]);
+  $("#status-cards").replaceChildren(
+    ...cards.map(([name, n]) =>
+      el("div", { class: "card", "data-count": name }, el("span", { class: "n", text: n }), el("span", { class: "k", text: name })),
+    ),
+  );
+}
+
+function renderQueues({ queues }, throughput) {
+  const names = Array.from(new Set([...Object.keys(queues), ...Object.keys(throughput)])).sort();
+  const rows = names.length
+    ? names.map((name) =>
+        el(
+          "tr",
+          {},
+          el("td", { text: name }),
+          el("td", { class: "num", text: queues[name] ?? 0 }),
+          el("td", { class: "num", text: throughput[name] ? throughput[name].last_60m ?? 0 : 0 }),
+        ),
+      )
+    : [el("tr", {}, el("td", { colspan: 3, class: "note", text: "No jobs are waiting in any queue." }))];
+  fillBody("#queue-table", ...rows);
+}
+
+function renderHealth(health, workers) {
+  const pairs = [];
+  if (workers) {
+    const summary = workers.last_summary;
+    pairs.push(["Worker last run", when(workers.last_run)]);
+    pairs.push(["Processing now", workers.processing ? `yes (${workers.workers_running ?? 1} running)` : "no"]);
+    if (workers.last_queues && workers.last_queues.length) pairs.push(["Last queues", workers.last_queues.join(", ")]);
+    if (summary && typeof summary === "object") {
+      pairs.push(["Last batch", `${summary.processed ?? 0} processed, ${summary.successful ?? 0} ok, ${summary.failed ?? 0} failed`]);
+    }
+    if ("recent_jobs" in workers) pairs.push(["Finished, last hour", String(workers.recent_jobs)]);
+  }
+  if (health) {
+    const data = health.data || {};
+    const redis = data.redis_info || {};
+    pairs.push(["Overall", badge(health.status === "healthy" ? "healthy" : "down")]);
+    pairs.push(["Redis", el("span", {}, badge(data.redis_connected ? "healthy" : "down"), redis.redis_version ? ` v${redis.redis_version}` : "")]);
+    if (redis.used_memory_human || redis.used_memory) pairs.push(["Redis memory", redis.used_memory_human || redis.used_memory]);
+    pairs.push(["Database", badge(data.database_status ? "healthy" : "down")]);
+  }
+  fillKv($("#health-list"), pairs.length ? pairs : [["Status", "unavailable"]]);
+}
+
+// Totals of the finished-attempt counters in the worker's Prometheus text; null without them.
+function finishedCounters(text) {
+  if (typeof text !== "string" || !text.includes("relayq_jobs_")) return null;
+  const totals = { completed: 0, failed: 0 };
+  for (const line of text.split("\n")) {
+    const match = line.match(/^relayq_jobs_(completed|failed|retried)_total(?:\{[^}]*\})?\s+([0-9.eE+-]+)/);
+    if (match) totals[match[1] === "completed" ? "completed" : "failed"] += Number(match[2]);
+  }
+  return totals;
+}
+
+// The chart per minute of the last hour: the worker's memory of its most recent finished
+// attempts, and counters this browser samples while the page is open (kept for an hour in
+// session storage). Both can only undercount, so each minute shows the larger of the two.
+function recordSample(totals, source) {
+  const now = Date.now();
+  const samples = readSamples().filter((s) => now - s.t <= HOUR_MS + 60000 && s.source === source);
+  samples.push({ t: now, source, completed: totals.completed, failed: totals.failed });
+  sessionStorage.setItem(SAMPLES_KEY, JSON.stringify(samples));
+}
+
+function readSamples() {
+  try {
+    return JSON.parse(sessionStorage.getItem(SAMPLES_KEY)) || [];
+  } catch {
+    return [];
+  }
+}
+
+function minuteBuckets(workers) {
+  const now = Date.now();
+  const start = Math.floor(now / 60000) * 60000 - 59 * 60000;
+  const fromRecent = Array.from({ length: 60 }, () => ({ ok: 0, fail: 0 }));
+  const fromSamples = Array.from({ length: 60 }, () => ({ ok: 0, fail: 0 }));
+  const index = (t) => Math.floor((t - start) / 60000);
+  const recent = (workers && workers.recent) || [];
+  for (const job of recent) {
+    const i = index(Date.parse(String(job.finished_at).replace(" ", "T") + "Z"));
+    if (i < 0 || i >= 60) continue;
+    if (job.status === "completed") fromRecent[i].ok += 1;
+    else fromRecent[i].fail += 1;
+  }
+  const samples = readSamples();
+  for (let k = 1; k < samples.length; k++) {
+    const i = index(samples[k].t);
+    if (i < 0 || i >= 60) continue;
+    fromSamples[i].ok += Math.max(0, samples[k].completed - samples[k - 1].completed);
+    fromSamples[i].fail += Math.max(0, samples[k].failed - samples[k - 1].failed);
+  }
+  const buckets = fromRecent.map((r, i) => ({
+    t: start + i * 60000,
+    ok: Math.max(r.ok, fromSamples[i].ok),
+    fail: Math.max(r.fail, fromSamples[i].fail),
+  }));
+  return { buckets, recent: recent.length, since: samples.length ? samples[0].t : now, source: samples.length ? samples[0].source : "" };
+}
+
+function renderChart(workers) {
+  const { buckets, recent, since, source } = minuteBuckets(workers);
+  // Drawn at the element's own width so text keeps its shape.
+  const width = Math.max(280, $("#chart").clientWidth || 600);
+  const height = 200;
+  const pad = { left: 32, bottom: 22, top: 8 };
+  const top = Math.max(1, ...buckets.map((b) => b.ok + b.fail));
+  const barW = (width - pad.left) / 60;
+  const y = (n) => ((height - pad.bottom - pad.top) * n) / top;
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("aria-hidden", "true");
+  const add = (name, attrs, text) => {
+    const node = document.createElementNS(ns, name);
+    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+    if (text !== undefined) node.textContent = text;
+    svg.append(node);
+    return node;
+  };
+  const base = height - pad.bottom;
+  add("line", { x1: pad.left, y1: base, x2: width, y2: base, class: "axis" });
+  add("text", { x: 2, y: pad.top + 10 }, String(top));
+  add("text", { x: 2, y: base }, "0");
+  add("text", { x: pad.left, y: height - 6 }, "-60 min");
+  add("text", { x: width - 28, y: height - 6 }, "now");
+  buckets.forEach((b, i) => {
+    const x = pad.left + i * barW + 0.5;
+    const w = Math.max(1, barW - 1);
+    const label = `${new Date(b.t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}: ${b.ok} completed, ${b.fail} failed`;
+    if (b.ok) add("rect", { x, y: base - y(b.ok), width: w, height: y(b.ok), class: "ok" }).append(titleOf(ns, label));
+    if (b.fail) add("rect", { x, y: base - y(b.ok) - y(b.fail), width: w, height: y(b.fail), class: "fail" }).append(titleOf(ns, label));
+  });
+  const totalOk = buckets.reduce((n, b) => n + b.ok, 0);
+  const totalFail = buckets.reduce((n, b) => n + b.fail, 0);
+  const legend = el("div", { class: "legend" }, el("span", { text: `completed: ${totalOk}` }), el("span", { class: "fail", text: `failed attempts: ${totalFail}` }));
+  $("#chart").replaceChildren(svg, legend);
+  $("#chart").setAttribute("aria-label", `Last hour: ${totalOk} jobs completed, ${totalFail} attempts failed.`);
+  const counted = source === "metrics" ? "the worker's counters (/metrics)" : "the job counts of /stats";
+  $("#chart-note").textContent =
+    `From the ${recent} most recent attempts the worker remembers, and ${counted} sampled by this browser ` +
+    `since ${new Date(since).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}.`;
+}
+
+function titleOf(ns, text) {
+  const title = document.createElementNS(ns, "title");
+  title.textContent = text;
+  return title;
+}
+
+// --- jobs --------------------------------------------------------------------------------------
+
+async function fetchJobPage(page, perPage, filters) {
+  const { data, headers } = await api("GET", "/jobs", { query: { page, per_page: perPage, ...filters } });
+  return { jobs: data || [], total: Number(headers.get("X-WP-Total") || 0) };
+}
+
+// The API lists newest first. Oldest first is the same list read backwards: page p of the
+// reversed list spans at most two pages of the forward one.
+async function fetchJobs() {
+  const { page, perPage, filters, newestFirst } = state.jobs;
+  const first = await fetchJobPage(newestFirst ? page : 1, perPage, filters);
+  if (newestFirst) return first;
+  const total = first.total;
+  const endExclusive = total - (page - 1) * perPage;
+  const start = Math.max(0, endExclusive - perPage);
+  if (endExclusive <= 0) return { jobs: [], total };
+  const pages = new Set([Math.floor(start / perPage) + 1, Math.floor((endExclusive - 1) / perPage) + 1]);
+  const rows = [];
+  for (const p of [...pages].sort((a, b) => a - b)) {
+    const fetched = p === 1 ? first : await fetchJobPage(p, perPage, filters);
+    fetched.jobs.forEach((job, i) => rows.push({ index: (p - 1) * perPage + i, job }));
+  }
+  const jobs = rows.filter((r) => r.index >= start && r.index < endExclusive).map((r) => r.job).reverse();
+  return { jobs, total };
+}
+
+async function loadJobs() {
+  const message = $("#jobs-message");
+  let result;
+  try {
+    result = await fetchJobs();
+  } catch (error) {
+    say(message, "Jobs could not be loaded: " + describe(error));
+    return;
+  }
+  say(message, "");
+  const { jobs, total } = result;
+  state.jobs.total = total;
+  state.jobs.pages = Math.max(1, Math.ceil(total / state.jobs.perPage));
+  const rows = jobs.map(jobRow);
+  fillBody("#jobs-table", 
+    ...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 7, class: "note", text: "No jobs match these filters." }))]),
+  );
+  $("#page-info").textContent = `Page ${state.jobs.page} of ${state.jobs.pages} · ${total} jobs`;
+  $("#page-prev").disabled = state.jobs.page <= 1;
+  $("#page-next").disabled = state.jobs.page >= state.jobs.pages;
+}
+
+// The header button and the Order field (the one visible at phone width) show the same order.
+function setOrder(newestFirst) {
+  state.jobs.newestFirst = newestFirst;
+  state.jobs.page = 1;
+  $("#filter-order").value = newestFirst ? "newest" : "oldest";
+  $("#sort-created").closest("th").setAttribute("aria-sort", newestFirst ? "descending" : "ascending");
+  $("#sort-created span").textContent = newestFirst ? "▼" : "▲";
+}
+
+function jobRow(job) {
+  const actions = [];
+  if (job.status === "queued" || job.status === "failed") {
+    actions.push(el("button", { type: "button", class: "danger", "aria-label": `Cancel ${job.id}`, onclick: () => cancelJob(job.id), text: "Cancel" }));
+  }
+  if (job.status === "failed") {
+    actions.push(el("button", { type: "button", "aria-label": `Retry ${job.id}`, onclick: () => retryJob(job.id), text: "Retry" }));
+  }
+  return el(
+    "tr",
+    { "data-job": job.id },
+    el("td", { class: "id" }, el("button", { type: "button", class: "link", onclick: () => openJob(job.id), text: job.id })),
+    el("td", { text: job.type }),
+    el("td", { text: job.queue }),
+    el("td", { class: "status" }, badge(job.status)),
+    el("td", { class: "num", text: `${job.attempts}/${job.max_attempts}` }),
+    el("td", { text: job.created_at }),
+    el("td", {}, actions),
+  );
+}
+
+async function openJob(id) {
+  const dialog = $("#job-dialog");
+  say($("#job-dialog-message"), "");
+  try {
+    const { data: job } = await api("GET", "/jobs/" + encodeURIComponent(id));
+    state.openJob = job;
+    renderJob(job);
+    if (!dialog.open) dialog.showModal();
+  } catch (error) {
+    toast("Job could not be loaded: " + describe(error));
+  }
+}
+
+function renderJob(job) {
+  $("#job-dialog-title").textContent = "Job " + job.id;
+  fillKv($("#job-detail"), [
+    ["Status", badge(job.status)],
+    ["Type", job.type],
+    ["Queue", job.queue],
+    ["Priority", String(job.priority)],
+    ["Attempts", `${job.attempts} of ${job.max_attempts}`],
+    ["Timeout", `${job.timeout} s`],
+    ["Error", job.error_message || "—"],
+    ["Created", when(job.created_at)],
+    ["Updated", when(job.updated_at)],
+    ["Processed", when(job.processed_at)],
+    ["Failed", when(job.failed_at)],
+    ["Delayed until", when(job.delay_until)],
+  ]);
+  $("#job-payload").textContent = pretty(job.payload);
+  $("#job-result").textContent = pretty(job.result);
+  $("#job-cancel").hidden = !(job.status === "queued" || job.status === "failed");
+  $("#job-retry").hidden = job.status !== "failed";
+}
+
+async function cancelJob(id) {
+  if (!(await confirmAction(`Cancel job ${id}? It will not run.`))) return;
+  try {
+    const { data } = await api("DELETE", "/jobs/" + encodeURIComponent(id));
+    toast(data.message || "Job cancelled.");
+  } catch (error) {
+    toast("Cancel failed: " + describe(error));
+  }
+  await afterJobChange(id);
+}
+
+async function retryJob(id) {
+  try {
+    const { data } = await api("POST", `/jobs/${encodeURIComponent(id)}/retry`);
+    toast(data.message || "Job queued again.");
+  } catch (error) {
+    toast("Retry failed: " + describe(error));
+  }
+  await afterJobChange(id);
+}
+
+async function afterJobChange(id) {
+  if ($("#job-dialog").open && state.openJob && state.openJob.id === id) await openJob(id);
+  await loadJobs();
+}
+
+// --- create ------------------------------------------------------------------------------------
+
+function buildCreateForm() {
+  const select = $("#create-type");
+  select.replaceChildren(...Object.entries(JOB_TYPES).map(([name, t]) => el("option", { value: name, text: `${t.label} (${name})` })));
+  $("#type-names").replaceChildren(...Object.keys(JOB_TYPES).map((name) => el("option", { value: name })));
+  select.addEventListener("change", renderTypeFields);
+  renderTypeFields();
+}
+
+function renderTypeFields() {
+  const type = JOB_TYPES[$("#create-type").value];
+  const fields = type.fields.map((f) => {
+    const id = "payload-" + f.name;
+    const describedBy = `${id}-error` + (f.help ? ` ${id}-help` : "");
+    const common = { id, name: f.name, required: f.required, "aria-describedby": describedBy, "data-kind": f.kind };
+    let input;
+    if (f.kind === "select") input = el("select", common, f.options.map((o) => el("option", { value: o, text: o })));
+    else if (f.kind === "textarea" || f.kind === "json") input = el("textarea", { ...common, spellcheck: f.kind !== "json" });
+    else if (f.kind === "body") input = el("textarea", { ...common, spellcheck: false });
+    else {
+      const type = { url: "url", number: "number" }[f.kind] || "text";
+      const inputmode = f.kind === "email" || f.kind === "emails" ? "email" : undefined;
+      const step = f.kind === "number" ? (f.decimal ? "any" : "1") : undefined;
+      input = el("input", { ...common, type, step, min: f.kind === "number" ? f.min : undefined, max: f.kind === "number" ? f.max : undefined, inputmode, autocomplete: "off" });
+    }
+    return el(
+      "div",
+      { class: "field" },
+      el("label", { for: id, text: f.label + (f.required ? " *" : "") }),
+      input,
+      f.help ? el("span", { class: "note", id: `${id}-help`, text: f.help }) : null,
+      el("span", { class: "field-error", id: `${id}-error` }),
+    );
+  });
+  $("#create-fields").replaceChildren(el("legend", { text: `Payload of ${type.label}` }), ...fields);
+}
+
+function fieldError(input, text) {
+  input.setAttribute("aria-invalid", text ? "true" : "false");
+  const box = document.getElementById(input.id + "-error");
+  if (box) box.textContent = text || "";
+  return !text;
+}
+
+const EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
+
+function jsonKind(value) {
+  return Array.isArray(value) ? "array" : value === null ? "null" : typeof value;
+}
+
+// The first problem of one payload field, or "" when it is fine (empty optional fields are fine).
+function checkPayloadField(field, input) {
+  const value = input.value.trim();
+  if (!value) return field.required ? `${field.label} is required.` : "";
+  if (field.kind === "emails" && !value.split(",").every((part) => EMAIL.test(part.trim()))) {
+    return "Enter valid e-mail addresses, separated by commas.";
+  }
+  if (field.kind === "email" && !EMAIL.test(value)) return "Enter a valid e-mail address.";
+  if (field.kind === "url" && !/^https?:\/\/[^\s/]+\S*$/.test(value)) return "Enter an http:// or https:// URL.";
+  if (field.kind === "number") {
+    const n = Number(value);
+    const whole = field.decimal || Number.isInteger(n);
+    if (!Number.isFinite(n) || !whole || n < field.min || n > field.max) {
+      return `Enter a ${field.decimal ? "number" : "whole number"} from ${field.min} to ${field.max}.`;
+    }
+  }
+  if (field.kind === "json") {
+    let parsed;
+    try {
+      parsed = JSON.parse(value);
+    } catch (error) {
+      return "Not valid JSON: " + error.message;
+    }
+    if (field.json && jsonKind(parsed) !== field.json) return `Give a JSON ${field.json}.`;
+  }
+  if (field.kind === "text" && field.min && value.length < field.min) return `At least ${field.min} characters.`;
+  if (field.kind === "text" && field.max && value.length > field.max) return `At most ${field.max} characters.`;
+  return "";
+}
+
+function payloadValue(field, input) {
+  const value = input.value.trim();
+  if (field.kind === "number") return Number(value);
+  if (field.kind === "json") return JSON.parse(value);
+  if (field.kind === "emails") return value.split(",").map((part) => part.trim());
+  if (field.kind === "body") {
+    // JSON objects and arrays are sent as JSON; anything else as the text it is.
+    try {
+      const parsed = JSON.parse(value);
+      if (typeof parsed === "object" && parsed !== null) return parsed;
+    } catch {
+      /* plain text */
+    }
+    return input.value;
+  }
+  return field.kind === "textarea" ? input.value : value;
+}
+
+function checkOption(input, label, min, max) {
+  const value = input.value.trim();
+  if (!value) return fieldError(input, "");
+  const n = Number(value);
+  return fieldError(input, Number.isInteger(n) && n >= min && n <= max ? "" : `${label}: a whole number from ${min} to ${max}.`);
+}
+
+function readCreateForm() {
+  const typeName = $("#create-type").value;
+  const type = JOB_TYPES[typeName];
+  let valid = true;
+  const payload = {};
+  for (const field of type.fields) {
+    const input = document.getElementById("payload-" + field.name);
+    const problem = checkPayloadField(field, input);
+    valid = fieldError(input, problem) && valid;
+    if (!problem && input.value.trim()) payload[field.name] = payloadValue(field, input);
+  }
+  const crossField = valid && type.check ? type.check(payload) : null;
+  if (crossField) valid = fieldError(document.getElementById("payload-" + crossField[0]), crossField[1]);
+  const queue = $("#create-queue");
+  valid = fieldError(queue, queue.value.trim() && !QUEUE_NAME.test(queue.value.trim()) ? "Queue names are 1–64 letters, digits, _ - . starting with a letter or digit." : "") && valid;
+  valid = checkOption($("#create-priority"), "Priority", 0, 1000) && valid;
+  valid = checkOption($("#create-delay"), "Delay", 0, 31536000) && valid;
+  valid = checkOption($("#create-max-attempts"), "Max attempts", 1, 100) && valid;
+  if (!valid) return null;
+  const body = { type: typeName, payload };
+  if (queue.value.trim()) body.queue = queue.value.trim();
+  for (const [name, input] of [["priority", "#create-priority"], ["delay", "#create-delay"], ["max_attempts", "#create-max-attempts"]]) {
+    if ($(input).value.trim()) body[name] = Number($(input).value);
+  }
+  return body;
+}
+
+async function submitCreate(event) {
+  event.preventDefault();
+  const message = $("#create-message");
+  const body = readCreateForm();
+  if (!body) {
+    say(message, "Fix the marked fields, then create the job again.");
+    const invalid = $("#create-form [aria-invalid=true]");
+    if (invalid) invalid.focus();
+    return;
+  }
+  try {
+    const { data } = await api("POST", "/jobs", { body });
+    say(message, `${data.message || "Job created."} ${data.job_id}`, true);
+    state.created.unshift({ id: data.job_id, type: body.type, queue: body.queue || "default", status: "queued" });
+    renderCreated();
+  } catch (error) {
+    say(message, "The API refused the job: " + describe(error));
+  }
+}
+
+function renderCreated() {
+  $("#created-panel").hidden = state.created.length === 0;
+  fillBody("#created-table", 
+    ...state.created.map((job) =>
+      el(
+        "tr",
+        { "data-job": job.id },
+        el("td", { class: "id" }, el("button", { type: "button", class: "link", onclick: () => openJob(job.id), text: job.id })),
+        el("td", { text: job.type }),
+        el("td", { text: job.queue }),
+        el("td", { class: "status" }, badge(job.status)),
+      ),
+    ),
+  );
+}
+
+// Follow the jobs created here until they finish, so their way from queued to done is visible.
+async function refreshCreated() {
+  const open = state.created.filter((job) => job.status === "queued" || job.status === "processing");
+  if (!open.length) return;
+  await Promise.all(
+    open.map(async (job) => {
+      try {
+        const { data } = await api("GET", "/jobs/" + encodeURIComponent(job.id));
+        job.status = data.status;
+        job.queue = data.queue;
+      } catch {
+        /* shown again on the next refresh */
+      }
+    }),
+  );
+  renderCreated();
+}
+
+// --- workers and cron --------------------------------------------------------------------------
+
+function loadWorkers() {
+  const box = $("#trigger-queues");
+  const checked = new Set($$("input:checked", box).map((i) => i.value));
+  if (!checked.size) checked.add("default");
+  box.replaceChildren(
+    ...state.queues.map((name) =>
+      el("label", {}, el("input", { type: "checkbox", name: "queue", value: name, checked: checked.has(name) }), name),
+    ),
+  );
+  loadRuns();
+}
+
+async function submitTrigger(event) {
+  event.preventDefault();
+  const message = $("#trigger-message");
+  const extra = $("#trigger-extra").value.split(",").map((s) => s.trim()).filter(Boolean);
+  const bad = extra.filter((name) => !QUEUE_NAME.test(name));
+  const max = Number($("#trigger-max").value);
+  if (bad.length) return say(message, "Not a queue name: " + bad.join(", "));
+  if (!Number.isInteger(max) || max < 1 || max > 100) return say(message, "Max jobs is a whole number from 1 to 100.");
+  const queues = Array.from(new Set([...$$("#trigger-queues input:checked").map((i) => i.value), ...extra]));
+  if (!queues.length) return say(message, "Choose at least one queue.");
+  say(message, "");
+  try {
+    const { data } = await api("POST", "/workers/trigger", { body: { queues, max_jobs: max } });
+    const result = data.data || {};
+    say(message, data.message || "Worker ran.", true);
+    const pairs = ["processed", "successful", "failed", "retried", "recovered", "promoted"]
+      .filter((key) => key in result)
+      .map((key) => [key, String(result[key])]);
+    const errors = result.errors || [];
+    pairs.push(["errors", errors.length ? el("pre", { text: pretty(errors) }) : "none"]);
+    fillKv($("#trigger-result"), pairs);
+  } catch (error) {
+    say(message, "The worker could not run: " + describe(error));
+  }
+}
+
+const SITE_COLUMNS = [
+  ["site", "Site"],
+  ["status", "HTTP status"],
+  ["duration_ms", "Time (ms)"],
+  ["attempts", "Attempts"],
+  ["error", "Error"],
+];
+const RUN_FIELDS = [
+  ["run_id", "Run"],
+  ["status", "Status"],
+  ["mode", "Mode"],
+  ["created_at", "Created"],
+  ["started_at", "Started"],
+  ["finished_at", "Finished"],
+  ["duration_ms", "Duration (ms)"],
+  ["sites_total", "Sites"],
+  ["succeeded", "Succeeded"],
+  ["failed", "Failed"],
+];
+
+async function submitCron(event) {
+  event.preventDefault();
+  const message = $("#cron-message");
+  try {
+    // Deferred: the API answers at once and the fan-out runs in the background.
+    const { data } = await api("POST", "/run", { query: { defer: 1 } });
+    say(message, `${data.message || "Cron run started."} Run ${data.run_id}.`, true);
+    followRun(data.run_id, 0);
+  } catch (error) {
+    say(message, "The cron run could not start: " + describe(error));
+  }
+}
+
+async function followRun(id, round) {
+  try {
+    const { data } = await api("GET", "/runs/" + encodeURIComponent(id));
+    renderRun(data.run);
+    if (data.run.status !== "completed" && round < 90 && state.view === "workers") {
+      setTimeout(() => followRun(id, round + 1), 2000);
+    } else {
+      loadRuns();
+    }
+  } catch (error) {
+    say($("#cron-message"), "The run could not be read: " + describe(error));
+  }
+}
+
+function renderRun(run) {
+  const summary = el("dl", { class: "kv" });
+  fillKv(
+    summary,
+    RUN_FIELDS.filter(([key]) => run[key] !== undefined && run[key] !== null).map(([key, label]) => [
+      label,
+      key === "status" ? badge(run.status) : String(run[key]),
+    ]),
+  );
+  const counts = Object.entries(run.status_counts || {}).map(([code, n]) => `${code}: ${n}`).join(", ");
+  const results = run.results || [];
+  const table = el(
+    "table",
+    { class: "stack", id: "run-sites" },
+    el("thead", {}, el("tr", {}, SITE_COLUMNS.map(([, label]) => el("th", { scope: "col", text: label })))),
+    el("tbody"),
+  );
+  $("#cron-result").replaceChildren(
+    el("h4", { text: `Run ${run.run_id}` }),
+    summary,
+    counts ? el("p", { class: "note", text: "By answer: " + counts }) : null,
+    results.length ? el("div", { class: "table-wrap" }, table) : el("p", { class: "note", text: "No per-site results yet." }),
+  );
+  if (results.length) {
+    fillBody(
+      "#run-sites",
+      ...results.map((r) =>
+        el(
+          "tr",
+          { class: r.error ? "s-failed" : "" },
+          SITE_COLUMNS.map(([key]) => el("td", { text: r[key] === undefined || r[key] === null ? "" : String(r[key]) })),
+        ),
+      ),
+    );
+  }
+}
+
+async function loadRuns() {
+  let runs = [];
+  try {
+    const { data } = await api("GET", "/runs");
+    runs = data.runs || [];
+  } catch (error) {
+    fillBody("#runs-table", el("tr", {}, el("td", { colspan: 5, class: "note", text: "Runs could not be loaded: " + describe(error) })));
+    return;
+  }
+  fillBody(
+    "#runs-table",
+    ...(runs.length
+      ? runs.map((run) =>
+          el(
+            "tr",
+            {},
+            el("td", { class: "id", text: run.run_id }),
+            el("td", {}, badge(run.status)),
+            el("td", { text: run.started_at || run.created_at || "" }),
+            el("td", { class: "num", text: `${run.succeeded ?? 0} ok / ${run.failed ?? 0} failed of ${run.sites_total ?? 0}` }),
+            el("td", {}, el("button", { type: "button", class: "secondary", "aria-label": `Show run ${run.run_id}`, onclick: () => followRun(run.run_id, 0), text: "Show" })),
+          ),
+        )
+      : [el("tr", {}, el("td", { colspan: 5, class: "note", text: "No cron runs yet." }))]),
+  );
+}
+
+// --- tokens ------------------------------------------------------------------------------------
+
+async function loadTokens() {
+  const message = $("#tokens-message");
+  let tokens;
+  try {
+    const { data } = await api("GET", "/tokens");
+    tokens = Array.isArray(data) ? data : data.data || data.tokens || [];
+  } catch (error) {
+    say(message, "Tokens could not be loaded: " + describe(error));
+    return;
+  }
+  say(message, "");
+  fillBody("#tokens-table", 
+    ...tokens.map((t) =>
+      el(
+        "tr",
+        { "data-token": t.id },
+        el("td", { text: t.name || t.id }),
+        el("td", { text: t.scope }),
+        el("td", { text: when(t.created_at) }),
+        el("td", { text: when(t.last_used_at || t.last_used) }),
+        el(
+          "td",
+          {},
+          t.revoked
+            ? el("span", { class: "badge s-cancelled", text: "revoked" })
+            : el("button", { type: "button", class: "danger", "aria-label": `Revoke ${t.name || t.id}`, onclick: () => revokeToken(t), text: "Revoke" }),
+        ),
+      ),
+    ),
+  );
+}
+
+async function submitToken(event) {
+  event.preventDefault();
+  const name = $("#token-name");
+  const message = $("#token-form-message");
+  if (!fieldError(name, name.value.trim() ? "" : "Give the token a name.")) return name.focus();
+  try {
+    const { data } = await api("POST", "/tokens", { body: { name: name.value.trim(), scope: $("#token-scope").value } });
+    const created = data.data || data;
+    $("#token-secret-value").value = created.token || created.secret || "";
+    $("#token-secret").hidden = false;
+    say(message, data.message || "Token created.", true);
+    name.value = "";
+    $("#token-secret-value").select();
+    loadTokens();
+  } catch (error) {
+    say(message, "The token could not be created: " + describe(error));
+  }
+}
+
+async function revokeToken(t) {
+  if (!(await confirmAction(`Revoke token "${t.name || t.id}"? Clients using it stop working at once.`))) return;
+  try {
+    await api("DELETE", "/tokens/" + encodeURIComponent(t.id));
+    toast("Token revoked.");
+  } catch (error) {
+    toast("Revoke failed: " + describe(error));
+  }
+  loadTokens();
+}
+
+// --- wiring ------------------------------------------------------------------------------------
+
+function wire() {
+  $("#login-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const value = $("#login-token").value.trim();
+    if (!value) return say($("#login-message"), "Enter a token.");
+    say($("#login-message"), "");
+    try {
+      await signIn(value);
+    } catch (error) {
+      say($("#login-message"), describe(error));
+      $("#login-token").focus();
+    }
+  });
+  $("#sign-out").addEventListener("click", () => signOut("Signed out."));
+  for (const button of $$("#nav button")) button.addEventListener("click", () => show(button.dataset.view));
+  $("#refresh").addEventListener("click", loadOverview);
+
+  $("#job-filters").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.target;
+    if (!form.reportValidity()) return;
+    state.jobs.filters = { status: form.status.value, queue: form.queue.value.trim(), type: form.type.value.trim() };
+    state.jobs.perPage = Number(form.per_page.value);
+    setOrder(form.order.value === "newest");
+    loadJobs();
+  });
+  $("#job-filters").addEventListener("reset", () => {
+    state.jobs.filters = {};
+    setOrder(true);
+    setTimeout(loadJobs);
+  });
+  $("#sort-created").addEventListener("click", () => {
+    setOrder(!state.jobs.newestFirst);
+    loadJobs();
+  });
+  $("#page-prev").addEventListener("click", () => {
+    state.jobs.page = Math.max(1, state.jobs.page - 1);
+    loadJobs();
+  });
+  $("#page-next").addEventListener("click", () => {
+    state.jobs.page = Math.min(state.jobs.pages, state.jobs.page + 1);
+    loadJobs();
+  });
+  $("#job-dialog [data-close]").addEventListener("click", () => $("#job-dialog").close());
+  $("#job-cancel").addEventListener("click", () => cancelJob(state.openJob.id));
+  $("#job-retry").addEventListener("click", () => retryJob(state.openJob.id));
+
+  $("#clear-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!event.target.reportValidity()) return;
+    const queue = $("#clear-queue").value.trim();
+    if (!(await confirmAction(`Clear queue "${queue}"? Every job waiting in it is cancelled.`))) return;
+    try {
+      const { data } = await api("POST", `/queues/${encodeURIComponent(queue)}/clear`);
+      toast(data.message || `Queue ${queue} cleared.`);
+    } catch (error) {
+      toast("Clear failed: " + describe(error));
+    }
+    loadJobs();
+  });
+  $("#purge-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!event.target.reportValidity()) return;
+    const days = Number($("#purge-days").value);
+    if (!(await confirmAction(`Delete finished jobs older than ${days} days? This cannot be undone.`))) return;
+    try {
+      const { data } = await api("POST", "/jobs/purge", { body: { older_than_days: days } });
+      toast(data.message || "Old jobs purged.");
+    } catch (error) {
+      toast("Purge failed: " + describe(error));
+    }
+    loadJobs();
+  });
+
+  buildCreateForm();
+  $("#create-form").addEventListener("submit", submitCreate);
+  $("#trigger-form").addEventListener("submit", submitTrigger);
+  $("#cron-form").addEventListener("submit", submitCron);
+  $("#token-form").addEventListener("submit", submitToken);
+  $("#token-copy").addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText($("#token-secret-value").value);
+      toast("Copied.");
+    } catch {
+      $("#token-secret-value").select();
+      toast("Select and copy the token by hand.");
+    }
+  });
+}
+
+async function start() {
+  wire();
+  if (!token()) return signOut("");
+  try {
+    await signIn(token());
+  } catch (error) {
+    signOut(describe(error));
+  }
+}
+
+// index.html adds this script dynamically, so the document may be parsed already.
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+else start();

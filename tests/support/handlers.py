@@ -1,0 +1,20 @@
+"""Import a function's handler module the way Lambda does (its folder is the code root)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_handler(function: str) -> ModuleType:
+    path = ROOT / "functions" / function / f"{function}_app.py"
+    spec = importlib.util.spec_from_file_location(f"{function}_app", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
