@@ -15,5 +15,5 @@ logger = Logger()
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     summary = invoke(event, context.get_remaining_time_in_millis, context.aws_request_id)
-    logger.info("worker invocation done", extra=summary)
+    logger.info("worker invocation done", extra={"result": summary})
     return summary

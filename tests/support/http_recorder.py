@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import unquote
 
 
@@ -38,7 +39,7 @@ class _Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def start(self) -> _Server:
+    def start(self) -> Self:
         self.thread.start()
         return self
 
@@ -63,6 +64,9 @@ class _InvokeHandler(BaseHTTPRequestHandler):
         self.send_response(owner.status)
         self.send_header("Content-Length", "0")
         self.end_headers()
+        if owner.on_invoke is not None:
+            # As Lambda does for InvocationType=Event: accept first, run afterwards.
+            threading.Thread(target=owner.on_invoke, args=(owner.calls[-1],), daemon=True).start()
 
 
 class LambdaRecorder(_Server):
@@ -75,6 +79,7 @@ class LambdaRecorder(_Server):
         self.calls: list[Invocation] = []
         self.lock = threading.Lock()
         self.status = 202
+        self.on_invoke: Callable[[Invocation], None] | None = None
 
 
 class _ApiHandler(BaseHTTPRequestHandler):

@@ -9,7 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
-from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from PIL import Image
 
@@ -173,7 +173,7 @@ def test_a_missing_bucket_fails_at_once(queue: JobQueue, s3: Any) -> None:
 
 
 def test_bad_image_payloads_are_refused_at_enqueue(queue: JobQueue) -> None:
-    with pytest.raises(InvalidInput, match="variants.0.width"):
+    with pytest.raises(InvalidInput, match=r"variants\.0\.width"):
         queue.create(
             NewJob(
                 type="image_processing", payload={"key": "a.png", "variants": [{"name": "x", "width": 0, "height": 5}]}

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
-from .aws import client
+import boto3
+from botocore.config import Config
+
 from .hooks import Hooks
 from .models import Job
 from .redis_queue import RedisQueue
@@ -21,12 +23,21 @@ from .settings import Settings
 
 logger = logging.getLogger(__name__)
 
+# The kick runs inside an API request: fail fast, the schedule is the fallback.
+KICK_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=1, read_timeout=2)
+
 
 class Kicker:
-    def __init__(self, queue: RedisQueue, settings: Settings, lambda_client: Callable[[], Any] | None = None) -> None:
+    def __init__(self, queue: RedisQueue, settings: Settings) -> None:
         self.queue = queue
         self.settings = settings
-        self._lambda = lambda_client or (lambda: client("lambda"))
+        self._client: Any = None
+
+    def _lambda(self) -> Any:
+        """Made on the first kick (``AWS_ENDPOINT_URL_LAMBDA`` points it at a local stand-in)."""
+        if self._client is None:
+            self._client = boto3.session.Session().client("lambda", config=KICK_CLIENT_CONFIG)
+        return self._client
 
     def function_for(self, queue_name: str) -> str | None:
         """The worker function of a queue: its own entry, else ``*``, else none (no kick)."""
@@ -84,3 +95,8 @@ def install(kicker: Kicker, hooks: Hooks) -> None:
     hooks.on("job_created", kicker.on_job_created)
     hooks.on("jobs_created", kicker.on_jobs_created)
     _installed[id(hooks)] = kicker
+
+
+def installed(hooks: Hooks) -> Kicker | None:
+    """The kicker subscribed to ``hooks`` (the container's, set up by ``get_queue``)."""
+    return _installed.get(id(hooks))

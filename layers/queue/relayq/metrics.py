@@ -54,7 +54,8 @@ def emit_emf(outcomes: Iterable[Outcome], depths: Iterable[QueueDepth]) -> None:
             metrics.add_metric(name, MetricUnit.Count, sum(o.status == status for o in group))
         for outcome in group:
             metrics.add_metric("JobDuration", MetricUnit.Milliseconds, outcome.duration_ms)
-        metrics.flush_metrics()
+        if metrics.metric_set:  # Powertools already printed it at 100 values (EMF's limit per metric)
+            metrics.flush_metrics()
     for depth in depths:
         metrics = EphemeralMetrics()
         metrics.add_dimension("queue", depth.queue)

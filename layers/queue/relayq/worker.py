@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .errors import InvalidInput
-from .kick import Kicker
+from .kick import Kicker, installed
 from .metrics import emit_emf, queue_depths
 from .processor import BatchResult
 from .registry import describe_validation_error
@@ -112,5 +112,5 @@ def invoke(event: Mapping[str, Any] | None, remaining_ms: Callable[[], int], inv
     except ValidationError as error:
         return InvalidInput(f"Invalid worker input: {describe_validation_error(error)}").to_body()
     queue = get_queue()
-    worker = Worker(queue, Kicker(queue.redis, queue.settings))
+    worker = Worker(queue, installed(queue.hooks))
     return worker.run(request, remaining_ms, invocation).to_dict()

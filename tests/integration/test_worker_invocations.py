@@ -1,0 +1,125 @@
+"""Worker invocations built from events/worker/*.json through the real handler, with a real
+redis-server and moto's server: queue sets, status, metrics, custom job types."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from relayq import settings as settings_module
+from relayq.metrics import prometheus_text
+from relayq.models import NewJob
+from relayq.registry import registry
+from relayq.service import get_queue
+from relayq.worker_status import worker_status
+from tests.integration.test_worker_handler import load_handler
+from tests.support.job_types import Broken, Echo
+from tests.support.lambda_context import FakeLambdaContext
+
+EVENTS = Path(__file__).resolve().parents[2] / "events" / "worker"
+
+
+def event(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((EVENTS / name).read_text())
+    return loaded
+
+
+@pytest.fixture
+def worker(lambda_env: dict[str, str]) -> Iterator[Any]:
+    registry.register(Echo)
+    registry.register(Broken)
+    yield load_handler("worker")
+    registry.unregister("echo")
+    registry.unregister("broken")
+
+
+def test_each_schedule_processes_its_own_queue_set(worker: Any) -> None:
+    queue = get_queue()
+    jobs = {q: queue.create(NewJob(type="echo", queue=q)) for q in ("email", "image", "api", "default", "reports")}
+
+    def status(name: str) -> str:
+        return queue.get(jobs[name].id).status
+
+    assert worker.handler(event("schedule-email.json"), FakeLambdaContext())["processed"] == 1
+    assert [status(q) for q in jobs] == ["completed", "queued", "queued", "queued", "queued"]
+    assert worker.handler(event("schedule-media.json"), FakeLambdaContext())["processed"] == 2
+    # EventBridge's own envelope (a schedule without Input) means the default queue set.
+    assert worker.handler(event("scheduled-event.json"), FakeLambdaContext())["processed"] == 1
+    assert [status(q) for q in jobs] == ["completed"] * 4 + ["queued"]
+
+
+def test_a_manual_trigger_takes_several_queues_and_max_jobs(worker: Any) -> None:
+    queue = get_queue()
+    for q in ("default", "email") * 8:
+        queue.create(NewJob(type="echo", queue=q))
+    summary = worker.handler(event("manual.json"), FakeLambdaContext())  # max_jobs 10
+    assert summary["processed"] == 10 and summary["successful"] == 10
+    assert sum(queue.lengths().pending.values()) == 6
+
+
+def test_a_bad_event_gets_the_error_body(worker: Any) -> None:
+    answer = worker.handler({"queues": ["no spaces allowed"], "max_jobs": 0}, FakeLambdaContext())
+    assert answer["code"] == "rest_invalid_param" and answer["data"] == {"status": 400}
+    assert "queues.0" in answer["message"] and "max_jobs" in answer["message"]
+
+
+def test_status_after_runs(worker: Any) -> None:
+    before = worker_status()
+    assert before["last_run"] is None and before["processing"] is False and before["recent_jobs"] == 0
+    queue = get_queue()
+    for _ in range(3):
+        queue.create(NewJob(type="echo", queue="email"))
+    queue.create(NewJob(type="broken", queue="email"))
+    worker.handler(event("schedule-email.json"), FakeLambdaContext())
+    status = worker_status()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", status["last_run"])
+    assert status["processing"] is False and status["workers_running"] == 0
+    assert status["recent_jobs"] == 4
+    assert status["throughput"]["email"]["last_1m"] == 4
+    assert status["last_queues"] == ["email"]
+    assert status["last_summary"]["processed"] == 4 and status["last_summary"]["failed"] == 1
+    assert [j["status"] for j in status["recent"]].count("failed") == 1
+    assert {j["type"] for j in status["recent"]} == {"echo", "broken"}
+
+
+def test_metrics_as_emf_and_prometheus_text(worker: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    queue = get_queue()
+    for _ in range(2):
+        queue.create(NewJob(type="echo", queue="email"))
+    queue.create(NewJob(type="broken", queue="email"))
+    queue.create(NewJob(type="echo", queue="image"))  # left waiting: depth 1
+    worker.handler(event("schedule-email.json"), FakeLambdaContext())
+    documents = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    by_type = {d["type"]: d for d in documents if "JobsProcessed" in d}
+    assert by_type["echo"]["queue"] == "email" and by_type["echo"]["JobsProcessed"] == [2.0]
+    assert by_type["broken"]["JobsFailed"] == [1.0] and len(by_type["echo"]["JobDuration"]) == 2
+    assert [d["QueueDepth"] for d in documents if d.get("queue") == "email" and "QueueDepth" in d] == [[0.0]]
+
+    text = prometheus_text()
+    assert 'relayq_jobs_processed_total{queue="email",type="echo"} 2' in text
+    assert 'relayq_jobs_completed_total{queue="email",type="echo"} 2' in text
+    assert 'relayq_jobs_failed_total{queue="email",type="broken"} 1' in text
+    assert 'relayq_job_duration_seconds_count{type="echo"} 2' in text
+    assert re.search(r'relayq_job_duration_seconds\{type="echo",quantile="0.95"\} [0-9.e-]+', text)
+    assert 'relayq_queue_depth{queue="image"} 1' in text
+    assert re.search(r'relayq_queue_oldest_job_age_seconds\{queue="image"\} [0-9.]+', text)
+    assert "# TYPE relayq_job_duration_seconds summary" in text
+
+
+def test_a_custom_type_from_a_module_named_in_settings(lambda_env: dict[str, str], monkeypatch: Any) -> None:
+    monkeypatch.setenv("QUEUE_JOB_MODULES", "tests.support.custom_jobs")
+    settings_module.get_settings.cache_clear()
+    get_queue.cache_clear()
+    try:
+        queue = get_queue()
+        job = queue.create(NewJob(type="greeting", payload={"name": "Ada"}))
+        load_handler("worker").handler(event("schedule.json"), FakeLambdaContext())
+        assert queue.get(job.id).result == {"greeting": "Hello, Ada!"}
+        assert {"email", "image_processing", "api_sync", "greeting"} <= set(registry.names())
+    finally:
+        registry.unregister("greeting")
