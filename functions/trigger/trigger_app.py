@@ -37,6 +37,7 @@ class ProcessQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     max: int = Field(default=1, ge=1, le=100)
+    ga: bool = False
 
 
 class SitesBody(BaseModel):
@@ -63,10 +64,9 @@ def _query() -> dict[str, str]:
 
 
 def _principal() -> str | None:
-    """Who triggered: the token id the authorizer put in its context, or its principal id."""
+    """Who triggered: the token id the authorizer put in its context, else its principal id."""
     authorizer = app.current_event.request_context.authorizer
-    context = authorizer.get_context() if authorizer else {}
-    return str(context.get("token_id") or authorizer.principal_id or "") or None if authorizer else None
+    return str(authorizer.get_context().get("token_id") or authorizer.principal_id) or None
 
 
 def _deadline_ms() -> int:
@@ -89,7 +89,7 @@ def run() -> Response[Any]:
 @app.post("/process-queue")
 def process_queue() -> Response[Any]:
     query = _parse(ProcessQuery, _query())
-    return _answer(get_cron().process_queue(query.max, _deadline_ms()), bool(_query().get("ga")))
+    return _answer(get_cron().process_queue(query.max, _deadline_ms()), query.ga)
 
 
 @app.get("/sites")

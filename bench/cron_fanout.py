@@ -1,0 +1,139 @@
+"""Benchmark of the all-sites cron trigger, all traffic on 127.0.0.1.
+
+1. Wall time to call the cron URL of N local sites that each take 50 ms to answer: the bounded
+   concurrent fan-out against the plugin's serial loop, both measured here, in the same run (the
+   serial loop once waiting for each answer, as a run that records results must, and once
+   fire-and-forget with the plugin's 0.01 s timeout, which records nothing).
+2. The ``defer=1`` answer time of the trigger handler (real redis-server, moto's server for
+   DynamoDB) for networks of 10 to 5,000 sites: it must not grow with the number of sites.
+
+    PYTHONPATH=layers/queue .venv/bin/python -m bench.cron_fanout [--sites 1000] [--delay 0.05] [--concurrency 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from relayq.cron.fanout import FanOutOptions, fan_out
+from relayq.cron.models import CronTarget
+from relayq.cron.sites import doing_wp_cron
+from tests.support.apigw import proxy_event
+from tests.support.handlers import load_handler
+from tests.support.lambda_context import FakeLambdaContext
+from tests.support.moto_server import MotoServer
+from tests.support.redis_server import RedisServer
+from tests.support.sites import SiteFarm
+
+TABLES = {
+    "jobs_table": "bench-jobs",
+    "tokens_table": "bench-tokens",
+    "idempotency_table": "bench-idempotency",
+    "sites_table": "bench-sites",
+    "runs_table": "bench-runs",
+}
+PRINCIPAL = {"principalId": "tok_bench", "token_id": "tok_bench", "scope": "full"}
+
+
+def fan_out_rows(sites: int, delay: float, concurrency: int) -> list[tuple[str, float, int]]:
+    farm = SiteFarm(delay=delay).start()
+    stamp = doing_wp_cron()
+    targets = [
+        CronTarget(site=farm.url(f"s{n}"), url=f"{farm.url(f's{n}')}/wp-cron.php?doing_wp_cron={stamp}")
+        for n in range(sites)
+    ]
+    rows = []
+    try:
+        for label, options in (
+            (f"concurrent fan-out ({concurrency} at a time)", FanOutOptions(concurrency=concurrency, timeout=10)),
+            ("serial, waiting for each answer", FanOutOptions(concurrency=1, timeout=10)),
+            ("serial fire-and-forget, 0.01 s timeout (plugin)", FanOutOptions(concurrency=1, timeout=0.01)),
+        ):
+            started = time.perf_counter()
+            results = fan_out(targets, options)
+            rows.append((label, time.perf_counter() - started, sum(r.ok for r in results)))
+    finally:
+        farm.stop()
+    return rows
+
+
+def defer_rows(sizes: list[int], repeats: int) -> list[tuple[int, float, float]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        redis_server = RedisServer(Path(tmp)).start()
+        moto = MotoServer().start()
+        try:
+            os.environ.update(
+                {
+                    "AWS_ENDPOINT_URL": moto.url,
+                    "AWS_DEFAULT_REGION": "us-east-1",
+                    "AWS_ACCESS_KEY_ID": "bench",
+                    "AWS_SECRET_ACCESS_KEY": "bench",
+                    "QUEUE_REDIS_URL": redis_server.url,
+                    "POWERTOOLS_LOG_LEVEL": "WARNING",
+                    **{f"QUEUE_{key.upper()}": name for key, name in TABLES.items()},
+                }
+            )
+            moto.create_tables(TABLES)
+            trigger: Any = load_handler("trigger")
+            from relayq.cron.trigger import get_cron
+            from relayq.redis_client import get_redis
+
+            rows = []
+            added = 0
+            for size in sizes:
+                urls = [f"http://127.0.0.1:9/site-{n}" for n in range(added, size)]
+                for start in range(0, len(urls), 1000):
+                    event = proxy_event(
+                        "POST", "/sites", body=json.dumps({"sites": urls[start : start + 1000]}), authorizer=PRINCIPAL
+                    )
+                    assert trigger.handler(event, FakeLambdaContext())["statusCode"] == 201
+                added = size
+                guard = get_cron().guard
+                timings = []
+                for attempt in range(repeats + 1):  # the first one warms up, untimed
+                    get_redis().delete(guard.queued)  # each trigger queues a new run (no coalescing)
+                    event = proxy_event("GET", "/run", query={"defer": "1"}, authorizer=PRINCIPAL)
+                    started = time.perf_counter()
+                    answer = trigger.handler(event, FakeLambdaContext())
+                    if attempt:
+                        timings.append(time.perf_counter() - started)
+                    assert answer["statusCode"] == 202 and json.loads(answer["body"])["mode"] == "redis"
+                rows.append((size, statistics.median(timings) * 1000, max(timings) * 1000))
+            return rows
+        finally:
+            moto.stop()
+            redis_server.stop()
+
+
+def main() -> None:
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server: one line a request
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sites", type=int, default=1000)
+    parser.add_argument("--delay", type=float, default=0.05, help="seconds each site takes to answer")
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--defer-sizes", default="10,100,1000,5000")
+    parser.add_argument("--repeats", type=int, default=30)
+    args = parser.parse_args()
+
+    print(f"\nCron on {args.sites} local sites answering in {args.delay * 1000:.0f} ms each")
+    print(f"{'approach':<50} {'wall s':>8} {'sites ok':>9} {'vs serial':>10}")
+    rows = fan_out_rows(args.sites, args.delay, args.concurrency)
+    serial = rows[1][1]
+    for label, seconds, ok in rows:
+        print(f"{label:<50} {seconds:>8.2f} {ok:>9} {serial / seconds:>9.1f}x")
+
+    print(f"\ndefer=1 answer time (handler in-process, median and max of {args.repeats})")
+    print(f"{'sites':>6} {'median ms':>10} {'max ms':>8}")
+    for size, median, worst in defer_rows([int(s) for s in args.defer_sizes.split(",")], args.repeats):
+        print(f"{size:>6} {median:>10.1f} {worst:>8.1f}")
+
+
+if __name__ == "__main__":
+    main()
