@@ -90,7 +90,7 @@ class Api(requests.Session):
         if token:
             self.headers["Authorization"] = f"Bearer {token}"
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", 60)
         return super().request(method, f"{self.base_url}{url!s}", *args, **kwargs)
 

@@ -4,6 +4,7 @@ in the background against local site servers, plain output for GitHub Actions.""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -30,7 +31,12 @@ def test_a_deferred_run_reaches_every_site(api: Api, farm: SiteFarm) -> None:
     assert plain.text.startswith("::") and "{" not in plain.text
     assert wait_for(lambda: farm.called() >= set(names), timeout=90), farm.called()
     run_id = answer.json()["run_id"]
-    run = wait_for(lambda: (r := api.get(f"/runs/{run_id}").json()["run"]) if r["status"] != "queued" else None)
+
+    def finished_run() -> dict[str, Any] | None:
+        run: dict[str, Any] = api.get(f"/runs/{run_id}").json()["run"]
+        return run if run["status"] != "queued" else None
+
+    run = wait_for(finished_run)
     assert run and run["succeeded"] >= len(names), run
     for name in names:
         api.delete("/sites", params={"url": farm.url(name)})

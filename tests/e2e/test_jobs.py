@@ -136,12 +136,14 @@ def test_a_delayed_job_is_run_by_the_scheduled_worker(api: Api, receiver: Receiv
 
 def test_list_filter_and_page(api: Api) -> None:
     queue = f"e2e-{uuid.uuid4().hex[:8]}"
-    ids = [create(api, type="api_sync", queue=queue, payload={"url": "http://127.0.0.1:9/"}, delay=3600) for _ in range(5)]
-    page = api.get("/jobs", params={"queue": queue, "per_page": 2, "page": 2})
+    ids = [
+        create(api, type="api_sync", queue=queue, payload={"url": "http://127.0.0.1:9/"}, delay=3600) for _ in range(5)
+    ]
+    page = api.get("/jobs", params={"queue": queue, "per_page": "2", "page": "2"})
     assert page.status_code == 200
     assert page.headers["X-WP-Total"] == "5" and page.headers["X-WP-TotalPages"] == "3"
     assert [job["id"] for job in page.json()] == list(reversed(ids))[2:4]  # newest first
-    queued = api.get("/jobs", params={"queue": queue, "status": "queued", "per_page": 100}).json()
+    queued = api.get("/jobs", params={"queue": queue, "status": "queued", "per_page": "100"}).json()
     assert sorted(job["id"] for job in queued) == sorted(ids)
     assert api.get("/jobs", params={"queue": queue, "status": "completed"}).json() == []
 
@@ -158,7 +160,9 @@ def test_cancel_then_cancel_again(api: Api) -> None:
 
 def test_clear_a_queue(api: Api) -> None:
     queue = f"e2e-{uuid.uuid4().hex[:8]}"
-    ids = [create(api, type="api_sync", queue=queue, payload={"url": "http://127.0.0.1:9/"}, delay=3600) for _ in range(3)]
+    ids = [
+        create(api, type="api_sync", queue=queue, payload={"url": "http://127.0.0.1:9/"}, delay=3600) for _ in range(3)
+    ]
     cleared = api.post(f"/queues/{queue}/clear")
     assert cleared.status_code == 200
     assert cleared.json()["message"] == f'Queue "{queue}" cleared successfully.'

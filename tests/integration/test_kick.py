@@ -15,7 +15,7 @@ from relayq.models import NewJob
 from relayq.registry import registry
 from relayq.service import get_queue
 from relayq.worker_status import WorkerStatus
-from tests.integration.test_worker_handler import load_handler
+from tests.support.handlers import load_handler
 from tests.support.http_recorder import LambdaRecorder
 from tests.support.job_types import Echo
 from tests.support.lambda_context import FakeLambdaContext
