@@ -20,13 +20,14 @@ import statistics
 import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import redis
 
-from tests.e2e.conftest import Api, StackProcess
+from tests.e2e.conftest import StackProcess
 from tests.support.localstack.stack import LOCAL_SENDER
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -42,7 +43,7 @@ class LoadReport:
     seconds: float
     clients: int
     enqueued: int
-    enqueue_errors: int
+    enqueue_errors: dict[int, int]
     enqueue_rate_per_s: float
     post_p50_ms: float
     post_p99_ms: float
@@ -74,19 +75,23 @@ def pending_depth(conn: redis.Redis) -> int:
 
 
 def run_load(stack: StackProcess, seconds: float, clients: int) -> dict[str, Any]:
+    # Its own token with a rate limit far above the load (the stack's token has the default 60/min).
+    created = stack.client().post("/tokens", json={"name": "bench-load", "scope": "full", "rate_limit": 100_000})
+    created.raise_for_status()
+    token = str(created.json()["token"])
+    stack.client(token).post("/jobs", json=JOB)  # the API and authorizer containers are warm
     conn = redis.Redis.from_url(stack.env["QUEUE_REDIS_URL"], decode_responses=True)
     lock = threading.Lock()
     latencies: list[float] = []
     enqueued_at: list[float] = []
     drained_at: list[float] = []
     depth: list[tuple[float, int]] = []
-    errors = 0
+    errors: Counter[int] = Counter()
     start = time.monotonic()
     stop = start + seconds
 
     def client() -> None:
-        nonlocal errors
-        api = stack.client()
+        api = stack.client(token)
         while time.monotonic() < stop:
             began = time.monotonic()
             answer = api.post("/jobs", json=JOB)
@@ -96,10 +101,10 @@ def run_load(stack: StackProcess, seconds: float, clients: int) -> dict[str, Any
                     latencies.append((ended - began) * 1000)
                     enqueued_at.append(ended - start)
                 else:
-                    errors += 1
+                    errors[answer.status_code] += 1
 
     def drainer() -> None:
-        api = stack.client()
+        api = stack.client(token)
         while time.monotonic() < stop:
             answer = api.post("/workers/trigger", json={"queues": ["load"], "max_jobs": 50})
             if answer.ok:
@@ -122,7 +127,7 @@ def run_load(stack: StackProcess, seconds: float, clients: int) -> dict[str, Any
     return {
         "seconds": round(elapsed, 1),
         "enqueued": len(latencies),
-        "enqueue_errors": errors,
+        "enqueue_errors": dict(errors),
         "enqueue_rate_per_s": round(len(latencies) / elapsed, 1),
         "post_p50_ms": round(percentile(latencies, 50), 1),
         "post_p99_ms": round(percentile(latencies, 99), 1),
@@ -179,6 +184,17 @@ def plot(report: LoadReport, path: Path) -> None:
     plt.close(figure)
 
 
+def measure(stack: StackProcess, seconds: float, clients: int, memory_jobs: int, out: Path) -> LoadReport:
+    """The whole report against a running stack; writes load.json and load.png under ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    measured = run_load(stack, seconds, clients)
+    memory = redis_memory_per_100k(stack, memory_jobs)
+    report = LoadReport(clients=clients, redis_bytes_per_100k_jobs=memory, memory_jobs=memory_jobs, **measured)
+    (out / "load.json").write_text(json.dumps(asdict(report), indent=1))
+    plot(report, out / "load.png")
+    return report
+
+
 def main(argv: list[str] | None = None) -> LoadReport:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60)
@@ -186,24 +202,16 @@ def main(argv: list[str] | None = None) -> LoadReport:
     parser.add_argument("--memory-jobs", type=int, default=20_000)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         stack = StackProcess(Path(tmp) / "stack").start()
         try:
-            Api(stack.url, stack.env["QUEUE_API_TOKEN"]).post("/jobs", json=JOB)  # warm the containers
-            measured = run_load(stack, args.seconds, args.clients)
-            memory = redis_memory_per_100k(stack, args.memory_jobs)
+            report = measure(stack, args.seconds, args.clients, args.memory_jobs, args.out)
         finally:
             stack.stop()
-    report = LoadReport(
-        clients=args.clients, redis_bytes_per_100k_jobs=memory, memory_jobs=args.memory_jobs, **measured
-    )
-    (args.out / "load.json").write_text(json.dumps(asdict(report), indent=1))
-    plot(report, args.out / "load.png")
-    summary = {k: v for k, v in asdict(report).items() if not isinstance(v, list)}
-    for key, value in summary.items():
-        print(f"{key:28} {value}")
-    print(f"{'redis_mb_per_100k_jobs':28} {memory / 1e6:.1f}")
+    for key, value in asdict(report).items():
+        if not isinstance(value, list):
+            print(f"{key:28} {value}")
+    print(f"{'redis_mb_per_100k_jobs':28} {report.redis_bytes_per_100k_jobs / 1e6:.1f}")
     print(f"plot: {args.out / 'load.png'}")
     return report
 

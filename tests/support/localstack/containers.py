@@ -22,6 +22,7 @@ from typing import IO, Any
 from tests.support.localstack.functions import FunctionSpec, layer_dirs
 
 RUNTIME = Path(__file__).with_name("runtime.py")
+INIT_TIMEOUT_S = 10  # Lambda's limit on a function's init phase
 # Concurrent containers of a function without reserved concurrency; past it, invocations wait.
 MAX_CONTAINERS = 10
 
@@ -43,6 +44,7 @@ class Invocation:
 class Container:
     def __init__(self, spec: FunctionSpec, environment: dict[str, str], log: Log) -> None:
         self.spec = spec
+        self._initialised = False
         request_read, self._request_write = os.pipe()
         self._reply_read, reply_write = os.pipe()
         env = {
@@ -91,7 +93,10 @@ class Container:
             self._requests.flush()
         except OSError:
             return self._exited()
-        ready, _, _ = select.select([self._replies], [], [], self.spec.timeout)
+        # Lambda's init phase (imports) has its own limit, not counted in the function's timeout:
+        # a cold container's first reply may take that much longer (a loaded machine imports slowly).
+        wait = self.spec.timeout + (0 if self._initialised else INIT_TIMEOUT_S)
+        ready, _, _ = select.select([self._replies], [], [], wait)
         if not ready:
             self.stop()
             stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -100,6 +105,7 @@ class Container:
         line = self._replies.readline()
         if not line:
             return self._exited()
+        self._initialised = True
         reply = json.loads(line)
         if reply["ok"]:
             return Invocation(reply["result"])
