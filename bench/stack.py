@@ -13,6 +13,7 @@ from tests.support.moto_server import MotoServer
 from tests.support.redis_server import RedisServer
 
 TABLES = {"jobs_table": "bench-jobs", "tokens_table": "bench-tokens", "idempotency_table": "bench-idempotency"}
+TABLES |= {"sites_table": "bench-sites", "runs_table": "bench-runs"}  # every table of template.yaml
 
 
 @dataclass
