@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -27,6 +27,10 @@ from typing import Any
 
 import redis
 
+from relayq.clock import now_ms
+from relayq.models import new_job_id
+from relayq.redis_queue import QueueEntry, RedisQueue
+from relayq.settings import get_settings
 from tests.e2e.conftest import StackProcess
 from tests.support.localstack.stack import LOCAL_SENDER
 
@@ -140,23 +144,20 @@ def run_load(stack: StackProcess, seconds: float, clients: int) -> dict[str, Any
 
 
 def redis_memory_per_100k(stack: StackProcess, jobs: int) -> int:
-    """Bytes Redis holds per 100k queued jobs: the layer queues ``jobs`` no-op-sized email jobs
-    into an otherwise empty queue (records in the stack's DynamoDB), measured by ``INFO memory``."""
-    for key, value in stack.env.items():
-        os.environ.setdefault(key, value)
-    from relayq.models import NewJob
-    from relayq.service import get_queue
-
-    queue = get_queue()
-    conn = queue.redis.conn
+    """Bytes Redis holds per 100k queued jobs, by ``INFO memory`` before/after the layer queues
+    ``jobs`` jobs (Redis keeps only what scheduling needs; payloads and results are in DynamoDB, so
+    the figure does not depend on the payload). Queued in batches under the stack's key prefix."""
+    conn = redis.Redis.from_url(stack.env["QUEUE_REDIS_URL"], decode_responses=True)
+    queue = RedisQueue(conn, get_settings().key_prefix)
     conn.memory_purge()
     before = int(conn.info("memory")["used_memory"])
-    batch = [NewJob.model_validate(JOB | {"queue": "memory"}) for _ in range(100)]
-    for _ in range(jobs // 100):
-        queue.create_many(batch)
+    for start in range(0, jobs, 1000):
+        queue.enqueue(
+            QueueEntry(new_job_id(now_ms()), "memory", 50, 60, 3) for _ in range(start, min(start + 1000, jobs))
+        )
     after = int(conn.info("memory")["used_memory"])
     queue.clear("memory")
-    return int((after - before) / (jobs // 100 * 100) * 100_000)
+    return int((after - before) / jobs * 100_000)
 
 
 def plot(report: LoadReport, path: Path) -> None:
@@ -187,7 +188,9 @@ def plot(report: LoadReport, path: Path) -> None:
 def measure(stack: StackProcess, seconds: float, clients: int, memory_jobs: int, out: Path) -> LoadReport:
     """The whole report against a running stack; writes load.json and load.png under ``out``."""
     out.mkdir(parents=True, exist_ok=True)
+    print(f"load: {clients} clients for {seconds:.0f} s", file=sys.stderr, flush=True)
     measured = run_load(stack, seconds, clients)
+    print(f"memory: queueing {memory_jobs} jobs", file=sys.stderr, flush=True)
     memory = redis_memory_per_100k(stack, memory_jobs)
     report = LoadReport(clients=clients, redis_bytes_per_100k_jobs=memory, memory_jobs=memory_jobs, **measured)
     (out / "load.json").write_text(json.dumps(asdict(report), indent=1))
@@ -199,10 +202,11 @@ def main(argv: list[str] | None = None) -> LoadReport:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--memory-jobs", type=int, default=20_000)
+    parser.add_argument("--memory-jobs", type=int, default=100_000)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
+        print("starting the local stack", file=sys.stderr, flush=True)
         stack = StackProcess(Path(tmp) / "stack").start()
         try:
             report = measure(stack, args.seconds, args.clients, args.memory_jobs, args.out)

@@ -25,6 +25,7 @@ import redis
 from rq import Queue as RQQueue
 from rq import SimpleWorker
 
+from bench.stack import TABLES
 from relayq import aws, redis_client, service, settings
 from relayq.models import NewJob
 from relayq.registry import JobContext, JobType, registry
@@ -34,7 +35,6 @@ from tests.support.job_types import Noop, Sleep
 from tests.support.moto_server import MotoServer
 from tests.support.redis_server import RedisServer
 
-TABLES = {"jobs_table": "bench-jobs", "tokens_table": "bench-tokens", "idempotency_table": "bench-idempotency"}
 started_at: dict[str, float] = {}
 
 
