@@ -37,6 +37,9 @@ REDIS_GB = 0.1  # the billing minimum; 1M queued jobs at once need more (see loa
 SQS_BATCH = 10  # Lambda's SQS event source: up to 10 messages an invocation
 SQS_IDLE_POLLS = 5 * 3 * 60 * 24 * 30  # 5 pollers long-polling 20 s, all month
 READS = {"GetItem", "Query", "Scan", "BatchGetItem"}
+# Per API request on top of the queue core (from the code, not counted here): the authorizer's
+# token lookup (a consistent GetItem, caching off) and the API's rate-limit script.
+AUTH_READS_PER_REQUEST, RATE_LIMIT_REDIS_PER_REQUEST = 1, 1
 
 
 @dataclass
@@ -50,7 +53,8 @@ def relayq_cost(jobs: float, counts: dict[str, float]) -> Estimate:
     millions = jobs / 1e6
     ddb = {k[4:-8]: v for k, v in counts.items() if k.startswith("ddb_") and k != "ddb_per_job"}
     writes = sum(v for op, v in ddb.items() if op not in READS)
-    reads = sum(v for op, v in ddb.items() if op in READS)
+    reads = sum(v for op, v in ddb.items() if op in READS) + AUTH_READS_PER_REQUEST
+    redis_commands = counts["redis_per_job"] + RATE_LIMIT_REDIS_PER_REQUEST
     worker_invocations = jobs / JOBS_PER_WORKER_INVOCATION + SCHEDULED_INVOCATIONS
     gb_seconds = jobs * (API_MS + AUTHORIZER_MS) / 1000 * API_MB / 1024 + jobs * WORKER_MS_PER_JOB / 1000 * (
         WORKER_MB / 1024
@@ -63,7 +67,7 @@ def relayq_cost(jobs: float, counts: dict[str, float]) -> Estimate:
         "Lambda duration": gb_seconds * PRICES["lambda_per_gb_second"],
         "DynamoDB writes": millions * writes * PRICES["ddb_per_million_wru"],
         "DynamoDB reads": millions * reads * PRICES["ddb_per_million_rru"],
-        "Redis ECPUs": millions * counts["redis_per_job"] * ECPU_PER_COMMAND * PRICES["valkey_per_million_ecpu"],
+        "Redis ECPUs": millions * redis_commands * ECPU_PER_COMMAND * PRICES["valkey_per_million_ecpu"],
         "Redis storage (minimum)": REDIS_GB * HOURS_PER_MONTH * PRICES["valkey_per_gb_hour"],
     }
     return Estimate("relayq (API -> Redis + DynamoDB -> worker)", sum(lines.values()), lines)
@@ -95,8 +99,15 @@ def main() -> None:
     for key, value in sorted(counts.items()):
         print(f"  {key:34} {value:6.2f}")
     print("Per 1,000,000 jobs:")
-    print(f"  DynamoDB requests   {counts['ddb_per_job'] * 1e6:>12,.0f}")
-    print(f"  Redis commands      {counts['redis_per_job'] * 1e6:>12,.0f}")
+    print(
+        f"  DynamoDB requests   {counts['ddb_per_job'] * 1e6:>12,.0f}"
+        f"  (+ {AUTH_READS_PER_REQUEST:,}M token reads via the API)"
+    )
+    redis_total = counts["redis_per_job"] * 1e6
+    print(
+        f"  Redis commands      {redis_total:>12,.0f}"
+        f"  (+ {RATE_LIMIT_REDIS_PER_REQUEST:,}M rate-limit scripts via the API)"
+    )
     lambda_per_million = 2e6 + 1e6 / JOBS_PER_WORKER_INVOCATION
     print(f"  Lambda invocations  {lambda_per_million:>12,.0f}  (+ {SCHEDULED_INVOCATIONS:,} scheduled a month)")
     for jobs in (1e6, 100e6):
