@@ -9,7 +9,8 @@ export SAM_CLI_TELEMETRY := 0
 export SAM_CLI_DISABLE_TELEMETRY := 1
 PYTEST_WORKERS ?= 2
 
-.PHONY: test run events install system-deps lint format typecheck sam-validate sam-build unit integration e2e bench clean
+.PHONY: test run events install system-deps lint format typecheck sam-validate sam-build unit integration e2e bench clean template-check
+.PHONY: sam-local sam-local-api sam-local-setup sam-local-optional-setup
 
 $(STAMP): requirements-dev.txt layers/queue/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +19,24 @@ $(STAMP): requirements-dev.txt layers/queue/requirements.txt
 	touch $(STAMP)
 
 install: $(STAMP) system-deps
+
+# checkov pins packaging<24 and click versions that clash with pytest and aws-sam-cli, so the
+# security scanner gets a virtualenv of its own.
+SCAN_VENV := .venv-checkov
+SCAN_STAMP := $(SCAN_VENV)/.installed
+
+$(SCAN_STAMP): requirements-scan.txt
+	test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install -q --upgrade pip
+	$(SCAN_VENV)/bin/python -m pip install -q -r requirements-scan.txt
+	touch $(SCAN_STAMP)
+
+# template.yaml: cfn-lint with warnings as failures, checkov (offline, CloudFormation only, every
+# exception justified in template.yaml or .checkov.yaml); the GitHub workflows against their schema.
+template-check: install $(SCAN_STAMP)
+	$(BIN)/cfn-lint template.yaml
+	$(SCAN_VENV)/bin/checkov -f template.yaml --config-file .checkov.yaml
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 system-deps:
 	@command -v redis-server >/dev/null || { \
@@ -53,7 +72,7 @@ integration: install
 e2e: install
 	$(BIN)/pytest -q tests/e2e
 
-test: install lint typecheck sam-validate sam-build
+test: install lint typecheck sam-validate sam-build template-check sam-local-optional-setup
 	$(BIN)/pytest -q tests -n $(PYTEST_WORKERS)
 
 # Benchmarks print figures against a baseline measured in the same run (see bench/README.md).
@@ -67,6 +86,33 @@ bench: install
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
+
+# The API's OpenAPI document, generated from the code (a test fails when the committed copy is stale).
+.PHONY: openapi
+openapi: install
+	PYTHONPATH=layers/queue:functions/api $(BIN)/python -c "import pathlib, api_app; \
+	  pathlib.Path('functions/api/openapi.json').write_text(api_app.openapi_document() + '\n')"
+
+# --- sam local (README: "sam local without Docker") -------------------------------------------
+# Docker when an engine answers; otherwise podman (apt-get) and a locally built base image
+# (~1-2 min once, cached). Every step inside has its own time limit; these are the outer bounds.
+SAM_LOCAL := timeout --foreground --kill-after=30
+SAM_LOCAL_PORT ?= 3001
+
+sam-local-setup: install
+	$(SAM_LOCAL) 1800 $(BIN)/python -m tests.support.samlocal setup
+
+# `make test` runs the sam local smoke test when this succeeds, and skips it (saying why) if not.
+sam-local-optional-setup: install
+	$(SAM_LOCAL) 1800 $(BIN)/python -m tests.support.samlocal setup --optional
+
+# sam build, then `sam local invoke` of every function with every events/<function>/*.json.
+sam-local: sam-local-setup
+	$(SAM_LOCAL) 1800 $(BIN)/python -m tests.support.samlocal invoke
+
+# sam local start-api on $(SAM_LOCAL_PORT) with the same services, until Ctrl-C.
+sam-local-api: sam-local-setup
+	$(BIN)/python -m tests.support.samlocal start-api --port $(SAM_LOCAL_PORT)
 
 # The local stack (tests/support/localstack): redis-server, moto, the functions, API on :3000.
 run: install

@@ -31,6 +31,7 @@ from tests.support.lambda_context import FakeLambdaContext
 from tests.support.moto_server import MotoServer
 from tests.support.redis_server import RedisServer
 from tests.support.sites import SiteFarm
+from tests.support.template import create_table
 
 TABLES = {
     "jobs_table": "bench-jobs",
@@ -85,28 +86,30 @@ def defer_rows(sizes: list[int], repeats: int) -> list[tuple[int, float, float]]
             from relayq.cron.trigger import get_cron
             from relayq.redis_client import get_redis
 
-            rows = []
-            added = 0
+            # One sites table per network size, measured in turns so load on the machine hits every size alike.
+            sites = get_cron().runner.sites
             for size in sizes:
-                urls = [f"http://127.0.0.1:9/site-{n}" for n in range(added, size)]
+                create_table(moto.client("dynamodb"), "SitesTable", f"bench-sites-{size}")
+                sites.table = f"bench-sites-{size}"
+                urls = [f"http://127.0.0.1:9/site-{n}" for n in range(size)]
                 for start in range(0, len(urls), 1000):
                     event = proxy_event(
                         "POST", "/sites", body=json.dumps({"sites": urls[start : start + 1000]}), authorizer=PRINCIPAL
                     )
                     assert trigger.handler(event, FakeLambdaContext())["statusCode"] == 201
-                added = size
-                guard = get_cron().guard
-                timings = []
-                for attempt in range(repeats + 1):  # the first one warms up, untimed
+            guard = get_cron().guard
+            timings: dict[int, list[float]] = {size: [] for size in sizes}
+            for attempt in range(repeats + 1):  # the first turn warms up, untimed
+                for size in sizes:
+                    sites.table = f"bench-sites-{size}"
                     get_redis().delete(guard.queued)  # each trigger queues a new run (no coalescing)
                     event = proxy_event("GET", "/run", query={"defer": "1"}, authorizer=PRINCIPAL)
                     started = time.perf_counter()
                     answer = trigger.handler(event, FakeLambdaContext())
                     if attempt:
-                        timings.append(time.perf_counter() - started)
+                        timings[size].append(time.perf_counter() - started)
                     assert answer["statusCode"] == 202 and json.loads(answer["body"])["mode"] == "redis"
-                rows.append((size, statistics.median(timings) * 1000, max(timings) * 1000))
-            return rows
+            return [(size, statistics.median(t) * 1000, max(t) * 1000) for size, t in timings.items()]
         finally:
             moto.stop()
             redis_server.stop()

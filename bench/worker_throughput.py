@@ -16,8 +16,11 @@ import io
 import logging
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +49,28 @@ class Stamp(JobType):
     def handle(self, payload: dict[str, Any], context: JobContext) -> Any:
         started_at[payload["key"]] = time.perf_counter()
         return None
+
+
+class MotoProcess(MotoServer):
+    """moto's server in its own process: in a thread it would share the worker's GIL, which no
+    DynamoDB endpoint does."""
+
+    def start(self) -> MotoProcess:
+        binary = Path(sys.executable).with_name("moto_server")
+        self.process = subprocess.Popen(
+            [str(binary), "-H", "127.0.0.1", "-p", str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        for _ in range(400):
+            try:
+                urllib.request.urlopen(self.url + "/moto-api/", timeout=0.5).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("moto_server did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
 
 
 def rq_noop() -> None:
@@ -141,7 +166,7 @@ def main() -> None:
     # cost, drop the text.
     with tempfile.TemporaryDirectory() as data, contextlib.redirect_stdout(io.StringIO()):
         redis_server = RedisServer(Path(data)).start()
-        moto = MotoServer().start()
+        moto = MotoProcess().start()
         moto.create_tables(TABLES)
         try:
             configure(
@@ -153,6 +178,7 @@ def main() -> None:
                 POWERTOOLS_METRICS_NAMESPACE="relayq-bench",
             )
             rq_conn = redis.Redis.from_url(redis_server.url.replace("/0", "/1"))
+            relayq_drain(20, "noop", 1)  # warm-up: connections, moto's first table access
             rows = []
             for label, job_type in (("no-op", "noop"), ("10 ms sleep", "sleep")):
                 rq_rate = rq_drain(rq_conn, args.jobs, sleep=job_type == "sleep")
@@ -163,8 +189,10 @@ def main() -> None:
         finally:
             moto.stop()
             redis_server.stop()
-    print(f"\nworker throughput, {args.jobs} jobs per run (relayq: redis-server + moto server DynamoDB over HTTP;")
-    print("RQ SimpleWorker burst on the same redis-server, job records in Redis)\n")
+    print(f"\nworker throughput, {args.jobs} jobs per run. relayq: redis-server, job records in DynamoDB on moto's")
+    print(
+        "server (its own process, over HTTP). RQ SimpleWorker (burst): the same redis-server, job records in Redis.\n"
+    )
     print(f"{'jobs':<12} {'relayq threads':>14} {'relayq jobs/s':>14} {'RQ jobs/s':>10} {'relayq/RQ':>10}")
     for label, concurrency, rate, rq_rate in rows:
         print(f"{label:<12} {concurrency:>14} {rate:>14.1f} {rq_rate:>10.1f} {rate / rq_rate:>10.2f}")

@@ -22,6 +22,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from redis.exceptions import RedisError
 
 from relayq import __version__
 from relayq.api_input import (
@@ -33,7 +34,7 @@ from relayq.api_input import (
     parse_body,
     validate,
 )
-from relayq.errors import InternalError, NoRoute, QueueError, RateLimited, WorkerExecutionFailed
+from relayq.errors import InternalError, NoRoute, QueueError, RateLimited, RedisUnavailable, WorkerExecutionFailed
 from relayq.models import JobStatus, NewJob
 from relayq.rate_limit import RateLimiter
 from relayq.redis_client import get_redis
@@ -46,7 +47,15 @@ TITLE = "relayq REST API"
 
 logger = Logger()
 app = APIGatewayRestResolver(enable_validation=True)
-app.enable_swagger(path="/docs", title=TITLE, version=__version__)
+# Swagger UI as a static page reading /openapi.json: Powertools' enable_swagger() would build the
+# whole OpenAPI model at import, a fifth of this module's cold start.
+SWAGGER_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>relayq REST API</title>
+<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({url: "openapi.json", dom_id: "#swagger-ui"});</script></body></html>
+"""
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response[Any]:
@@ -84,6 +93,11 @@ def _no_route(_: NotFoundError) -> Response[Any]:
     return _queue_error(NoRoute())
 
 
+def _redis_down(_: RedisError) -> Response[Any]:
+    # Reads that go straight to Redis (worker status, metrics) fail like the queue's own calls.
+    return _queue_error(RedisUnavailable())
+
+
 def _unexpected(error: Exception) -> Response[Any]:
     logger.exception("unexpected error")
     return _queue_error(InternalError())
@@ -91,6 +105,7 @@ def _unexpected(error: Exception) -> Response[Any]:
 
 app.exception_handler(QueueError)(_queue_error)
 app.exception_handler(RequestValidationError)(_validation_error)
+app.exception_handler(RedisError)(_redis_down)
 app.not_found(_no_route)
 app.exception_handler(Exception)(_unexpected)
 
@@ -113,7 +128,7 @@ def rate_limit(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> 
     limit = int(authorizer.get("rate_limit") or get_settings().rate_limit_per_minute)
     try:
         decision = _limiter().hit(token_id, limit)
-    except Exception:
+    except RedisError:
         # Without Redis the queue cannot work either; let the route answer (503, or /health's
         # report) instead of hiding the outage behind a rate-limit error.
         logger.warning("rate limiter unavailable; call not counted", extra={"token_id": token_id})
@@ -264,6 +279,20 @@ def trigger_workers() -> dict[str, Any]:
     return {"success": True, "data": data, "message": f"Worker processed {result.processed} jobs."}
 
 
+@app.get("/workers/status", summary="Last run, workers running now, recent jobs, throughput", tags=["workers"])
+def workers_status() -> dict[str, Any]:
+    from relayq.worker_status import worker_status
+
+    return {"success": True, "data": worker_status()}
+
+
+@app.get("/metrics", summary="Queue and job metrics in Prometheus' text format", tags=["stats"])
+def metrics() -> Response[str]:
+    from relayq.metrics import prometheus_text
+
+    return Response(status_code=200, content_type="text/plain; version=0.0.4; charset=utf-8", body=prometheus_text())
+
+
 @app.post("/queues/<name>/clear", summary="Remove every waiting job of a queue", tags=["queues"])
 def clear_queue(name: str) -> dict[str, Any]:
     cleared = get_queue().clear(name)
@@ -333,9 +362,35 @@ def revoke_token(token_id: str) -> dict[str, Any]:
     return {"success": True, "data": info.model_dump(), "message": "Token revoked."}
 
 
+# --- dashboard (static; no authorizer: the page asks for a token and calls this API with it) --------
+
+DASHBOARD = Path(__file__).with_name("dashboard")
+
+
+@app.get("/dashboard", summary="The dashboard page", tags=["dashboard"], include_in_schema=False)
+@app.get("/dashboard/<file>", summary="The dashboard's files", tags=["dashboard"], include_in_schema=False)
+def dashboard(file: str = "") -> Response[Any]:
+    from relayq.dashboard import dashboard_file
+
+    found = dashboard_file(DASHBOARD, file)
+    if found is None:
+        raise NoRoute()
+    return Response(
+        status_code=200,
+        content_type=found.content_type,
+        body=found.body.decode(),
+        headers={"Cache-Control": found.cache_control},
+    )
+
+
 @app.get("/openapi.json", summary="This API's OpenAPI document", tags=["docs"])
 def openapi() -> Response[Any]:
     return _json(200, json.loads(openapi_document()))
+
+
+@app.get("/docs", summary="Swagger UI for this API", tags=["docs"])
+def swagger_ui() -> Response[str]:
+    return Response(status_code=200, content_type="text/html; charset=utf-8", body=SWAGGER_PAGE)
 
 
 def openapi_document() -> str:

@@ -45,10 +45,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     headers = event.get("headers") or {}
     query = event.get("queryStringParameters") or {}
     path = str(event.get("path") or "/")
-    token, source = token_from_request(headers, query, path)
+    token, _source = token_from_request(headers, query, path)
     info = get_token_store().authenticate(token) if token else None
     if info is None:
-        logger.info("request", extra=request_log_fields(event, 401, scope_ok=False, auth=source))
+        auth = "token" if token else "none"
+        logger.info("request", extra=request_log_fields(event, 401, scope_ok=False, auth=auth))
         raise Unauthorized()
     request = AccessRequest(
         method=str(event.get("httpMethod") or ""),

@@ -1,8 +1,8 @@
 """Trigger: cron on all sites (``/run``), its queue worker (``/process-queue``), the sites and
 the runs; plus the asynchronous self-invocations of the deferred fallback and the schedule.
 
-The token may come as ``?token=`` (crontab and CI one-liners): nothing here logs the event, the
-query string or the URL, only the method, the route and the answer's status."""
+The token may come as ``?token=`` (crontab and CI one-liners): nothing here logs the event or the
+query string, only the API's request log line (method, route, status, token id, ip)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from relayq.clock import now_ms
 from relayq.cron.models import Site
 from relayq.cron.sites import configured_sites
-from relayq.cron.trigger import Answer, get_cron, is_cron_event
+from relayq.cron.trigger import Answer, as_cron_event, get_cron
 from relayq.errors import CronRateLimited, InvalidInput, QueueError
 from relayq.registry import describe_validation_error
+from relayq.request_log import request_log_fields
+from relayq.settings import get_settings
 
 M = TypeVar("M", bound=BaseModel)
 logger = Logger()
@@ -161,14 +163,12 @@ def _wants_text() -> bool:
 
 @logger.inject_lambda_context(log_event=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    if is_cron_event(event):
+    cron_event = as_cron_event(event, get_settings().cron_queue)
+    if cron_event is not None:
         deadline = now_ms() + context.get_remaining_time_in_millis() - 10_000
-        result = get_cron().handle_event(event, deadline)
-        logger.info("cron event done", extra={"cron_action": event.get("cron_action")})
+        result = get_cron().handle_event(cron_event, deadline)
+        logger.info("cron event done", extra={"cron_action": cron_event["cron_action"]})
         return result
     response = app.resolve(event, context)
-    logger.info(
-        "request",
-        extra={"method": event.get("httpMethod"), "route": event.get("resource"), "status": response.get("statusCode")},
-    )
+    logger.info("request", extra=request_log_fields(event, int(response["statusCode"]), scope_ok=True))
     return response

@@ -5,6 +5,7 @@ and driven over HTTP with a real client."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,7 +23,9 @@ from tests.support.template import ROOT
 pytestmark = pytest.mark.e2e
 
 # Rate schedules run this many times faster, so the scheduled worker is seen within seconds.
-SCHEDULE_SCALE = 20
+SCHEDULE_SCALE = 10
+# The test machine runs other suites at the same time: slower than Lambda by far.
+TIMEOUT_SCALE = 5
 START_TIMEOUT_S = 120
 
 
@@ -38,7 +41,7 @@ class StackProcess:
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         ports = [arg for name in ("api", "lambda", "moto", "redis") for arg in (f"--{name}-port", "0")]
         command = [sys.executable, "-m", "tests.support.localstack", "--data-dir", str(self.data_dir), *ports]
-        command += ["--schedule-scale", str(SCHEDULE_SCALE)]
+        command += ["--schedule-scale", str(SCHEDULE_SCALE), "--timeout-scale", str(TIMEOUT_SCALE)]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "queue"), str(ROOT)])}
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -105,11 +108,21 @@ def wait_for(check: Any, timeout: float = 60.0, interval: float = 0.5) -> Any:
         time.sleep(interval)
 
 
+def keep_log(stack: StackProcess, name: str) -> None:
+    """The stack's output, kept where CI collects artifacts (the temp folder is gone after the run)."""
+    artifacts = ROOT / "test-artifacts" / "e2e"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    shutil.copyfile(stack.log_path, artifacts / f"{name}-{worker}.log")
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
     running = StackProcess(tmp_path_factory.mktemp("localstack")).start()
     yield running
-    assert running.stop() in (0, None), running.log_tail()
+    code = running.stop()
+    keep_log(running, "stack")
+    assert code in (0, None), running.log_tail()
 
 
 @pytest.fixture

@@ -4,9 +4,6 @@ screenshots of every page (desktop and phone, light and dark) under test-artifac
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import io
 import os
 import shutil
 import uuid
@@ -19,7 +16,8 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Locator, Page, ViewportSize, expect, sync_playwright
 
-from tests.support.dashboard_site import DashboardSite, StageProxy, Target
+from tests.e2e.conftest import Api, StackProcess, wait_for
+from tests.support.dashboard_site import StageProxy, Target
 
 pytestmark = pytest.mark.e2e
 
@@ -37,64 +35,61 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 PHONE: ViewportSize = {"width": 390, "height": 844}
 VIEWS = ("overview", "jobs", "create", "workers", "tokens")
-# Names of this run's queues and tokens, so a reused stack's older data never matches.
+# What shows that a page's data has arrived (worth a picture).
+READY = {
+    "overview": "#health-list dd",
+    "jobs": "#jobs-table tbody tr",
+    "workers": "#runs-table tbody tr",
+    "tokens": "#tokens-table tbody tr",
+}
+# The stack starts a cold function container for each request that finds all of its containers
+# busy (the page sends several at once), which takes seconds locally.
+expect.set_options(timeout=30_000)
+# Names of this run's queues and tokens: the stack is shared with the other e2e modules.
 RUN = uuid.uuid4().hex[:6]
 
 
 @dataclass(frozen=True)
-class Stack:
-    site: DashboardSite
+class Dashboard:
+    url: str  # the page
+    api: Api  # the API behind it, with the full token, for setting up and checking data
+    api_url: str
     full_token: str
     worker_token: str
-    target: Target
+    target: Target  # what api_sync jobs and cron runs call
 
     def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        headers = {"Authorization": f"Bearer {self.full_token}"}
-        return requests.request(method, self.site.api_url + path, headers=headers, timeout=30, **kwargs)
+        return self.api.request(method, path, **kwargs)
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def dash(stack: StackProcess) -> Iterator[Dashboard]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing: `make system-deps` installs Debian's chromium")
-    # Looked up by name: the stack and the token store come from other branches (localstack, api).
-    if importlib.util.find_spec("tests.support.localstack") is None:
-        pytest.skip("tests.support.localstack (branch `localstack`) is not merged: no local stack to run against")
-    if importlib.util.find_spec("relayq.tokens") is None:
-        pytest.skip("relayq.tokens (branch `api`) is not merged: the local stack cannot make tokens")
-    stack_module = importlib.import_module("tests.support.localstack.stack")
-    config = stack_module.StackConfig(
-        data_dir=tmp_path_factory.mktemp("stack"), api_port=0, lambda_port=0, moto_port=0, redis_port=0
-    )
-    local = stack_module.LocalStack(config, out=io.StringIO()).start()
+    full, worker = stack.env["QUEUE_API_TOKEN"], stack.env["QUEUE_WORKER_TOKEN"]
+    # The stack's functions start cold (seconds each); the page's checks wait 5 s at most.
+    api, stranger = Api(stack.url, full), Api(stack.url, "rq_not-a-token")
+    for call in (lambda: api.get("/health"), lambda: api.get("/runs"), lambda: stranger.get("/stats")):
+        assert wait_for(lambda call=call: call().status_code < 500, timeout=120), "the local stack does not answer"
     target = Target().start()
+    served = requests.get(f"{stack.url}/dashboard", timeout=30)
+    proxy = None
+    if served.status_code == 200 and served.headers.get("Content-Type", "").startswith("text/html"):
+        url, api_url = f"{stack.url}/dashboard", stack.url
+    else:
+        # The API does not serve /dashboard yet: serve the files under a stage path, API behind.
+        proxy = StageProxy(stack.url).start()
+        url, api_url = proxy.url, proxy.url.removesuffix("/dashboard")
     try:
-        assert local.tokens is not None
-        probe = requests.get(f"{local.api_url}/health", headers={"Authorization": f"Bearer {local.tokens.full}"})
-        if probe.status_code != 200:
-            pytest.skip(f"the stack's API answers GET /health with {probe.status_code}: api_app.py not merged")
-        page = requests.get(f"{local.api_url}/dashboard", timeout=30)
-        if page.status_code == 200 and page.headers.get("Content-Type", "").startswith("text/html"):
-            yield Stack(DashboardSite(f"{local.api_url}/dashboard", local.api_url), *_tokens(local), target)
-        else:
-            # The route is not wired into the API yet: serve the files ourselves, API behind them.
-            proxy = StageProxy(local.api_url).start()
-            try:
-                api = proxy.url.removesuffix("/dashboard")
-                yield Stack(DashboardSite(proxy.url, api), *_tokens(local), target)
-            finally:
-                proxy.stop()
+        yield Dashboard(url, Api(api_url, full), api_url, full, worker, target)
     finally:
+        if proxy is not None:
+            proxy.stop()
         target.stop()
-        local.stop()
-
-
-def _tokens(local: Any) -> tuple[str, str]:
-    return local.tokens.full, local.tokens.worker
 
 
 @pytest.fixture(scope="module")
-def browser(stack: Stack) -> Iterator[Browser]:
+def browser(dash: Dashboard) -> Iterator[Browser]:
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
@@ -117,10 +112,15 @@ def collect_errors(tab: Page) -> list[str]:
     return errors
 
 
-def sign_in(page: Page, stack: Stack, token: str | None = None) -> None:
-    page.goto(stack.site.url)
-    page.get_by_label("API token", exact=True).fill(token or stack.full_token)
+def sign_in(page: Page, dash: Dashboard, token: str | None = None) -> None:
+    page.goto(dash.url)
+    page.get_by_label("API token", exact=True).fill(token or dash.full_token)
     page.get_by_role("button", name="Sign in").click()
+    if token is None:  # the full token: the overview, or the reason there is none
+        expect(page.locator("#view-overview:not([hidden]), #login-message:not(:empty)").first).to_be_visible(
+            timeout=90_000
+        )
+        assert page.locator("#login-message").text_content() == "", page.locator("#login-message").text_content()
 
 
 def open_view(page: Page, name: str) -> None:
@@ -128,8 +128,8 @@ def open_view(page: Page, name: str) -> None:
     expect(page.locator(f"#view-{name}")).to_be_visible()
 
 
-def make_job(stack: Stack, **body: Any) -> str:
-    answer = stack.call("POST", "/jobs", json={"type": "api_sync", "payload": {"url": stack.target.url}, **body})
+def make_job(dash: Dashboard, **body: Any) -> str:
+    answer = dash.call("POST", "/jobs", json={"type": "api_sync", "payload": {"url": dash.target.url}, **body})
     assert answer.status_code in (200, 201), answer.text
     return str(answer.json()["job_id"])
 
@@ -138,12 +138,12 @@ def job_row(page: Page, job_id: str) -> Locator:
     return page.locator(f"#jobs-table tr[data-job='{job_id}']")
 
 
-def test_bad_and_worker_tokens_are_turned_away_and_see_nothing(page: Page, stack: Stack) -> None:
-    sign_in(page, stack, "rq_not-a-token")
+def test_bad_and_worker_tokens_are_turned_away_and_see_nothing(page: Page, dash: Dashboard) -> None:
+    sign_in(page, dash, "rq_not-a-token")
     expect(page.locator("#login-message")).to_contain_text("rejected")
     expect(page.locator("#nav")).to_be_hidden()
 
-    page.get_by_label("API token", exact=True).fill(stack.worker_token)
+    page.get_by_label("API token", exact=True).fill(dash.worker_token)
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator("#login-message")).to_contain_text("full scope")
     expect(page.locator("#nav")).to_be_hidden()
@@ -151,8 +151,8 @@ def test_bad_and_worker_tokens_are_turned_away_and_see_nothing(page: Page, stack
     assert page.evaluate("sessionStorage.getItem('relayq.token')") is None
 
 
-def test_the_token_lasts_the_tab_session_and_sign_out_forgets_it(page: Page, stack: Stack) -> None:
-    sign_in(page, stack)
+def test_the_token_lasts_the_tab_session_and_sign_out_forgets_it(page: Page, dash: Dashboard) -> None:
+    sign_in(page, dash)
     expect(page.locator("#view-overview")).to_be_visible()
     expect(page.locator("#health-list")).to_contain_text("Redis")
     assert page.evaluate("localStorage.length") == 0
@@ -163,11 +163,11 @@ def test_the_token_lasts_the_tab_session_and_sign_out_forgets_it(page: Page, sta
     assert page.evaluate("sessionStorage.getItem('relayq.token')") is None
 
 
-def test_a_job_created_in_the_form_goes_from_queued_to_completed(page: Page, stack: Stack) -> None:
-    sign_in(page, stack)
+def test_a_job_created_in_the_form_goes_from_queued_to_completed(page: Page, dash: Dashboard) -> None:
+    sign_in(page, dash)
     open_view(page, "create")
     page.get_by_label("Job type").select_option("api_sync")
-    page.get_by_label("URL *").fill(stack.target.url + "/hook")
+    page.get_by_label("URL *").fill(dash.target.url + "/hook")
     page.get_by_label("Method *").select_option("POST")
     page.get_by_label("Body (JSON, or plain text)").fill('{"hello": "world"}')
     page.locator("#create-queue").fill(f"dash-e2e-{RUN}")
@@ -183,7 +183,7 @@ def test_a_job_created_in_the_form_goes_from_queued_to_completed(page: Page, sta
 
     open_view(page, "create")
     expect(created.locator(".status")).to_have_text("completed", timeout=20_000)
-    assert any(hit.startswith("POST /hook") for hit in stack.target.hits)
+    assert any(hit.startswith("POST /hook") for hit in dash.target.hits)
 
     created.get_by_role("button").click()
     dialog = page.locator("#job-dialog")
@@ -195,8 +195,8 @@ def test_a_job_created_in_the_form_goes_from_queued_to_completed(page: Page, sta
     expect(dialog).to_be_hidden()
 
 
-def test_the_form_checks_fields_before_sending_and_shows_the_apis_errors(page: Page, stack: Stack) -> None:
-    sign_in(page, stack)
+def test_the_form_checks_fields_before_sending_and_shows_the_apis_errors(page: Page, dash: Dashboard) -> None:
+    sign_in(page, dash)
     open_view(page, "create")
     requests_seen: list[str] = []
     page.on("request", lambda r: requests_seen.append(r.method + " " + r.url) if r.method == "POST" else None)
@@ -219,7 +219,7 @@ def test_the_form_checks_fields_before_sending_and_shows_the_apis_errors(page: P
     assert requests_seen == [], "invalid forms must not reach the API"
 
     # Valid for the form, refused by the API's payload model: its message is shown as it comes.
-    page.get_by_label("URL *").fill(stack.target.url)
+    page.get_by_label("URL *").fill(dash.target.url)
     page.get_by_label("Priority (0 = first)").fill("")
     page.get_by_label("Headers (JSON object)").fill('{"X-Count": 5}')
     page.locator("#create-form button[type=submit]").click()
@@ -227,11 +227,11 @@ def test_the_form_checks_fields_before_sending_and_shows_the_apis_errors(page: P
     expect(page.locator("#create-message")).to_contain_text("rest_invalid_param")
 
 
-def test_jobs_filter_sort_cancel_and_clear(page: Page, stack: Stack) -> None:
+def test_jobs_filter_sort_cancel_and_clear(page: Page, dash: Dashboard) -> None:
     later = {"delay": 3600}
-    alpha = [make_job(stack, queue=f"dash-alpha-{RUN}", **later) for _ in range(3)]
-    beta = [make_job(stack, queue=f"dash-beta-{RUN}", **later) for _ in range(2)]
-    sign_in(page, stack)
+    alpha = [make_job(dash, queue=f"dash-alpha-{RUN}", **later) for _ in range(3)]
+    beta = [make_job(dash, queue=f"dash-beta-{RUN}", **later) for _ in range(2)]
+    sign_in(page, dash)
     open_view(page, "jobs")
 
     page.locator("#filter-queue").fill(f"dash-alpha-{RUN}")
@@ -254,7 +254,7 @@ def test_jobs_filter_sort_cancel_and_clear(page: Page, stack: Stack) -> None:
     expect(page.locator("#confirm-dialog")).to_be_visible()
     page.locator("#confirm-yes").click()
     expect(job_row(page, alpha[1]).locator(".status")).to_have_text("cancelled")
-    assert stack.call("GET", f"/jobs/{alpha[1]}").json()["status"] == "cancelled"
+    assert dash.call("GET", f"/jobs/{alpha[1]}").json()["status"] == "cancelled"
 
     page.locator("#filter-status").select_option("queued")
     page.get_by_role("button", name="Apply").click()
@@ -264,15 +264,15 @@ def test_jobs_filter_sort_cancel_and_clear(page: Page, stack: Stack) -> None:
     page.get_by_role("button", name="Clear queue…").click()
     expect(page.locator("#confirm-text")).to_contain_text(f"dash-beta-{RUN}")
     page.get_by_role("button", name="Keep").click()  # a second thought: nothing happens
-    assert all(stack.call("GET", f"/jobs/{j}").json()["status"] == "queued" for j in beta)
+    assert all(dash.call("GET", f"/jobs/{j}").json()["status"] == "queued" for j in beta)
     page.get_by_role("button", name="Clear queue…").click()
     page.locator("#confirm-yes").click()
     expect(page.locator("#toast")).to_contain_text(f"dash-beta-{RUN}")
-    assert all(stack.call("GET", f"/jobs/{j}").json()["status"] == "cancelled" for j in beta)
+    assert all(dash.call("GET", f"/jobs/{j}").json()["status"] == "cancelled" for j in beta)
 
 
-def test_tokens_are_listed_created_once_and_revoked(page: Page, stack: Stack) -> None:
-    sign_in(page, stack)
+def test_tokens_are_listed_created_once_and_revoked(page: Page, dash: Dashboard) -> None:
+    sign_in(page, dash)
     open_view(page, "tokens")
     expect(page.locator("#tokens-table tbody tr")).not_to_have_count(0)
     page.locator("#token-name").fill(f"dash-e2e-ci-{RUN}")
@@ -282,7 +282,7 @@ def test_tokens_are_listed_created_once_and_revoked(page: Page, stack: Stack) ->
     expect(secret).not_to_have_value("")
     new_token = secret.input_value()
     answer = requests.post(
-        stack.site.api_url + "/workers/trigger",
+        dash.api_url + "/workers/trigger",
         headers={"Authorization": f"Bearer {new_token}"},
         json={"queues": [f"dash-none-{RUN}"], "max_jobs": 1},
         timeout=30,
@@ -294,7 +294,7 @@ def test_tokens_are_listed_created_once_and_revoked(page: Page, stack: Stack) ->
     page.locator("#confirm-yes").click()
     expect(page.locator("#toast")).to_contain_text("revoked")
     answer = requests.post(
-        stack.site.api_url + "/workers/trigger",
+        dash.api_url + "/workers/trigger",
         headers={"Authorization": f"Bearer {new_token}"},
         json={"queues": [f"dash-none-{RUN}"], "max_jobs": 1},
         timeout=30,
@@ -302,37 +302,45 @@ def test_tokens_are_listed_created_once_and_revoked(page: Page, stack: Stack) ->
     assert answer.status_code in (401, 403)
 
 
-def test_a_cron_run_shows_its_per_site_results(page: Page, stack: Stack) -> None:
-    added = stack.call("POST", "/sites", json={"sites": [stack.target.url + "/site-a", stack.target.url + "/site-b"]})
+def test_a_cron_run_shows_its_per_site_results(page: Page, dash: Dashboard) -> None:
+    urls = [f"{dash.target.url}/site-{name}-{RUN}" for name in ("a", "b")]
+    added = dash.call("POST", "/sites", json={"sites": urls})
     assert added.status_code == 201, added.text
-    sign_in(page, stack)
-    open_view(page, "workers")
-    page.get_by_role("button", name="Start cron run").click()
-    expect(page.locator("#cron-message")).to_contain_text("run_")
-    sites = page.locator("#run-sites tbody tr")
-    expect(sites).to_have_count(2, timeout=60_000)
-    expect(page.locator("#run-sites")).to_contain_text("200")
-    expect(page.locator("#runs-table")).to_contain_text("completed", timeout=10_000)
+    try:
+        sign_in(page, dash)
+        open_view(page, "workers")
+        page.get_by_label("Wait for every site").check()
+        page.get_by_role("button", name="Start cron run").click()
+        expect(page.locator("#cron-message")).to_contain_text("run_", timeout=60_000)
+        for url in urls:
+            row = page.locator("#run-sites tbody tr", has_text=url)
+            expect(row).to_contain_text("200")
+        assert all(any(hit.startswith(f"POST /site-{n}-{RUN}/wp-cron.php") for hit in dash.target.hits) for n in "ab")
+        expect(page.locator("#runs-table tbody tr").first).to_contain_text("completed")
+    finally:
+        for url in urls:
+            dash.call("DELETE", "/sites", params={"url": url})
 
 
-def test_screenshots_of_every_page(browser: Browser, stack: Stack) -> None:
+def test_screenshots_of_every_page(browser: Browser, dash: Dashboard) -> None:
     """Desktop and phone, light and dark: the pictures are for people to look at; the checks here
     are that every page renders without script errors and nothing is wider than the screen."""
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     ARTIFACTS.mkdir(parents=True)
-    make_job(stack, queue=f"dash-shots-{RUN}", delay=600)
+    make_job(dash, queue=f"dash-shots-{RUN}", delay=600)
     for scheme in ("light", "dark"):
         for device, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
             context = browser.new_context(viewport=viewport, color_scheme=scheme)
             tab = context.new_page()
             errors = collect_errors(tab)
-            tab.goto(stack.site.url)
+            tab.goto(dash.url)
             tab.screenshot(path=ARTIFACTS / f"login-{device}-{scheme}.png", full_page=True)
-            tab.get_by_label("API token", exact=True).fill(stack.full_token)
+            tab.get_by_label("API token", exact=True).fill(dash.full_token)
             tab.get_by_role("button", name="Sign in").click()
             for view in VIEWS:
                 open_view(tab, view)
-                tab.wait_for_load_state("networkidle")
+                if view in READY:
+                    expect(tab.locator(READY[view]).first).to_be_visible(timeout=60_000)
                 tab.screenshot(path=ARTIFACTS / f"{view}-{device}-{scheme}.png", full_page=True)
                 overflow = tab.evaluate("document.documentElement.scrollWidth - window.innerWidth")
                 assert overflow <= 0, f"{view} is {overflow}px wider than a {device} screen"
@@ -341,10 +349,10 @@ def test_screenshots_of_every_page(browser: Browser, stack: Stack) -> None:
     assert len(list(ARTIFACTS.glob("*.png"))) == 2 * 2 * (len(VIEWS) + 1)
 
 
-def test_keyboard_alone_reaches_every_section(page: Page, stack: Stack) -> None:
-    page.goto(stack.site.url)
+def test_keyboard_alone_reaches_every_section(page: Page, dash: Dashboard) -> None:
+    page.goto(dash.url)
     expect(page.get_by_label("API token", exact=True)).to_be_focused()  # ready to paste into
-    page.keyboard.type(stack.full_token)
+    page.keyboard.type(dash.full_token)
     page.keyboard.press("Enter")
     expect(page.locator("#view-overview")).to_be_visible()
     page.locator("#nav button[data-view=overview]").focus()

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import quote
 
 import boto3
 import pytest
@@ -104,6 +105,21 @@ def test_the_contracts_email_example_is_sent(api: Api, stack: StackProcess) -> N
     assert job["status"] == "completed", job
     assert job["result"]["message_id"]
     assert ses.get_send_quota()["SentLast24Hours"] == sent_before + 1
+
+
+def test_the_contracts_form_example_creates_the_job(api: Api) -> None:
+    """curl -d 'type=email&priority=10&queue=default' --data-urlencode 'payload[{...}]'"""
+    payload = json.dumps({"to": "admin@example.com", "subject": "Hi", "message": "Body"})
+    body = "type=email&priority=10&queue=default&" + quote(f"payload[{payload}]", safe="")
+    answer = api.post("/jobs", data=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert answer.status_code == 201, answer.text
+    job = api.get(f"/jobs/{answer.json()['job_id']}").json()
+    assert (job["type"], job["priority"], job["queue"]) == ("email", 10, "default")
+    assert (job["payload"]["to"], job["payload"]["subject"], job["payload"]["message"]) == (
+        ["admin@example.com"],
+        "Hi",
+        "Body",
+    )
 
 
 def test_an_image_is_resized_into_its_variants(api: Api, stack: StackProcess) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import StackProcess
+from tests.e2e.conftest import StackProcess, keep_log
 from tests.e2e.test_jobs import Receiver, create, finished, receiver
 
 __all__ = ["receiver"]  # the fixture, shared with test_jobs
@@ -19,13 +19,14 @@ def own_stack(tmp_path: Path) -> Iterator[StackProcess]:
     running = StackProcess(tmp_path / "stack").start()
     yield running
     running.stop()
+    keep_log(running, "restart")
 
 
 def test_data_survives_a_restart(own_stack: StackProcess, receiver: Receiver) -> None:
     api = own_stack.client()
     done = finished(api, create(api, type="api_sync", payload={"url": receiver.url, "method": "POST"}))
     waiting = create(api, type="api_sync", queue="later", payload={"url": "http://127.0.0.1:9/"}, delay=3600)
-    listed = api.get("/jobs", params={"per_page": 100}).json()
+    listed = api.get("/jobs", params={"per_page": "100"}).json()
     tokens = (own_stack.env["QUEUE_API_TOKEN"], own_stack.env["QUEUE_WORKER_TOKEN"])
 
     own_stack.restart()
@@ -34,7 +35,7 @@ def test_data_survives_a_restart(own_stack: StackProcess, receiver: Receiver) ->
     assert (own_stack.env["QUEUE_API_TOKEN"], own_stack.env["QUEUE_WORKER_TOKEN"]) == tokens
     assert api.get(f"/jobs/{done['id']}").json() == done
     assert api.get(f"/jobs/{waiting}").json()["status"] == "queued"
-    assert api.get("/jobs", params={"per_page": 100}).json() == listed
+    assert api.get("/jobs", params={"per_page": "100"}).json() == listed
     assert api.get("/stats").json()["data"]["delayed"]["pending"] >= 1  # still waiting in Redis
     # and still runnable: cancelling finds it in Redis and in the table
     assert api.delete(f"/jobs/{waiting}").status_code == 200

@@ -4,12 +4,18 @@ only through the environment, as in Lambda."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import ModuleType
 
 import pytest
 import redis
 
 from relayq import aws, redis_client, service, settings
 from relayq.cron.trigger import get_cron
+from relayq.registry import registry
+from relayq.tokens import get_token_store
+from tests.support.api_flow import Gateway
+from tests.support.handlers import load_handler
+from tests.support.job_types import TEST_TYPES
 from tests.support.moto_server import MotoServer
 from tests.support.redis_server import RedisServer
 
@@ -53,8 +59,7 @@ def lambda_env(
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     redis.Redis.from_url(redis_server.url).flushall()
-    moto_server.client("dynamodb")  # the tables are shared; clear jobs between tests
-    _clear_tables(moto_server)
+    _clear_tables(moto_server)  # the tables are shared by the tests of this process
     reset_caches()
     yield env
     reset_caches()
@@ -69,3 +74,34 @@ def _clear_tables(server: MotoServer) -> None:
             keys = [{"DeleteRequest": {"Key": {k: item[k] for k in key_names}}} for item in page["Items"]]
             for start in range(0, len(keys), 25):
                 dynamodb.batch_write_item(RequestItems={name: keys[start : start + 25]})
+
+
+# --- REST API: the authorizer and the API handler behind API Gateway's behaviour -----------------
+
+
+@pytest.fixture(scope="session")
+def api_handlers() -> tuple[ModuleType, ModuleType]:
+    return load_handler("api"), load_handler("authorizer")
+
+
+@pytest.fixture
+def gw(lambda_env: dict[str, str], api_handlers: tuple[ModuleType, ModuleType]) -> Iterator[Gateway]:
+    """Requests through authorizer + API handler, with the test job types registered."""
+    api, authorizer = api_handlers
+    api._limiter.cache_clear()
+    api._idempotent_create.cache_clear()
+    for cls in TEST_TYPES:
+        registry.register(cls)
+    yield Gateway(api, authorizer)
+    for cls in TEST_TYPES:
+        registry.unregister(cls.name)
+
+
+@pytest.fixture
+def full_token(gw: Gateway) -> str:
+    return get_token_store().create("admin", "full").token
+
+
+@pytest.fixture
+def worker_token(gw: Gateway) -> str:
+    return get_token_store().create("cron", "worker").token

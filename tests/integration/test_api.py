@@ -14,31 +14,14 @@ import pytest
 from relayq.clock import now_ms, to_text
 from relayq.models import Job, JobStatus, new_job_id
 from relayq.redis_client import get_redis
-from relayq.registry import registry
 from relayq.service import get_queue
 from relayq.tokens import get_token_store
 from tests.support.api_flow import Gateway, HttpResult
+from tests.support.apigw import proxy_event
 from tests.support.handlers import ROOT, load_handler
-from tests.support.job_types import TEST_TYPES
+from tests.support.lambda_context import FakeLambdaContext
 
 EVENTS = ROOT / "events" / "api"
-
-
-@pytest.fixture(scope="module")
-def handlers() -> tuple[ModuleType, ModuleType]:
-    return load_handler("api"), load_handler("authorizer")
-
-
-@pytest.fixture
-def gw(lambda_env: dict[str, str], handlers: tuple[ModuleType, ModuleType]) -> Iterator[Gateway]:
-    api, authorizer = handlers
-    api._limiter.cache_clear()
-    api._idempotent_create.cache_clear()
-    for cls in TEST_TYPES:
-        registry.register(cls)
-    yield Gateway(api, authorizer)
-    for cls in TEST_TYPES:
-        registry.unregister(cls.name)
 
 
 @pytest.fixture
@@ -53,16 +36,6 @@ def logs(gw: Gateway) -> Iterator[io.StringIO]:
 
 def log_lines(stream: io.StringIO) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
-
-
-@pytest.fixture
-def full(gw: Gateway) -> str:
-    return get_token_store().create("admin", "full").token
-
-
-@pytest.fixture
-def worker(gw: Gateway) -> str:
-    return get_token_store().create("cron", "worker").token
 
 
 def create(gw: Gateway, token: str, **body: Any) -> str:
@@ -87,9 +60,9 @@ def assert_error(answer: HttpResult, status: int, code: str) -> None:
 # --- jobs -----------------------------------------------------------------------------------------
 
 
-def test_create_get_list_and_cancel_a_job(gw: Gateway, full: str) -> None:
+def test_create_get_list_and_cancel_a_job(gw: Gateway, full_token: str) -> None:
     created = gw.request(
-        "POST", "/jobs", token=full, json_body={"type": "echo", "payload": {"to": "a@b.c"}, "priority": 10}
+        "POST", "/jobs", token=full_token, json_body={"type": "echo", "payload": {"to": "a@b.c"}, "priority": 10}
     )
     assert created.status == 201
     assert created.body == {
@@ -98,23 +71,23 @@ def test_create_get_list_and_cancel_a_job(gw: Gateway, full: str) -> None:
         "message": "Job created and enqueued successfully.",
     }
     job_id = created.body["job_id"]
-    job = gw.request("GET", f"/jobs/{job_id}", token=full).body
+    job = gw.request("GET", f"/jobs/{job_id}", token=full_token).body
     assert set(job) >= {
         "id", "type", "queue", "status", "priority", "payload", "result", "attempts", "max_attempts",
         "timeout", "error_message", "created_at", "updated_at", "processed_at", "failed_at",
     }  # fmt: skip
     assert (job["status"], job["priority"], job["payload"], job["queue"]) == ("queued", 10, {"to": "a@b.c"}, "default")
-    listing = gw.request("GET", "/jobs", token=full)
+    listing = gw.request("GET", "/jobs", token=full_token)
     assert [j["id"] for j in listing.body] == [job_id]
-    cancelled = gw.request("DELETE", f"/jobs/{job_id}", token=full)
+    cancelled = gw.request("DELETE", f"/jobs/{job_id}", token=full_token)
     assert cancelled.body == {"success": True, "job_id": job_id, "message": "Job cancelled successfully."}
-    assert gw.request("GET", f"/jobs/{job_id}", token=full).body["status"] == "cancelled"
-    assert_error(gw.request("DELETE", f"/jobs/{job_id}", token=full), 404, "job_not_found_or_not_cancellable")
+    assert gw.request("GET", f"/jobs/{job_id}", token=full_token).body["status"] == "cancelled"
+    assert_error(gw.request("DELETE", f"/jobs/{job_id}", token=full_token), 404, "job_not_found_or_not_cancellable")
 
 
-def test_create_with_delay_attempts_timeout_and_queue(gw: Gateway, full: str) -> None:
-    job_id = create(gw, full, queue="email", delay=120, max_attempts=5, timeout=60)
-    job = gw.request("GET", f"/jobs/{job_id}", token=full).body
+def test_create_with_delay_attempts_timeout_and_queue(gw: Gateway, full_token: str) -> None:
+    job_id = create(gw, full_token, queue="email", delay=120, max_attempts=5, timeout=60)
+    job = gw.request("GET", f"/jobs/{job_id}", token=full_token).body
     assert (job["queue"], job["max_attempts"], job["timeout"]) == ("email", 5, 60)
     assert job["delay_until"] is not None
 
@@ -128,24 +101,24 @@ def test_create_with_delay_attempts_timeout_and_queue(gw: Gateway, full: str) ->
     ],
     ids=["payload-fields", "payload-json-string", "contract-curl-form"],
 )
-def test_create_from_form_encoded_bodies(gw: Gateway, full: str, form: list[tuple[str, str]]) -> None:
-    answer = gw.request("POST", "/jobs", token=full, form=form)
+def test_create_from_form_encoded_bodies(gw: Gateway, full_token: str, form: list[tuple[str, str]]) -> None:
+    answer = gw.request("POST", "/jobs", token=full_token, form=form)
     assert answer.status == 201, answer.body
-    job = gw.request("GET", f"/jobs/{answer.body['job_id']}", token=full).body
+    job = gw.request("GET", f"/jobs/{answer.body['job_id']}", token=full_token).body
     assert job["payload"] == {"to": "admin@example.com", "subject": "Hi"} and job["priority"] == 10
 
 
-def test_list_pagination_filters_and_headers(gw: Gateway, full: str) -> None:
-    ids = [create(gw, full, queue="a"), create(gw, full, queue="b"), create(gw, full, queue="a")]
-    gw.request("POST", "/jobs", token=full, json_body={"type": "noop", "queue": "a"})
-    page = gw.request("GET", "/jobs", token=full, query={"per_page": "2", "page": "2", "type": "echo"})
+def test_list_pagination_filters_and_headers(gw: Gateway, full_token: str) -> None:
+    ids = [create(gw, full_token, queue="a"), create(gw, full_token, queue="b"), create(gw, full_token, queue="a")]
+    gw.request("POST", "/jobs", token=full_token, json_body={"type": "noop", "queue": "a"})
+    page = gw.request("GET", "/jobs", token=full_token, query={"per_page": "2", "page": "2", "type": "echo"})
     assert [j["id"] for j in page.body] == [ids[0]]
     assert page.headers["X-WP-Total"] == page.headers["X-Total-Count"] == "3"
     assert page.headers["X-WP-TotalPages"] == page.headers["X-Total-Pages"] == "2"
-    by_queue = gw.request("GET", "/jobs", token=full, query={"queue": "a", "type": "echo"})
+    by_queue = gw.request("GET", "/jobs", token=full_token, query={"queue": "a", "type": "echo"})
     assert [j["id"] for j in by_queue.body] == [ids[2], ids[0]]
-    gw.request("DELETE", f"/jobs/{ids[1]}", token=full)
-    cancelled = gw.request("GET", "/jobs", token=full, query={"status": "cancelled"})
+    gw.request("DELETE", f"/jobs/{ids[1]}", token=full_token)
+    cancelled = gw.request("GET", "/jobs", token=full_token, query={"status": "cancelled"})
     assert [j["id"] for j in cancelled.body] == [ids[1]]
 
 
@@ -158,36 +131,38 @@ def test_list_pagination_filters_and_headers(gw: Gateway, full: str) -> None:
         ({"per_page": "x"}, "per_page"),
     ],
 )
-def test_list_rejects_bad_parameters(gw: Gateway, full: str, query: dict[str, str], field: str) -> None:
-    answer = gw.request("GET", "/jobs", token=full, query=query)
+def test_list_rejects_bad_parameters(gw: Gateway, full_token: str, query: dict[str, str], field: str) -> None:
+    answer = gw.request("GET", "/jobs", token=full_token, query=query)
     assert_error(answer, 400, "rest_invalid_param")
     assert field in answer.body["data"]["params"] and field in answer.body["message"]
 
 
-def test_unknown_job_is_404(gw: Gateway, full: str) -> None:
-    assert_error(gw.request("GET", "/jobs/job_0000000000000000000000000000", token=full), 404, "job_not_found")
-    assert_error(gw.request("GET", "/jobs/not-an-id", token=full), 404, "job_not_found")
+def test_unknown_job_is_404(gw: Gateway, full_token: str) -> None:
+    assert_error(gw.request("GET", "/jobs/job_0000000000000000000000000000", token=full_token), 404, "job_not_found")
+    assert_error(gw.request("GET", "/jobs/not-an-id", token=full_token), 404, "job_not_found")
 
 
-def test_trigger_runs_a_batch_and_answers_as_the_contract(gw: Gateway, full: str) -> None:
-    create(gw, full)
-    create(gw, full)
-    broken = gw.request("POST", "/jobs", token=full, json_body={"type": "broken", "queue": "email"}).body["job_id"]
+def test_trigger_runs_a_batch_and_answers_as_the_contract(gw: Gateway, full_token: str) -> None:
+    create(gw, full_token)
+    create(gw, full_token)
+    broken = gw.request("POST", "/jobs", token=full_token, json_body={"type": "broken", "queue": "email"}).body[
+        "job_id"
+    ]
     answer = gw.request(
-        "POST", "/workers/trigger", token=full, json_body={"queues": ["default", "email"], "max_jobs": 5}
+        "POST", "/workers/trigger", token=full_token, json_body={"queues": ["default", "email"], "max_jobs": 5}
     )
     assert answer.status == 200
     assert answer.body["success"] is True and answer.body["message"] == "Worker processed 3 jobs."
     data = answer.body["data"]
     assert set(data) == {"processed", "successful", "failed", "errors", "success"}
     assert (data["processed"], data["successful"], data["failed"], data["success"]) == (3, 2, 1, True)
-    assert gw.request("GET", f"/jobs/{broken}", token=full).body["status"] == "failed"
+    assert gw.request("GET", f"/jobs/{broken}", token=full_token).body["status"] == "failed"
 
 
-def test_trigger_defaults_to_the_default_queue_and_accepts_form_lists(gw: Gateway, full: str) -> None:
-    create(gw, full, queue="other")
-    assert gw.request("POST", "/workers/trigger", token=full).body["data"]["processed"] == 0
-    answer = gw.request("POST", "/workers/trigger", token=full, form=[("queues[]", "other"), ("max_jobs", "5")])
+def test_trigger_defaults_to_the_default_queue_and_accepts_form_lists(gw: Gateway, full_token: str) -> None:
+    create(gw, full_token, queue="other")
+    assert gw.request("POST", "/workers/trigger", token=full_token).body["data"]["processed"] == 0
+    answer = gw.request("POST", "/workers/trigger", token=full_token, form=[("queues[]", "other"), ("max_jobs", "5")])
     assert answer.body["data"]["processed"] == 1
 
 
@@ -200,23 +175,23 @@ def test_trigger_defaults_to_the_default_queue_and_accepts_form_lists(gw: Gatewa
         ({"queues": "default"}, "queues"),
     ],
 )
-def test_trigger_rejects_bad_input(gw: Gateway, full: str, body: dict[str, Any], field: str) -> None:
-    answer = gw.request("POST", "/workers/trigger", token=full, json_body=body)
+def test_trigger_rejects_bad_input(gw: Gateway, full_token: str, body: dict[str, Any], field: str) -> None:
+    answer = gw.request("POST", "/workers/trigger", token=full_token, json_body=body)
     assert_error(answer, 400, "rest_invalid_param")
     assert field in answer.body["data"]["params"]
 
 
-def test_retry_a_failed_job(gw: Gateway, full: str) -> None:
-    job_id = gw.request("POST", "/jobs", token=full, json_body={"type": "broken"}).body["job_id"]
-    assert_error(gw.request("POST", f"/jobs/{job_id}/retry", token=full), 404, "job_not_found_or_not_retryable")
-    gw.request("POST", "/workers/trigger", token=full)
-    answer = gw.request("POST", f"/jobs/{job_id}/retry", token=full)
+def test_retry_a_failed_job(gw: Gateway, full_token: str) -> None:
+    job_id = gw.request("POST", "/jobs", token=full_token, json_body={"type": "broken"}).body["job_id"]
+    assert_error(gw.request("POST", f"/jobs/{job_id}/retry", token=full_token), 404, "job_not_found_or_not_retryable")
+    gw.request("POST", "/workers/trigger", token=full_token)
+    answer = gw.request("POST", f"/jobs/{job_id}/retry", token=full_token)
     assert answer.body == {"success": True, "job_id": job_id, "message": "Job queued for retry."}
-    job = gw.request("GET", f"/jobs/{job_id}", token=full).body
+    job = gw.request("GET", f"/jobs/{job_id}", token=full_token).body
     assert job["status"] == "queued"
 
 
-def test_purge_deletes_only_old_finished_jobs(gw: Gateway, full: str) -> None:
+def test_purge_deletes_only_old_finished_jobs(gw: Gateway, full_token: str) -> None:
     old = now_ms() - 10 * 86_400_000
     store = get_queue().store
     finished = Job(
@@ -224,43 +199,43 @@ def test_purge_deletes_only_old_finished_jobs(gw: Gateway, full: str) -> None:
         max_attempts=1, timeout=10, created_at=to_text(old), updated_at=to_text(old),
     )  # fmt: skip
     store.put_new(finished)
-    recent = create(gw, full)
-    answer = gw.request("POST", "/jobs/purge", token=full, json_body={"older_than_days": 7})
+    recent = create(gw, full_token)
+    answer = gw.request("POST", "/jobs/purge", token=full_token, json_body={"older_than_days": 7})
     assert answer.body == {"success": True, "deleted": 1, "message": "Purged 1 finished jobs."}
-    assert_error(gw.request("GET", f"/jobs/{finished.id}", token=full), 404, "job_not_found")
-    assert gw.request("GET", f"/jobs/{recent}", token=full).status == 200
+    assert_error(gw.request("GET", f"/jobs/{finished.id}", token=full_token), 404, "job_not_found")
+    assert gw.request("GET", f"/jobs/{recent}", token=full_token).status == 200
     assert_error(
-        gw.request("POST", "/jobs/purge", token=full, json_body={"older_than_days": 0}), 400, "rest_invalid_param"
+        gw.request("POST", "/jobs/purge", token=full_token, json_body={"older_than_days": 0}), 400, "rest_invalid_param"
     )
 
 
 # --- queues, stats, health ------------------------------------------------------------------------
 
 
-def test_clear_queue(gw: Gateway, full: str) -> None:
-    ids = [create(gw, full, queue="email"), create(gw, full, queue="email")]
-    kept = create(gw, full)
-    answer = gw.request("POST", "/queues/email/clear", token=full)
+def test_clear_queue(gw: Gateway, full_token: str) -> None:
+    ids = [create(gw, full_token, queue="email"), create(gw, full_token, queue="email")]
+    kept = create(gw, full_token)
+    answer = gw.request("POST", "/queues/email/clear", token=full_token)
     assert answer.body == {"success": True, "cleared": 2, "message": 'Queue "email" cleared successfully.'}
-    assert [gw.request("GET", f"/jobs/{i}", token=full).body["status"] for i in [*ids, kept]] == [
+    assert [gw.request("GET", f"/jobs/{i}", token=full_token).body["status"] for i in [*ids, kept]] == [
         "cancelled", "cancelled", "queued",
     ]  # fmt: skip
-    assert_error(gw.request("POST", "/queues/bad%20name/clear", token=full), 400, "rest_invalid_param")
+    assert_error(gw.request("POST", "/queues/bad%20name/clear", token=full_token), 400, "rest_invalid_param")
 
 
-def test_stats_nested_and_flat(gw: Gateway, full: str) -> None:
-    create(gw, full)
-    create(gw, full, queue="email", delay=600)
-    data = gw.request("GET", "/stats", token=full).body["data"]
+def test_stats_nested_and_flat(gw: Gateway, full_token: str) -> None:
+    create(gw, full_token)
+    create(gw, full_token, queue="email", delay=600)
+    data = gw.request("GET", "/stats", token=full_token).body["data"]
     assert data["default"] == {"pending": 1, "size": 1}
     assert data["delayed"] == {"pending": 1, "size": 1}
     assert data["database"]["total"] == 2 and data["database"]["queued"] == 2
-    flat = gw.request("GET", "/stats", token=full, query={"flat": "1"}).body["data"]
+    flat = gw.request("GET", "/stats", token=full_token, query={"flat": "1"}).body["data"]
     assert flat["total"] == 2 and flat["queued"] == 2 and flat["default_pending"] == 1 and flat["delayed_pending"] == 1
 
 
-def test_health_reports_dependencies(gw: Gateway, full: str) -> None:
-    answer = gw.request("GET", "/health", token=full)
+def test_health_reports_dependencies(gw: Gateway, full_token: str) -> None:
+    answer = gw.request("GET", "/health", token=full_token)
     assert answer.status == 200 and answer.body["status"] == "healthy" and answer.body["success"] is True
     data = answer.body["data"]
     assert data["redis_connected"] is True and data["database_status"] is True
@@ -268,7 +243,7 @@ def test_health_reports_dependencies(gw: Gateway, full: str) -> None:
     assert data["memory_usage"]["peak"] > 0
 
 
-def test_health_is_503_when_redis_is_down(gw: Gateway, full: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_health_is_503_when_redis_is_down(gw: Gateway, full_token: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.integration.conftest import reset_caches
     from tests.support.redis_server import free_port
 
@@ -276,22 +251,42 @@ def test_health_is_503_when_redis_is_down(gw: Gateway, full: str, monkeypatch: p
     monkeypatch.setenv("QUEUE_REDIS_SOCKET_TIMEOUT", "0.2")
     reset_caches()
     gw.api._limiter.cache_clear()
-    answer = gw.request("GET", "/health", token=full)
+    answer = gw.request("GET", "/health", token=full_token)
     assert answer.status == 503
     assert answer.body["status"] == "unhealthy" and answer.body["success"] is False
     assert answer.body["data"]["redis_connected"] is False and answer.body["data"]["database_status"] is True
-    assert_error(gw.request("POST", "/jobs", token=full, json_body={"type": "echo"}), 503, "redis_unavailable")
+    assert_error(gw.request("POST", "/jobs", token=full_token, json_body={"type": "echo"}), 503, "redis_unavailable")
+
+
+def test_dynamodb_down_is_503_for_health_create_and_the_authorizer(
+    gw: Gateway, full_token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.integration.conftest import reset_caches
+    from tests.support.redis_server import free_port
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
+    reset_caches()
+    principal: dict[str, str | int] = {"principalId": "tok_x", "token_id": "tok_x", "scope": "full", "rate_limit": 60}
+    health = gw.invoke(proxy_event("GET", "/health", resource="/{proxy+}", authorizer=principal))
+    assert health.status == 503 and health.body["status"] == "unhealthy"
+    assert health.body["data"]["redis_connected"] is True and health.body["data"]["database_status"] is False
+    body = json.dumps({"type": "echo"})
+    created = gw.invoke(proxy_event("POST", "/jobs", body=body, resource="/{proxy+}", authorizer=principal))
+    assert_error(created, 503, "database_unavailable")
+    assert get_redis().keys("{rq}:pending:*") == []
+    # The authorizer cannot check the token: API Gateway's AUTHORIZER_FAILURE answer.
+    assert_error(gw.request("GET", "/stats", token=full_token), 503, "auth_unavailable")
 
 
 # --- errors ---------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("method", "path"), [("GET", "/nothing"), ("PUT", "/jobs"), ("GET", "/jobs/x/y/z")])
-def test_unknown_routes_are_rest_no_route(gw: Gateway, full: str, method: str, path: str) -> None:
-    assert_error(gw.request(method, path, token=full), 404, "rest_no_route")
+def test_unknown_routes_are_rest_no_route(gw: Gateway, full_token: str, method: str, path: str) -> None:
+    assert_error(gw.request(method, path, token=full_token), 404, "rest_no_route")
 
 
-def test_unexpected_errors_are_500_without_details(gw: Gateway, full: str, logs: io.StringIO) -> None:
+def test_unexpected_errors_are_500_without_details(gw: Gateway, full_token: str, logs: io.StringIO) -> None:
     def failing_list(*_: Any, **__: Any) -> None:
         raise RuntimeError("internal detail /var/task/secret.py")
 
@@ -299,7 +294,7 @@ def test_unexpected_errors_are_500_without_details(gw: Gateway, full: str, logs:
     original = queue.list
     queue.list = failing_list  # type: ignore[method-assign,assignment]
     try:
-        answer = gw.request("GET", "/jobs", token=full)
+        answer = gw.request("GET", "/jobs", token=full_token)
     finally:
         queue.list = original  # type: ignore[method-assign]
     assert_error(answer, 500, "internal_error")
@@ -328,97 +323,103 @@ def test_unexpected_errors_are_500_without_details(gw: Gateway, full: str, logs:
     ],
 )
 def test_malformed_create_is_400_and_writes_nothing(
-    gw: Gateway, full: str, body: str, content_type: str, code: str, field: str | None
+    gw: Gateway, full_token: str, body: str, content_type: str, code: str, field: str | None
 ) -> None:
-    answer = gw.request("POST", "/jobs", token=full, body=body, headers={"Content-Type": content_type})
+    answer = gw.request("POST", "/jobs", token=full_token, body=body, headers={"Content-Type": content_type})
     assert_error(answer, 400, code)
     if field:
         assert field in answer.body["message"]
-    nothing_written(gw, full)
+    nothing_written(gw, full_token)
 
 
-def test_huge_payloads_are_refused(gw: Gateway, full: str) -> None:
+def test_huge_payloads_are_refused(gw: Gateway, full_token: str) -> None:
     big = {"type": "echo", "payload": {"blob": "x" * 300_000}}
-    assert_error(gw.request("POST", "/jobs", token=full, json_body=big), 400, "payload_too_large")
+    assert_error(gw.request("POST", "/jobs", token=full_token, json_body=big), 400, "payload_too_large")
     huge = {"type": "echo", "payload": {"blob": "x" * 2_000_000}}
-    assert_error(gw.request("POST", "/jobs", token=full, json_body=huge), 400, "payload_too_large")
-    nothing_written(gw, full)
+    assert_error(gw.request("POST", "/jobs", token=full_token, json_body=huge), 400, "payload_too_large")
+    nothing_written(gw, full_token)
 
 
 # --- idempotency ----------------------------------------------------------------------------------
 
 
-def test_idempotency_key_returns_the_same_job(gw: Gateway, full: str) -> None:
+def test_idempotency_key_returns_the_same_job(gw: Gateway, full_token: str) -> None:
     body = {"type": "echo", "payload": {"n": 1}}
-    first = gw.request("POST", "/jobs", token=full, json_body=body, headers={"Idempotency-Key": "order-42"})
-    again = gw.request("POST", "/jobs", token=full, json_body=body, headers={"Idempotency-Key": "order-42"})
+    first = gw.request("POST", "/jobs", token=full_token, json_body=body, headers={"Idempotency-Key": "order-42"})
+    again = gw.request("POST", "/jobs", token=full_token, json_body=body, headers={"Idempotency-Key": "order-42"})
     assert first.status == again.status == 201
     assert first.body["job_id"] == again.body["job_id"]
-    other = gw.request("POST", "/jobs", token=full, json_body=body, headers={"Idempotency-Key": "order-43"})
+    other = gw.request("POST", "/jobs", token=full_token, json_body=body, headers={"Idempotency-Key": "order-43"})
     assert other.body["job_id"] != first.body["job_id"]
-    assert gw.request("GET", "/jobs", token=full).headers["X-WP-Total"] == "2"
+    assert gw.request("GET", "/jobs", token=full_token).headers["X-WP-Total"] == "2"
     changed = gw.request(
-        "POST", "/jobs", token=full, json_body={**body, "payload": {"n": 2}}, headers={"Idempotency-Key": "order-42"}
+        "POST",
+        "/jobs",
+        token=full_token,
+        json_body={**body, "payload": {"n": 2}},
+        headers={"Idempotency-Key": "order-42"},
     )
     assert_error(changed, 422, "idempotency_key_reused")
-    assert gw.request("GET", "/jobs", token=full).headers["X-WP-Total"] == "2"
+    assert gw.request("GET", "/jobs", token=full_token).headers["X-WP-Total"] == "2"
 
 
-def test_idempotency_keys_are_per_token(gw: Gateway, full: str) -> None:
+def test_idempotency_keys_are_per_token(gw: Gateway, full_token: str) -> None:
     second = get_token_store().create("other", "full").token
     body = {"type": "echo"}
-    a = gw.request("POST", "/jobs", token=full, json_body=body, headers={"Idempotency-Key": "k"})
+    a = gw.request("POST", "/jobs", token=full_token, json_body=body, headers={"Idempotency-Key": "k"})
     b = gw.request("POST", "/jobs", token=second, json_body=body, headers={"Idempotency-Key": "k"})
     assert a.body["job_id"] != b.body["job_id"]
 
 
-def test_failed_create_does_not_burn_the_idempotency_key(gw: Gateway, full: str) -> None:
-    bad = gw.request("POST", "/jobs", token=full, json_body={"type": "nope"}, headers={"Idempotency-Key": "k1"})
+def test_failed_create_does_not_burn_the_idempotency_key(gw: Gateway, full_token: str) -> None:
+    bad = gw.request("POST", "/jobs", token=full_token, json_body={"type": "nope"}, headers={"Idempotency-Key": "k1"})
     assert_error(bad, 400, "invalid_job_type")
-    good = gw.request("POST", "/jobs", token=full, json_body={"type": "echo"}, headers={"Idempotency-Key": "k1"})
+    good = gw.request("POST", "/jobs", token=full_token, json_body={"type": "echo"}, headers={"Idempotency-Key": "k1"})
     assert good.status == 201
 
 
 # --- tokens, docs ---------------------------------------------------------------------------------
 
 
-def test_token_management_routes(gw: Gateway, full: str) -> None:
-    created = gw.request("POST", "/tokens", token=full, json_body={"name": "ci", "scope": "worker", "rate_limit": 5})
+def test_token_management_routes(gw: Gateway, full_token: str) -> None:
+    created = gw.request(
+        "POST", "/tokens", token=full_token, json_body={"name": "ci", "scope": "worker", "rate_limit": 5}
+    )
     assert created.status == 201 and created.body["token"].startswith("rq_")
     info = created.body["data"]
     assert (info["name"], info["scope"], info["rate_limit"], info["revoked"]) == ("ci", "worker", 5, False)
     new_token = created.body["token"]
     assert gw.request("POST", "/workers/trigger", token=new_token).status == 200
-    listing = gw.request("GET", "/tokens", token=full)
+    listing = gw.request("GET", "/tokens", token=full_token)
     assert {t["name"] for t in listing.body["data"]} == {"admin", "ci"}
     assert new_token not in json.dumps(listing.body) and "token_hash" not in json.dumps(listing.body)
-    revoked = gw.request("DELETE", f"/tokens/{info['id']}", token=full)
+    revoked = gw.request("DELETE", f"/tokens/{info['id']}", token=full_token)
     assert revoked.body["data"]["revoked"] is True
     assert_error(gw.request("POST", "/workers/trigger", token=new_token), 401, "rest_forbidden")
-    assert_error(gw.request("DELETE", f"/tokens/{info['id']}", token=full), 404, "token_not_found")
-    bad = gw.request("POST", "/tokens", token=full, json_body={"name": "", "scope": "root"})
+    assert_error(gw.request("DELETE", f"/tokens/{info['id']}", token=full_token), 404, "token_not_found")
+    bad = gw.request("POST", "/tokens", token=full_token, json_body={"name": "", "scope": "root"})
     assert_error(bad, 400, "rest_invalid_param")
     assert set(bad.body["data"]["params"]) == {"name", "scope"}
 
 
-def test_openapi_and_swagger_are_served(gw: Gateway, full: str) -> None:
-    document = gw.request("GET", "/openapi.json", token=full).body
+def test_openapi_and_swagger_are_served(gw: Gateway, full_token: str) -> None:
+    document = gw.request("GET", "/openapi.json", token=full_token).body
     assert document["info"]["title"] == "relayq REST API"
     assert {"/jobs", "/jobs/{job_id}", "/workers/trigger", "/stats", "/health", "/tokens"} <= set(document["paths"])
-    docs = gw.request("GET", "/docs", token=full)
+    docs = gw.request("GET", "/docs", token=full_token)
     assert docs.status == 200 and "swagger" in str(docs.body).lower()
 
 
-def test_committed_openapi_document_is_current(handlers: tuple[ModuleType, ModuleType]) -> None:
+def test_committed_openapi_document_is_current(api_handlers: tuple[ModuleType, ModuleType]) -> None:
     committed = (ROOT / "functions" / "api" / "openapi.json").read_text()
-    assert json.loads(committed) == json.loads(handlers[0].openapi_document()), "run `make openapi`"
+    assert json.loads(committed) == json.loads(api_handlers[0].openapi_document()), "run `make openapi`"
 
 
 # --- request log ----------------------------------------------------------------------------------
 
 
-def test_one_log_line_per_call_without_the_token(gw: Gateway, full: str, logs: io.StringIO) -> None:
-    gw.request("GET", "/stats", token=full, source_ip="198.51.100.7")
+def test_one_log_line_per_call_without_the_token(gw: Gateway, full_token: str, logs: io.StringIO) -> None:
+    gw.request("GET", "/stats", token=full_token, source_ip="198.51.100.7")
     lines = [line for line in log_lines(logs) if line["message"] == "request"]
     assert len(lines) == 1
     line = lines[0]
@@ -427,17 +428,46 @@ def test_one_log_line_per_call_without_the_token(gw: Gateway, full: str, logs: i
         "rate_limited": False, "ip": "198.51.100.7",
     }  # fmt: skip
     assert line["token_id"].startswith("tok_") and line["ts"].endswith("Z")
-    assert full not in json.dumps(line)
+    assert full_token not in json.dumps(line)
 
 
 # --- the sample events ----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in EVENTS.glob("*.json")))
-def test_sample_events_run(gw: Gateway, full: str, name: str) -> None:
+def test_sample_events_run(gw: Gateway, full_token: str, name: str) -> None:
     event = json.loads((EVENTS / f"{name}.json").read_text())
     if event.get("body"):
         event["body"] = event["body"].replace("email", "echo", 1)  # the test registry's type
     answer = gw.invoke(event)
     expected = {"create_job": 201, "create_job_form": 201, "get_job": 404, "cancel_job": 404}.get(name, 200)
     assert answer.status == expected, answer.body
+
+
+def test_worker_status_and_metrics_routes(gw: Gateway, full_token: str, worker_token: str) -> None:
+    created = gw.request("POST", "/jobs", token=full_token, json_body={"type": "echo", "queue": "default"})
+    assert created.status == 201
+    load_handler("worker").handler({"queues": ["default"], "max_jobs": 5}, FakeLambdaContext())
+
+    status = gw.request("GET", "/workers/status", token=full_token)
+    assert status.status == 200
+    data = status.body["data"]
+    assert data["last_run"] is not None and len(data["last_run"]) == 19
+    assert data["processing"] is False and data["recent_jobs"] >= 1
+
+    metrics = gw.request("GET", "/metrics", token=full_token)
+    assert metrics.status == 200 and metrics.headers["Content-Type"].startswith("text/plain")
+    lines = metrics.body.splitlines()
+    assert any(line.startswith("relayq_jobs_processed_total{") and line.endswith(" 1") for line in lines)
+    assert gw.request("GET", "/metrics", token=worker_token).status == 403
+
+
+def test_dashboard_is_served_without_a_token_and_nothing_else_is(gw: Gateway) -> None:
+    page = gw.invoke(proxy_event("GET", "/dashboard", resource="/dashboard"))
+    assert page.status == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert "<html" in page.body.lower() and page.headers["Cache-Control"] == "no-cache"
+    script = gw.invoke(proxy_event("GET", "/dashboard/app.js", resource="/dashboard/{file}"))
+    assert script.status == 200 and "javascript" in script.headers["Content-Type"]
+    for name in ["..%2Fapi_app.py", "openapi.json", ".hidden.js"]:
+        refused = gw.invoke(proxy_event("GET", f"/dashboard/{name}", resource="/dashboard/{file}"))
+        assert refused.status == 404 and refused.code == "rest_no_route"

@@ -5,24 +5,20 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 from relayq.access import AccessRequest
 from relayq.hooks import hooks
-from relayq.registry import registry
 from relayq.tokens import get_token_store
 from tests.integration.conftest import reset_caches
 from tests.support.api_flow import Gateway, HttpResult
 from tests.support.apigw import authorizer_event, policy_allows
-from tests.support.handlers import ROOT, load_handler
-from tests.support.job_types import Echo
+from tests.support.handlers import ROOT
 from tests.support.lambda_context import FakeLambdaContext
 
-# Every route of the API with a request that a full-scope token gets an answer below 500 for.
+# Every route of the API with a request that a full_token-scope token gets an answer below 500 for.
 ROUTES: list[tuple[str, str]] = [
     ("GET", "/jobs"),
     ("POST", "/jobs"),
@@ -42,30 +38,6 @@ ROUTES: list[tuple[str, str]] = [
 ]
 
 
-@pytest.fixture(scope="module")
-def handlers() -> tuple[ModuleType, ModuleType]:
-    return load_handler("api"), load_handler("authorizer")
-
-
-@pytest.fixture
-def gw(lambda_env: dict[str, str], handlers: tuple[ModuleType, ModuleType]) -> Iterator[Gateway]:
-    api, authorizer = handlers
-    api._limiter.cache_clear()
-    registry.register(Echo)
-    yield Gateway(api, authorizer)
-    registry.unregister("echo")
-
-
-@pytest.fixture
-def full(gw: Gateway) -> str:
-    return get_token_store().create("admin", "full").token
-
-
-@pytest.fixture
-def worker(gw: Gateway) -> str:
-    return get_token_store().create("cron", "worker").token
-
-
 def assert_error(answer: HttpResult, status: int, code: str) -> None:
     assert (answer.status, answer.code, answer.body["data"]["status"]) == (status, code, status), answer.body
 
@@ -75,14 +47,14 @@ def body_for(method: str, path: str) -> Any:
 
 
 @pytest.mark.parametrize(("method", "path"), ROUTES)
-def test_full_scope_reaches_every_route(gw: Gateway, full: str, method: str, path: str) -> None:
-    answer = gw.request(method, path, token=full, json_body=body_for(method, path))
+def test_full_scope_reaches_every_route(gw: Gateway, full_token: str, method: str, path: str) -> None:
+    answer = gw.request(method, path, token=full_token, json_body=body_for(method, path))
     assert answer.status < 500 and answer.code not in {"rest_forbidden", "rest_forbidden_scope"}, answer.body
 
 
 @pytest.mark.parametrize(("method", "path"), ROUTES)
-def test_worker_scope_reaches_only_the_trigger(gw: Gateway, worker: str, method: str, path: str) -> None:
-    answer = gw.request(method, path, token=worker, json_body=body_for(method, path))
+def test_worker_scope_reaches_only_the_trigger(gw: Gateway, worker_token: str, method: str, path: str) -> None:
+    answer = gw.request(method, path, token=worker_token, json_body=body_for(method, path))
     if (method, path) == ("POST", "/workers/trigger"):
         assert answer.status == 200 and answer.body["success"] is True
     else:
@@ -90,7 +62,7 @@ def test_worker_scope_reaches_only_the_trigger(gw: Gateway, worker: str, method:
         assert answer.body["message"] == "Token scope does not permit this endpoint."
 
 
-def test_no_bad_or_revoked_token_is_401_rest_forbidden(gw: Gateway, full: str) -> None:
+def test_no_bad_or_revoked_token_is_401_rest_forbidden(gw: Gateway, full_token: str) -> None:
     assert_error(gw.request("GET", "/jobs"), 401, "rest_forbidden")
     assert_error(gw.request("GET", "/jobs", token="rq_" + "A" * 43), 401, "rest_forbidden")
     assert_error(gw.request("GET", "/jobs", headers={"Authorization": "Basic dXNlcjpwYXNz"}), 401, "rest_forbidden")
@@ -98,23 +70,25 @@ def test_no_bad_or_revoked_token_is_401_rest_forbidden(gw: Gateway, full: str) -
     store = get_token_store()
     token_id = next(t.id for t in store.list() if t.name == "admin")
     store.revoke(token_id)
-    answer = gw.request("GET", "/jobs", token=full)
+    answer = gw.request("GET", "/jobs", token=full_token)
     assert_error(answer, 401, "rest_forbidden")
     assert answer.body["message"] == "Sorry, you are not allowed to do that."
 
 
-def test_both_headers_and_precedence(gw: Gateway, full: str, worker: str) -> None:
-    assert gw.request("GET", "/stats", headers={"X-Redis-Queue-Token": full}).status == 200
-    assert gw.request("GET", "/stats", headers={"x-redis-queue-token": full}).status == 200
+def test_both_headers_and_precedence(gw: Gateway, full_token: str, worker_token: str) -> None:
+    assert gw.request("GET", "/stats", headers={"X-Redis-Queue-Token": full_token}).status == 200
+    assert gw.request("GET", "/stats", headers={"x-redis-queue-token": full_token}).status == 200
     # Authorization: Bearer wins over X-Redis-Queue-Token.
     worker_first = gw.request(
-        "GET", "/stats", headers={"Authorization": f"Bearer {worker}", "X-Redis-Queue-Token": full}
+        "GET", "/stats", headers={"Authorization": f"Bearer {worker_token}", "X-Redis-Queue-Token": full_token}
     )
     assert_error(worker_first, 403, "rest_forbidden_scope")
-    full_first = gw.request("GET", "/stats", headers={"Authorization": f"bearer {full}", "X-Redis-Queue-Token": worker})
+    full_first = gw.request(
+        "GET", "/stats", headers={"Authorization": f"bearer {full_token}", "X-Redis-Queue-Token": worker_token}
+    )
     assert full_first.status == 200
     # A malformed Authorization header falls back to the other header.
-    fallback = gw.request("GET", "/stats", headers={"Authorization": "Token abc", "X-Redis-Queue-Token": full})
+    fallback = gw.request("GET", "/stats", headers={"Authorization": "Token abc", "X-Redis-Queue-Token": full_token})
     assert fallback.status == 200
 
 
@@ -125,42 +99,44 @@ def authorize(gw: Gateway, method: str, path: str, **kwargs: Any) -> dict[str, A
     return result
 
 
-def test_query_token_only_on_the_trigger_routes_and_never_logged(gw: Gateway, worker: str) -> None:
+def test_query_token_only_on_the_trigger_routes_and_never_logged(gw: Gateway, worker_token: str) -> None:
     stream = io.StringIO()
     previous = gw.authorizer.logger.registered_handler.setStream(stream)
     try:
         for method, path in [("GET", "/run"), ("POST", "/run"), ("POST", "/process-queue")]:
-            assert authorize(gw, method, path, query={"token": worker, "defer": "1"})["allowed"]
-        assert_error(gw.request("GET", "/jobs", query={"token": worker}), 401, "rest_forbidden")
-        assert_error(gw.request("POST", "/workers/trigger", query={"token": worker}), 401, "rest_forbidden")
+            assert authorize(gw, method, path, query={"token": worker_token, "defer": "1"})["allowed"]
+        assert_error(gw.request("GET", "/jobs", query={"token": worker_token}), 401, "rest_forbidden")
+        assert_error(gw.request("POST", "/workers/trigger", query={"token": worker_token}), 401, "rest_forbidden")
     finally:
         gw.authorizer.logger.registered_handler.setStream(previous)
-    assert worker not in stream.getvalue()
+    assert worker_token not in stream.getvalue()
     assert '"status":401' in stream.getvalue().replace(" ", "")  # the refusals are logged, without the token
 
 
-def test_allow_policy_is_for_this_route_only_with_the_token_context(gw: Gateway, worker: str) -> None:
-    event = authorizer_event("POST", "/workers/trigger", headers={"Authorization": f"Bearer {worker}"})
+def test_allow_policy_is_for_this_route_only_with_the_token_context(gw: Gateway, worker_token: str) -> None:
+    event = authorizer_event("POST", "/workers/trigger", headers={"Authorization": f"Bearer {worker_token}"})
     result = gw.authorizer.handler(event, FakeLambdaContext())
     assert [s["Resource"] for s in result["policyDocument"]["Statement"]] == [event["methodArn"]]
     context = result["context"]
     assert context["scope"] == "worker" and context["name"] == "cron" and context["rate_limit"] == 60
     assert context["token_id"].startswith("tok_") and result["principalId"] == context["token_id"]
-    assert worker not in json.dumps(result)
+    assert worker_token not in json.dumps(result)
 
 
-def test_allowed_routes_come_from_configuration(gw: Gateway, worker: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_allowed_routes_come_from_configuration(
+    gw: Gateway, worker_token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(
         "QUEUE_TOKEN_ALLOWED_ROUTES",
         json.dumps({"full": ["*"], "worker": ["POST /workers/trigger", "GET /stats", "GET /jobs*"]}),
     )
     reset_caches()
-    assert gw.request("GET", "/stats", token=worker).status == 200
-    assert gw.request("GET", "/jobs/job_0000000000000000000000000000", token=worker).status == 404
-    assert_error(gw.request("GET", "/health", token=worker), 403, "rest_forbidden_scope")
+    assert gw.request("GET", "/stats", token=worker_token).status == 200
+    assert gw.request("GET", "/jobs/job_0000000000000000000000000000", token=worker_token).status == 404
+    assert_error(gw.request("GET", "/health", token=worker_token), 403, "rest_forbidden_scope")
 
 
-def test_scope_hook_can_deny_and_grant_per_request(gw: Gateway, full: str, worker: str) -> None:
+def test_scope_hook_can_deny_and_grant_per_request(gw: Gateway, full_token: str, worker_token: str) -> None:
     def only_internal_creates(allowed: bool, scope: str, request: AccessRequest) -> bool:
         if request.route == "POST /jobs" and request.source_ip != "10.0.0.5":
             return False
@@ -170,17 +146,20 @@ def test_scope_hook_can_deny_and_grant_per_request(gw: Gateway, full: str, worke
 
     hooks.on("token_scope_allow", only_internal_creates)
     try:
-        denied = gw.request("POST", "/jobs", token=full, json_body={"type": "echo"}, source_ip="203.0.113.9")
+        denied = gw.request("POST", "/jobs", token=full_token, json_body={"type": "echo"}, source_ip="203.0.113.9")
         assert_error(denied, 403, "rest_forbidden_scope")
-        assert gw.request("POST", "/jobs", token=full, json_body={"type": "echo"}, source_ip="10.0.0.5").status == 201
-        assert gw.request("GET", "/health", token=worker).status == 200
+        assert (
+            gw.request("POST", "/jobs", token=full_token, json_body={"type": "echo"}, source_ip="10.0.0.5").status
+            == 201
+        )
+        assert gw.request("GET", "/health", token=worker_token).status == 200
     finally:
         hooks.off("token_scope_allow", only_internal_creates)
 
 
-def test_the_last_used_time_is_recorded(gw: Gateway, full: str) -> None:
+def test_the_last_used_time_is_recorded(gw: Gateway, full_token: str) -> None:
     assert get_token_store().list()[0].last_used_at is None
-    gw.request("GET", "/stats", token=full)
+    gw.request("GET", "/stats", token=full_token)
     assert get_token_store().list()[0].last_used_at is not None
 
 
@@ -217,10 +196,10 @@ def test_rate_limit_default_from_settings_and_logged(gw: Gateway, monkeypatch: p
     assert gw.request("GET", "/jobs", token=get_token_store().create("x", "full").token).headers["X-WP-Total"] == "2"
 
 
-def test_sample_authorizer_events(gw: Gateway, full: str) -> None:
+def test_sample_authorizer_events(gw: Gateway, full_token: str) -> None:
     events = ROOT / "events" / "authorizer"
     for name in ("bearer", "x_redis_queue_token"):
-        event = json.loads((events / f"{name}.json").read_text().replace("rq_replace-with-a-real-token", full))
+        event = json.loads((events / f"{name}.json").read_text().replace("rq_replace-with-a-real-token", full_token))
         result = gw.authorizer.handler(event, FakeLambdaContext())
         assert policy_allows(result, event["methodArn"]), name
     with pytest.raises(Exception, match=r"^Unauthorized$"):

@@ -177,6 +177,31 @@ def test_deferred_runs_coalesce_and_process_queue_runs_them(
     assert call(trigger, api_event("GET", "/run", {"defer": "1"}))["statusCode"] == 429
 
 
+def test_the_idle_queue_kick_of_the_cron_queue_runs_the_deferred_run(
+    trigger: Any, farm: SiteFarm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_sites(monkeypatch, [farm.url("a")])
+    queued = body(call(trigger, api_event("GET", "/run", {"defer": "1"})))
+    assert queued["mode"] == "redis" and farm.calls == []
+    kick = json.loads((ROOT / "events" / "trigger" / "kick.json").read_text())
+    done = call(trigger, kick)
+    assert done["count"] == 1 and done["success"] is True
+    assert farm.called() == {"a"}
+    assert get_queue().list(type="cron_run").jobs[0].status == "completed"
+
+
+def test_a_deferred_trigger_that_cannot_record_its_run_leaves_no_queued_mark(
+    trigger: Any, farm: SiteFarm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_sites(monkeypatch, [farm.url("a")])
+    monkeypatch.setenv("QUEUE_RUNS_TABLE", "no-such-table")
+
+    failed = call(trigger, api_event("GET", "/run", {"defer": "1", "ga": "1"}))
+
+    assert failed["statusCode"] == 503 and failed["body"].startswith("::error::")
+    assert get_redis().get(get_cron().guard.queued) is None  # the next trigger is not swallowed
+
+
 def test_redis_down_falls_back_to_async_self_invocation(
     trigger: Any, farm: SiteFarm, invoker: LambdaInvokeRecorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -304,7 +329,7 @@ def test_the_token_query_parameter_is_never_logged(
         call(trigger, event)
     trigger.logger.registered_handler.setStream(previous)
     logged = stdout.getvalue() + caplog.text
-    assert '"route":"/run"' in logged and '"status":429' in logged  # the request lines were written
+    assert '"token_id":"tok_1"' in logged and '"status":429' in logged  # the request lines were written
     assert SECRET not in logged
 
 

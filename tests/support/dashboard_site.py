@@ -1,13 +1,13 @@
-"""The dashboard as a browser reaches it in the end-to-end tests.
+"""What the dashboard's browser tests need around the local stack.
 
-When the stack serves ``/dashboard`` itself, that is used. Until it does, ``StageProxy`` serves the
-dashboard's files under ``/v1/dashboard`` and forwards every other ``/v1/...`` request to the stack's
-API unchanged: the page then runs under a stage path, as on AWS, and talks to the real API."""
+``StageProxy``: until the API serves ``/dashboard`` itself, it serves the dashboard's files under
+``/v1/dashboard`` and forwards every other ``/v1/...`` request to the stack's API unchanged, so the
+page runs under a stage path, as on AWS, and talks to the real API. ``Target``: an HTTP endpoint for
+api_sync jobs and cron runs to call."""
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -20,12 +20,6 @@ from tests.support.redis_server import free_port
 DASHBOARD_ROOT = Path(__file__).resolve().parents[2] / "functions" / "api" / "dashboard"
 STAGE = "/v1"
 PASSED_HEADERS = ("content-type", "x-wp-total", "x-wp-totalpages", "retry-after")
-
-
-@dataclass(frozen=True)
-class DashboardSite:
-    url: str  # the page
-    api_url: str  # the API the page calls (for setting up data)
 
 
 class _ProxyHandler(BaseHTTPRequestHandler):

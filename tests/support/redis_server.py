@@ -20,25 +20,28 @@ def free_port() -> int:
 class RedisServer:
     """``redis-server`` as a child process. AOF on when ``appendonly`` (data survives restarts)."""
 
-    def __init__(self, data_dir: Path, port: int | None = None, *, appendonly: bool = False) -> None:
+    def __init__(
+        self, data_dir: Path, port: int | None = None, *, appendonly: bool = False, host: str = "127.0.0.1"
+    ) -> None:
         self.data_dir = data_dir
+        self.host = host
         self.port = port or free_port()
         self.appendonly = appendonly
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"redis://{self.host}:{self.port}/0"
 
     def start(self) -> RedisServer:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed: run `make install` (apt-get install redis-server)")
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_dir)]
+        args = [binary, "--port", str(self.port), "--bind", self.host, "--dir", str(self.data_dir)]
         args += ["--save", "", "--appendonly", "yes" if self.appendonly else "no", "--protected-mode", "no"]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
+        client = redis.Redis(host=self.host, port=self.port, socket_connect_timeout=0.2)
         for _ in range(200):
             try:
                 if client.ping():

@@ -63,11 +63,12 @@ def test_routes_match_as_api_gateway_matches_them(resolver: Resolver) -> None:
 def test_schedules_come_from_the_template(resolver: Resolver) -> None:
     found = schedules(resolver)
     declared = [
-        json.loads(event["Properties"]["Input"])
+        json.loads(resolver.resolve(event["Properties"]["Input"]))
         for r in resources("AWS::Serverless::Function").values()
         for event in r["Properties"].get("Events", {}).values()
         if event["Type"] == "Schedule"
     ]
+    assert all(s.expression.startswith(("rate(", "cron(")) for s in found)
     assert sorted(json.dumps(s.input, sort_keys=True) for s in found) == sorted(
         json.dumps(d, sort_keys=True) for d in declared
     )

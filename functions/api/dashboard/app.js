@@ -59,10 +59,11 @@ const $ = (selector, root = document) => root.querySelector(selector);
 const $$ = (selector, root = document) => Array.from(root.querySelectorAll(selector));
 
 class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, body = null) {
     super(message);
     this.status = status;
     this.code = code;
+    this.body = body;
   }
 }
 
@@ -81,7 +82,7 @@ function token() {
   return sessionStorage.getItem(TOKEN_KEY);
 }
 
-async function api(method, path, { query, body } = {}) {
+async function api(method, path, { query, body, attempt = 1 } = {}) {
   const url = new URL(API_BASE + path, location.origin);
   for (const [key, value] of Object.entries(query || {})) {
     if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, value);
@@ -94,6 +95,11 @@ async function api(method, path, { query, body } = {}) {
   } catch (error) {
     throw new ApiError(0, "network_error", "The API could not be reached: " + error.message);
   }
+  // A gateway timeout or bad gateway on a read is usually a function starting cold: try again.
+  if (method === "GET" && attempt < 3 && (response.status === 502 || response.status === 504)) {
+    await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
+    return api(method, path, { query, body, attempt: attempt + 1 });
+  }
   const text = await response.text();
   let data = null;
   try {
@@ -105,7 +111,7 @@ async function api(method, path, { query, body } = {}) {
     const code = (data && data.code) || "http_" + response.status;
     const message = (data && data.message) || `The API answered ${response.status}.`;
     if (response.status === 401) signOut("The token was rejected (401). Sign in again.");
-    throw new ApiError(response.status, code, message);
+    throw new ApiError(response.status, code, message, data);
   }
   return { data, headers: response.headers, status: response.status };
 }
@@ -286,7 +292,15 @@ async function loadOverview() {
     api("GET", "/workers/status"),
     api("GET", "/metrics"),
   ]);
-  const problems = [stats, health, workers].filter((r) => r.status === "rejected").map((r) => describe(r.reason));
+  // An unhealthy deployment answers /health with 503 and the same report: show it, not an error.
+  const report = health.status === "fulfilled" ? health.value.data : health.reason.status === 503 ? health.reason.body : null;
+  const problems = [
+    ["GET /stats", stats],
+    ["GET /workers/status", workers],
+    ["GET /health", report ? { status: "fulfilled" } : health],
+  ]
+    .filter(([, r]) => r.status === "rejected")
+    .map(([route, r]) => `${route}: ${describe(r.reason)}`);
   say(message, problems.length ? "Some data could not be loaded: " + problems.join("; ") : "");
   const status = workers.status === "fulfilled" ? workers.value.data.data || {} : null;
   if (stats.status === "fulfilled") {
@@ -297,7 +311,7 @@ async function loadOverview() {
     const counters = metrics.status === "fulfilled" ? finishedCounters(metrics.value.data) : null;
     recordSample(counters || { completed: parts.database.completed ?? 0, failed: parts.database.failed ?? 0 }, counters ? "metrics" : "stats");
   }
-  renderHealth(health.status === "fulfilled" ? health.value.data : null, status);
+  renderHealth(report, status);
   renderChart(status);
 }
 
@@ -847,14 +861,19 @@ const RUN_FIELDS = [
 async function submitCron(event) {
   event.preventDefault();
   const message = $("#cron-message");
+  const wait = $("#cron-wait").checked;
+  say(message, wait ? "Running cron on every site…" : "");
+  let data;
   try {
-    // Deferred: the API answers at once and the fan-out runs in the background.
-    const { data } = await api("POST", "/run", { query: { defer: 1 } });
-    say(message, `${data.message || "Cron run started."} Run ${data.run_id}.`, true);
-    followRun(data.run_id, 0);
+    // In the background (defer=1) the API answers at once; otherwise it answers when every site did.
+    ({ data } = await api("POST", "/run", { query: wait ? {} : { defer: 1 } }));
   } catch (error) {
-    say(message, "The cron run could not start: " + describe(error));
+    // A run in which sites failed answers 500 with its summary: still a run to show.
+    if (!(error.body && error.body.run_id)) return say(message, "The cron run could not start: " + describe(error));
+    data = error.body;
   }
+  say(message, `${data.message || "Cron run started."} Run ${data.run_id}.`, !data.error_code);
+  followRun(data.run_id, 0);
 }
 
 async function followRun(id, round) {
@@ -942,7 +961,7 @@ async function loadTokens() {
   let tokens;
   try {
     const { data } = await api("GET", "/tokens");
-    tokens = Array.isArray(data) ? data : data.data || data.tokens || [];
+    tokens = data.data || [];
   } catch (error) {
     say(message, "Tokens could not be loaded: " + describe(error));
     return;
@@ -955,6 +974,7 @@ async function loadTokens() {
         { "data-token": t.id },
         el("td", { text: t.name || t.id }),
         el("td", { text: t.scope }),
+        el("td", { class: "num", text: t.rate_limit ?? "default" }),
         el("td", { text: when(t.created_at) }),
         el("td", { text: when(t.last_used_at || t.last_used) }),
         el(
@@ -975,12 +995,18 @@ async function submitToken(event) {
   const message = $("#token-form-message");
   if (!fieldError(name, name.value.trim() ? "" : "Give the token a name.")) return name.focus();
   try {
-    const { data } = await api("POST", "/tokens", { body: { name: name.value.trim(), scope: $("#token-scope").value } });
-    const created = data.data || data;
-    $("#token-secret-value").value = created.token || created.secret || "";
+    const body = { name: name.value.trim(), scope: $("#token-scope").value };
+    const limit = $("#token-rate-limit");
+    if (!fieldError(limit, !limit.value || (Number.isInteger(Number(limit.value)) && Number(limit.value) >= 1) ? "" : "A whole number of calls per minute, 1 or more.")) {
+      return limit.focus();
+    }
+    if (limit.value) body.rate_limit = Number(limit.value);
+    const { data } = await api("POST", "/tokens", { body });
+    $("#token-secret-value").value = data.token;
     $("#token-secret").hidden = false;
     say(message, data.message || "Token created.", true);
     name.value = "";
+    limit.value = "";
     $("#token-secret-value").select();
     loadTokens();
   } catch (error) {
@@ -1015,6 +1041,7 @@ function wire() {
     }
   });
   $("#sign-out").addEventListener("click", () => signOut("Signed out."));
+  $("#login-submit").disabled = false; // enabled only once the form is handled here
   for (const button of $$("#nav button")) button.addEventListener("click", () => show(button.dataset.view));
   $("#refresh").addEventListener("click", loadOverview);
 

@@ -86,6 +86,8 @@ class NoRoute(QueueError):
     message = "No route was found matching the URL and request method."
 
 
+# The two refusals of the authorizer. API Gateway sends their bodies (template.yaml's
+# GatewayResponses); a test holds the template to these.
 class Forbidden(QueueError):
     code = "rest_forbidden"
     status = 401
@@ -151,18 +153,13 @@ class CronRunInProgress(QueueError):
     message = "Another cron run is in progress. Please try again later."
 
 
-class CronRateLimited(QueueError):
-    """Inside the cooldown after a run; ``retry_after`` seconds also goes out as ``Retry-After``."""
-
-    code = "rate_limited"
-    status = 429
-    message = "Rate limited."
+class CronRateLimited(RateLimited):
+    """Inside the cooldown after a cron run: the plugin's message, ``retry_after`` and ``cooldown``."""
 
     def __init__(self, retry_after: int, cooldown: int) -> None:
-        super().__init__(
-            f"Rate limited. Try again in {retry_after} seconds.", retry_after=retry_after, cooldown=cooldown
-        )
-        self.retry_after = retry_after
+        super().__init__(retry_after)
+        self.message = f"Rate limited. Try again in {retry_after} seconds."
+        self.data = {"retry_after": retry_after, "cooldown": cooldown}
 
 
 class RunNotFound(QueueError):

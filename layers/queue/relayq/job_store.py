@@ -18,6 +18,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .clock import now_ms, to_text
+from .dynamo import batch_write, call_table
 from .errors import StoreUnavailable, TransitionRefused
 from .models import FINISHED, Job, JobStatus
 
@@ -87,13 +88,6 @@ def _job(item: dict[str, Any]) -> Job:
     )
 
 
-def _refused(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") in {
-        "ConditionalCheckFailedException",
-        "TransactionCanceledException",
-    }
-
-
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -108,14 +102,7 @@ class JobStore:
         self.retention_s = retention_days * 86400
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
-        try:
-            return getattr(self.client, operation)(TableName=self.table, **kwargs)
-        except ClientError as error:
-            if _refused(error):
-                raise TransitionRefused(str(error)) from error
-            raise StoreUnavailable(f"DynamoDB {operation} failed: {error.response['Error'].get('Code')}") from error
-        except BotoCoreError as error:
-            raise StoreUnavailable(f"DynamoDB {operation} failed: {type(error).__name__}") from error
+        return call_table(self.client, self.table, operation, **kwargs)
 
     def _expires(self) -> int:
         return int(time.time()) + self.retention_s
@@ -127,19 +114,7 @@ class JobStore:
 
     def put_many(self, jobs: Sequence[Job]) -> None:
         """Bulk create: 25 items a request, unprocessed items retried with backoff."""
-        for chunk in _chunks(jobs, 25):
-            requests: list[dict[str, Any]] = [{"PutRequest": {"Item": _item(job)}} for job in chunk]
-            for attempt in range(8):
-                try:
-                    answer = self.client.batch_write_item(RequestItems={self.table: requests})
-                except (ClientError, BotoCoreError) as error:
-                    raise StoreUnavailable(f"DynamoDB batch_write_item failed: {error}") from error
-                requests = answer.get("UnprocessedItems", {}).get(self.table, [])
-                if not requests:
-                    break
-                time.sleep(min(0.05 * 2**attempt, 2.0))
-            else:
-                raise StoreUnavailable("DynamoDB kept items unprocessed in batch_write_item")
+        batch_write(self.client, self.table, [{"PutRequest": {"Item": _item(job)}} for job in jobs])
 
     def delete_if_queued(self, job_id: str) -> None:
         """Undo a create whose Redis half failed, unless a worker already picked the job up."""
@@ -404,12 +379,5 @@ class JobStore:
         doomed: list[str] = []
         for status in FINISHED:
             doomed += self.matching_ids({"status": str(status)}, before_id=before)
-        for chunk in _chunks(doomed, 25):
-            requests: list[dict[str, Any]] = [{"DeleteRequest": {"Key": {"id": {"S": i}}}} for i in chunk]
-            for attempt in range(8):
-                answer = self.client.batch_write_item(RequestItems={self.table: requests})
-                requests = answer.get("UnprocessedItems", {}).get(self.table, [])
-                if not requests:
-                    break
-                time.sleep(min(0.05 * 2**attempt, 2.0))
+        batch_write(self.client, self.table, [{"DeleteRequest": {"Key": {"id": {"S": i}}}} for i in doomed])
         return len(doomed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from typing import Any
 
@@ -10,9 +11,25 @@ from redis.backoff import ExponentialBackoff
 from redis.cluster import RedisCluster
 from redis.retry import Retry
 
+from .aws import client
 from .settings import Settings, get_settings
 
 RedisConnection = redis.Redis | RedisCluster
+
+
+def auth_token(settings: Settings) -> str | None:
+    """The token given directly, else the one in the Secrets Manager secret (plain or JSON)."""
+    if settings.redis_auth_token or not settings.redis_auth_secret_arn:
+        return settings.redis_auth_token
+    secret: str = client("secretsmanager").get_secret_value(SecretId=settings.redis_auth_secret_arn)["SecretString"]
+    try:
+        parsed = json.loads(secret)
+    except ValueError:
+        return secret
+    password = parsed.get("password") if isinstance(parsed, dict) else None
+    if isinstance(password, str):
+        return password
+    raise ValueError('the Redis auth secret must be plain text or JSON with a "password" string')
 
 
 def connect(settings: Settings) -> RedisConnection:
@@ -22,8 +39,9 @@ def connect(settings: Settings) -> RedisConnection:
         "socket_connect_timeout": settings.redis_socket_timeout,
         "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
     }
-    if settings.redis_auth_token:
-        options["password"] = settings.redis_auth_token
+    password = auth_token(settings)
+    if password:
+        options["password"] = password
     if settings.redis_cluster:
         return RedisCluster.from_url(settings.redis_url, **options)
     return redis.Redis.from_url(settings.redis_url, health_check_interval=30, **options)

@@ -29,6 +29,7 @@ from .errors import (
 )
 from .hooks import Hooks, hooks
 from .job_store import JobPage, JobStore
+from .kick import Kicker, install
 from .models import Job, JobStatus, NewJob, is_job_id, new_job_id, payload_size
 from .processor import BatchResult, Processor
 from .redis_client import get_redis
@@ -262,7 +263,6 @@ def _first(*values: int | None) -> int:
 def get_queue() -> JobQueue:
     """The container's queue: connections made once, reused by every invocation."""
     from . import jobs  # noqa: F401  (registers the built-in job types)
-    from .kick import Kicker, install
 
     settings = get_settings()
     registry.load_modules(settings.job_modules)

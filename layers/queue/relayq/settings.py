@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     # (ElastiCache AUTH / Valkey user password) so the URL can live in plain configuration.
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_auth_token: str | None = None
+    # Secrets Manager secret holding the auth token (plain text, or JSON with a "password" key as the
+    # template generates it); read once per container when no token is given directly.
+    redis_auth_secret_arn: str | None = None
     redis_cluster: bool = False
     redis_socket_timeout: float = Field(default=2.0, gt=0)
     # Every key of one deployment shares this hash tag so multi-key scripts stay in one slot.
@@ -46,17 +49,6 @@ class Settings(BaseSettings):
     max_payload_bytes: int = Field(default=256 * 1024, ge=1, le=350 * 1024)
     # Modules imported at start that register custom job types (comma separated).
     job_modules: Annotated[tuple[str, ...], NoDecode] = ()
-
-    # REST API and tokens. Routes a scope may call, as "METHOD /path" patterns ("*" matches any
-    # text, "*" alone any route); JSON in the environment, like the plugin's allowed-routes filter.
-    token_allowed_routes: dict[str, list[str]] = Field(
-        default_factory=lambda: {
-            "full": ["*"],
-            "worker": ["POST /workers/trigger", "GET /run", "POST /run", "POST /process-queue"],
-        }
-    )
-    rate_limit_per_minute: int = Field(default=60, ge=1, le=100_000)
-    api_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
     # --- workers (relayq.worker) ---
     # Jobs run at once by one worker invocation (a thread pool; jobs are mostly I/O-bound).
@@ -90,6 +82,18 @@ class Settings(BaseSettings):
             return {name.strip(): item.strip() for name, item in pairs}
         return value
 
+    # REST API and tokens. Routes a scope may call, as "METHOD /path" patterns ("*" matches any
+    # text, "*" alone any route); JSON in the environment, like the plugin's allowed-routes filter.
+    token_allowed_routes: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "full": ["*"],
+            "worker": ["POST /workers/trigger", "GET /run", "POST /run", "POST /process-queue"],
+        }
+    )
+    # Calls per token per minute when a token has no limit of its own (the contract's default: 60).
+    rate_limit_per_minute: int = Field(default=60, ge=1, le=100_000)
+    api_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+
     # --- all-sites cron (functions/trigger, relayq.cron) ---
     # Sites listed here are cron'd together with the records managed through /sites.
     cron_sites: Annotated[tuple[str, ...], NoDecode] = ()
@@ -116,6 +120,12 @@ class Settings(BaseSettings):
         if not value or any(ch in value for ch in "{}: \t"):
             raise ValueError("must be a non-empty name without braces, colons or spaces")
         return value
+
+    @field_validator("redis_auth_token", "redis_auth_secret_arn", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # CloudFormation cannot leave a variable out conditionally, so "" means "not configured".
+        return value or None
 
     @field_validator("retry_delays", "job_modules", mode="before")
     @classmethod

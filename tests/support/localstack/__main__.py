@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import signal
-import threading
+import time
 from pathlib import Path
 from types import FrameType
 
@@ -26,6 +26,12 @@ def parse_args() -> StackConfig:
     parser.add_argument(
         "--schedule-scale", type=float, default=defaults.schedule_scale, help="run rate schedules N times faster"
     )
+    parser.add_argument(
+        "--timeout-scale",
+        type=float,
+        default=defaults.timeout_scale,
+        help="make timeouts N times longer (slow machines)",
+    )
     parser.add_argument("--snapshot-interval", type=float, default=defaults.snapshot_interval, help="seconds")
     args = parser.parse_args()
     return StackConfig(**vars(args))
@@ -33,15 +39,17 @@ def parse_args() -> StackConfig:
 
 def main() -> None:
     stack = LocalStack(parse_args())
-    stopping = threading.Event()
+    stopping: list[int] = []
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
-        stopping.set()
+        # Only a plain append: a handler that took a lock could deadlock with the code it interrupted.
+        stopping.append(signum)
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     stack.start()
-    stopping.wait()
+    while not stopping:
+        time.sleep(0.2)
     stack.log("stopping")
     stack.stop()
     stack.log("stopped")

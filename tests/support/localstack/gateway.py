@@ -23,6 +23,7 @@ from tests.support.localstack.routes import Authorizer, RestApi, Route
 
 # API Gateway stops waiting for an integration after 29 s (the function itself runs on).
 INTEGRATION_TIMEOUT_S = 29.0
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request size limit
 
 
 class Denied(Exception):
@@ -36,8 +37,11 @@ class Denied(Exception):
 class Gateway:
     """What API Gateway does with one request, independent of the HTTP server."""
 
-    def __init__(self, api: RestApi, lambdas: LambdaService, log: Log) -> None:
+    def __init__(
+        self, api: RestApi, lambdas: LambdaService, log: Log, *, integration_timeout: float = INTEGRATION_TIMEOUT_S
+    ) -> None:
         self.api = api
+        self.integration_timeout = integration_timeout
         self.lambdas = lambdas
         self.log = log
         self._cache: dict[tuple[str, tuple[str, ...]], tuple[float, dict[str, Any]]] = {}
@@ -48,12 +52,15 @@ class Gateway:
         self, method: str, raw_path: str, headers: list[tuple[str, str]], body: bytes, source_ip: str
     ) -> tuple[int, list[tuple[str, str]], bytes]:
         request_id = str(uuid.uuid4())
+        started = time.monotonic()
         split = urlsplit(raw_path)
         path = unquote(split.path) or "/"
         query = parse_qsl(split.query, keep_blank_values=True)
         headers = [*headers, ("X-Forwarded-For", source_ip), ("X-Amzn-Trace-Id", _trace_id())]
         context: dict[str, Any] = {"requestId": request_id, "path": f"/{self.api.stage}{path}", "httpMethod": method}
         try:
+            if len(body) > MAX_PAYLOAD_BYTES:
+                raise Denied("REQUEST_TOO_LARGE")
             resource, route = self.api.match(method, path)
             if route is None:
                 raise Denied("MISSING_AUTHENTICATION_TOKEN")
@@ -78,7 +85,7 @@ class Gateway:
             context["authorizer"] = {**context.get("authorizer", {}), **denied.context}
             answer = render(self.api.gateway_responses, denied.response_type, message=denied.message, context=context)
             status, out_headers, out_body = answer.status, list(answer.headers.items()), answer.body
-        self.log(f"{method} {raw_path} -> {status}")
+        self.log(f"{method} {split.path} -> {status} ({(time.monotonic() - started) * 1000:.0f} ms)")
         return status, [*out_headers, ("x-amzn-RequestId", request_id)], out_body
 
     # --- authorizer -------------------------------------------------------------------------------
@@ -161,7 +168,7 @@ class Gateway:
     ) -> tuple[int, list[tuple[str, str]], bytes]:
         future = self._integrations.submit(self.lambdas.invoke, route.function, event)
         try:
-            result = future.result(timeout=INTEGRATION_TIMEOUT_S)
+            result = future.result(timeout=self.integration_timeout)
         except concurrent.futures.TimeoutError:
             raise Denied("INTEGRATION_TIMEOUT") from None
         response = result.payload

@@ -11,14 +11,25 @@ from typing import Any
 
 # Response type -> (status, default message), and the fallback chain API Gateway applies.
 DEFAULTS: dict[str, tuple[int, str | None]] = {
-    "UNAUTHORIZED": (401, "Unauthorized"),
     "ACCESS_DENIED": (403, "User is not authorized to access this resource"),
-    "MISSING_AUTHENTICATION_TOKEN": (403, "Missing Authentication Token"),
-    "AUTHORIZER_FAILURE": (500, None),
+    "API_CONFIGURATION_ERROR": (500, "Internal server error"),
     "AUTHORIZER_CONFIGURATION_ERROR": (500, None),
-    "INTEGRATION_TIMEOUT": (504, "Endpoint request timed out"),
-    "INTEGRATION_FAILURE": (504, None),
+    "AUTHORIZER_FAILURE": (500, None),
     "BAD_REQUEST_BODY": (400, "Invalid request body"),
+    "BAD_REQUEST_PARAMETERS": (400, "Invalid request parameters"),
+    "EXPIRED_TOKEN": (403, "The security token included in the request is expired"),
+    "INTEGRATION_FAILURE": (504, None),
+    "INTEGRATION_TIMEOUT": (504, "Endpoint request timed out"),
+    "INVALID_API_KEY": (403, "Forbidden"),
+    "INVALID_SIGNATURE": (403, "Invalid signature"),
+    "MISSING_AUTHENTICATION_TOKEN": (403, "Missing Authentication Token"),
+    "QUOTA_EXCEEDED": (429, "Limit Exceeded"),
+    "REQUEST_TOO_LARGE": (413, "Request Too Long"),
+    "RESOURCE_NOT_FOUND": (404, "Not Found"),
+    "THROTTLED": (429, "Too Many Requests"),
+    "UNAUTHORIZED": (401, "Unauthorized"),
+    "UNSUPPORTED_MEDIA_TYPE": (415, "Unsupported Media Type"),
+    "WAF_FILTERED": (403, "Forbidden"),
 }
 DEFAULT_TEMPLATE = '{"message":$context.error.messageString}'
 CONTEXT_VARIABLE = re.compile(r"\$(?:\{context\.([A-Za-z0-9_.]+)\}|context\.([A-Za-z0-9_.]+))")

@@ -62,15 +62,16 @@ class LambdaService:
         thread.start()
 
     def warm(self) -> None:
-        threads = [threading.Thread(target=pool.warm) for pool in self.pools.values()]
+        """Start one container per function; they import their handlers meanwhile."""
+        for pool in self.pools.values():
+            pool.warm()
+
+    def stop(self) -> None:
+        threads = [threading.Thread(target=pool.stop) for pool in self.pools.values()]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-
-    def stop(self) -> None:
-        for pool in self.pools.values():
-            pool.stop()
 
 
 class _InvokeHandler(BaseHTTPRequestHandler):

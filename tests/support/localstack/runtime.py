@@ -2,7 +2,9 @@
 like Lambda's runtime): the function's code folder and the layers on ``sys.path``, its handler
 imported once, then one invocation at a time read from a pipe and answered on another.
 
-Invocation: ``{"id", "event", "deadline_ms"}`` per line in; ``{"ok": true, "result"}`` or
+First line out: ``{"ready": true}`` once the handler is imported (Lambda's init phase, which does
+not count against the function's timeout). Then per invocation:
+``{"id", "event", "deadline_ms"}`` per line in; ``{"ok": true, "result"}`` or
 ``{"ok": false, "error": {"errorMessage", "errorType", "stackTrace"}}`` per line out.
 """
 
@@ -70,6 +72,9 @@ def main() -> None:
         import_error["errorMessage"] = f"Unable to import module {module_name!r}: {error}"
         traceback.print_exc()
     with os.fdopen(fd_in, "r", encoding="utf-8") as requests, os.fdopen(fd_out, "w", encoding="utf-8") as replies:
+        # The init phase is over: from here on, an invocation's time counts against its timeout.
+        replies.write(json.dumps({"ready": True}) + "\n")
+        replies.flush()
         for line in requests:
             request = json.loads(line)
             reply: dict[str, Any]

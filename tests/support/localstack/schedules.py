@@ -68,10 +68,10 @@ def schedules(resolver: Resolver) -> list[Schedule]:
             if event["Type"] not in ("Schedule", "ScheduleV2"):
                 continue
             props = event["Properties"]
-            if props.get("Enabled") is False or props.get("State") == "DISABLED":
+            if resolver.resolve(props.get("Enabled", True)) == "false" or props.get("State") == "DISABLED":
                 continue
-            expression = props.get("Schedule") or props["ScheduleExpression"]
-            text = props.get("Input")
+            expression = resolver.resolve(props.get("Schedule") or props["ScheduleExpression"])
+            text = resolver.resolve(props["Input"]) if "Input" in props else None
             found.append(Schedule(function, name, expression, json.loads(text) if text else None))
     return found
 
@@ -126,8 +126,8 @@ def _next_cron(expression: str, now: dt.datetime) -> dt.datetime:
 
 
 class Scheduler:
-    """Fires each schedule on time through ``fire(function, event)`` until stopped. Rate schedules
-    fire once at start (EventBridge fires a new rate rule within its first period)."""
+    """Fires each schedule on time through ``fire(function, event)`` until stopped; a rate
+    schedule first fires one period after the start, as a new EventBridge rule does."""
 
     def __init__(self, entries: list[Schedule], fire: Callable[[str, Any], None], scale: float = 1.0) -> None:
         self.entries = entries
@@ -141,7 +141,7 @@ class Scheduler:
 
     def _run(self) -> None:
         now = _utcnow()
-        due = [now if RATE.match(s.expression) else s.next_after(now) for s in self.entries]
+        due = [s.next_after(now, self.scale) for s in self.entries]
         while due and not self._stop.is_set():
             index = min(range(len(due)), key=due.__getitem__)
             schedule, when = self.entries[index], due[index]

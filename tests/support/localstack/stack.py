@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import math
 import os
 import sys
 import threading
@@ -12,7 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from tests.support.localstack.functions import FunctionSpec, Resolver, function_specs
-from tests.support.localstack.gateway import Gateway, GatewayServer
+from tests.support.localstack.gateway import INTEGRATION_TIMEOUT_S, Gateway, GatewayServer
 from tests.support.localstack.lambda_service import LambdaApiServer, LambdaService
 from tests.support.localstack.routes import rest_apis
 from tests.support.localstack.schedules import Scheduler, schedules
@@ -32,11 +34,14 @@ class StackConfig:
     data_dir: Path
     host: str = "127.0.0.1"
     api_port: int = 3000
-    lambda_port: int = 3001
+    lambda_port: int = 3002  # 3001 is `make sam-local-api`'s
     moto_port: int = 4566
     redis_port: int = 6380
     # Rate schedules run this many times faster (tests); 1 = as template.yaml says.
     schedule_scale: float = 1.0
+    # Function and integration timeouts are this many times longer (a busy machine is slower than
+    # Lambda); 1 = as template.yaml and API Gateway say.
+    timeout_scale: float = 1.0
     snapshot_interval: float = 5.0
 
 
@@ -97,15 +102,26 @@ class LocalStack:
 
         resolver = Resolver(self.local_parameters(), tables)
         self.create_aws_resources(resolver)
-        specs = function_specs(resolver)
+        specs = {
+            name: dataclasses.replace(spec, timeout=math.ceil(spec.timeout * config.timeout_scale))
+            for name, spec in function_specs(resolver).items()
+        }
         self.lambdas = LambdaService(specs, self.function_environment(), self.log)
         self._stops.append(self.lambdas.stop)
         self.lambda_server = LambdaApiServer((config.host, config.lambda_port), self.lambdas)
         self.gateway_server = GatewayServer(
-            (config.host, config.api_port), Gateway(rest_apis(resolver)[0], self.lambdas, self.log)
+            (config.host, config.api_port),
+            Gateway(
+                rest_apis(resolver)[0],
+                self.lambdas,
+                self.log,
+                integration_timeout=INTEGRATION_TIMEOUT_S * config.timeout_scale,
+            ),
         )
         self._serve(self.lambda_server)
         self._serve(self.gateway_server)
+        # One warm container per function, as after a first request, so the first call is quick.
+        self.lambdas.warm()
         self._stops.append(self.gateway_server.gateway.stop)
 
         self.tokens = ensure_tokens(dynamodb, tables["TokensTable"], data / "env")
@@ -133,6 +149,7 @@ class LocalStack:
             "RedisUrl": self.redis.url,
             "EmailFromAddress": LOCAL_SENDER,
             "ImagesBucketName": LOCAL_BUCKET,
+            "AwsEndpointUrl": self.moto.url,
         }
         declared = template().get("Parameters", {})
         return {name: value for name, value in values.items() if name in declared}

@@ -11,10 +11,9 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from ..clock import from_text, now_ms, to_text
-from ..errors import RunNotFound, StoreUnavailable, TransitionRefused
+from ..dynamo import call_table
+from ..errors import RunNotFound, TransitionRefused
 from .models import Run, RunStatus, SiteResult
 
 HEADER = "run"
@@ -57,14 +56,7 @@ class RunStore:
         self.retention_s = retention_days * 86400
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
-        try:
-            return getattr(self.client, operation)(TableName=self.table, **kwargs)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                raise TransitionRefused(str(error)) from error
-            raise StoreUnavailable(f"DynamoDB {operation} on the runs table failed: {type(error).__name__}") from error
-        except BotoCoreError as error:
-            raise StoreUnavailable(f"DynamoDB {operation} on the runs table failed: {type(error).__name__}") from error
+        return call_table(self.client, self.table, operation, **kwargs)
 
     def _expires(self) -> dict[str, str]:
         return {"N": str(int(time.time()) + self.retention_s)}

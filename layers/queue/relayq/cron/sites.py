@@ -8,10 +8,9 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from ..clock import now_ms, to_text
-from ..errors import SiteNotFound, StoreUnavailable
+from ..dynamo import batch_write, call_table
+from ..errors import SiteNotFound, TransitionRefused
 from ..settings import Settings
 from .models import CronTarget, Site
 
@@ -34,58 +33,38 @@ class SiteStore:
         self.client = client
         self.table = table
 
-    def _call(self, operation: str, **kwargs: Any) -> Any:
-        try:
-            return getattr(self.client, operation)(TableName=self.table, **kwargs)
-        except (ClientError, BotoCoreError) as error:
-            raise StoreUnavailable(f"DynamoDB {operation} on the sites table failed: {type(error).__name__}") from error
-
     def put(self, sites: Iterable[Site]) -> list[Site]:
         """Add or replace sites (one BatchWriteItem per 25)."""
         stored = list({site.url: site for site in sites}.values())
         now = to_text(now_ms())
-        items = []
+        requests = []
         for site in stored:
             item: dict[str, Any] = {"url": {"S": site.url}, "enabled": {"BOOL": site.enabled}, "updated_at": {"S": now}}
             if site.cron_url:
                 item["cron_url"] = {"S": site.cron_url}
-            items.append({"PutRequest": {"Item": item}})
-        for start in range(0, len(items), 25):
-            pending = items[start : start + 25]
-            for attempt in range(8):
-                try:
-                    answer = self.client.batch_write_item(RequestItems={self.table: pending})
-                except (ClientError, BotoCoreError) as error:
-                    raise StoreUnavailable(f"DynamoDB batch_write_item failed: {type(error).__name__}") from error
-                pending = answer.get("UnprocessedItems", {}).get(self.table, [])
-                if not pending:
-                    break
-                time.sleep(min(0.05 * 2**attempt, 2.0))
-            else:
-                raise StoreUnavailable("DynamoDB kept site items unprocessed")
+            requests.append({"PutRequest": {"Item": item}})
+        batch_write(self.client, self.table, requests)
         return stored
 
     def delete(self, url: str) -> None:
         try:
-            self.client.delete_item(
-                TableName=self.table,
+            call_table(
+                self.client,
+                self.table,
+                "delete_item",
                 Key={"url": {"S": url}},
                 ConditionExpression="attribute_exists(#u)",
                 ExpressionAttributeNames={"#u": "url"},
             )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                raise SiteNotFound(f"No site with URL {url}.") from None
-            raise StoreUnavailable(f"DynamoDB delete_item failed: {type(error).__name__}") from error
-        except BotoCoreError as error:
-            raise StoreUnavailable(f"DynamoDB delete_item failed: {type(error).__name__}") from error
+        except TransitionRefused:
+            raise SiteNotFound(f"No site with URL {url}.") from None
 
     def all(self) -> list[Site]:
         sites = []
         start: dict[str, Any] | None = None
         while True:
             kwargs: dict[str, Any] = {"ExclusiveStartKey": start} if start else {}
-            page = self._call("scan", **kwargs)
+            page = call_table(self.client, self.table, "scan", **kwargs)
             for item in page["Items"]:
                 sites.append(
                     Site(

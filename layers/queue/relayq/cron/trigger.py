@@ -3,6 +3,7 @@ down, hand it to an asynchronous invocation of this same function. Answers in th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -80,8 +81,16 @@ class CronEvent(BaseModel):
     event: RunEvent | BatchEvent | ProcessQueueEvent = Field(discriminator="cron_action")
 
 
-def is_cron_event(event: Any) -> bool:
-    return isinstance(event, dict) and "cron_action" in event
+def as_cron_event(event: Any, cron_queue: str) -> dict[str, Any] | None:
+    """The cron work an async event asks for, if any: the trigger's own events, or the idle-queue
+    kick of the cron queue (which the trigger processes, as ``/process-queue`` does)."""
+    if not isinstance(event, dict):
+        return None
+    if "cron_action" in event:
+        return event
+    if event.get("source") == "kick" and event.get("queues") == [cron_queue]:
+        return {"cron_action": "process-queue", "max_jobs": min(int(event.get("max_jobs") or 10), 1000)}
+    return None
 
 
 class CronService:
@@ -125,14 +134,16 @@ class CronService:
             admission = self.guard.admit("defer", run_id)
             if admission.outcome == "coalesced":
                 return queued_answer(admission.run_id, "redis", MESSAGE_JOINED, coalesced=True)
-            self.runs.create(run_id, "redis", triggered_by)
             try:
+                self.runs.create(run_id, "redis", triggered_by)
                 self.queue().create(
                     NewJob(type=jobs.RUN_JOB, queue=self.settings.cron_queue, payload={"run_id": run_id})
                 )
-            except RedisUnavailable:
-                self.runs.discard(run_id)
+            except Exception:
+                # No queued mark may outlive its run: later triggers would join a run that never comes.
                 self.runner.abandon(run_id)
+                with contextlib.suppress(QueueError):
+                    self.runs.discard(run_id)
                 raise
             return queued_answer(run_id, "redis", MESSAGE_REDIS)
         except (RedisError, RedisUnavailable) as error:

@@ -1,0 +1,191 @@
+"""API and authorizer cost: cold import and warm request latency, each against a baseline measured
+in the same run.
+
+1. Import time (CPU time, so other load on the machine does not count) in a fresh interpreter of
+   each handler module vs. the bare import of the third-party modules it imports (Powertools,
+   pydantic, redis, boto3). Target: our code adds <= 15 %.
+2. Warm POST /jobs and GET /jobs through the API handler (event in, response out) vs. the same
+   layer calls without the handler, against a real redis-server and moto's server.
+
+Run: ``.venv/bin/python -m bench.api_cold_start [--runs 9] [--requests 200]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET = 0.15
+
+# The third-party modules each handler imports at module level (what Lambda must load anyway).
+DEPENDENCIES = {
+    "api": [
+        "aws_lambda_powertools.logging",
+        "aws_lambda_powertools.event_handler",
+        "aws_lambda_powertools.event_handler.openapi.params",
+        "pydantic",
+        "pydantic_settings",
+        "redis",
+        "redis.cluster",
+        "aws_lambda_powertools.event_handler.openapi.dependant",  # loaded by routes with validation
+        "boto3",
+        "boto3.session",  # boto3 loads its session lazily; the layer's client factory needs it
+        "botocore.config",
+    ],
+    "authorizer": ["aws_lambda_powertools.logging", "pydantic", "pydantic_settings", "botocore.exceptions"],
+}
+
+
+def _import_seconds(deps: list[str], function: str) -> tuple[float, float]:
+    """CPU seconds, in one fresh interpreter, to import the dependencies, then the handler on top."""
+    code = (
+        "import time, importlib\n"
+        "t = time.process_time()\n"
+        f"for name in {deps!r}: importlib.import_module(name)\n"
+        "d = time.process_time()\n"
+        f"importlib.import_module('{function}_app')\n"
+        "print(d - t, time.process_time() - d)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'layers' / 'queue'}:{ROOT / 'functions' / function}"}
+    env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    deps_s, ours_s = (float(x) for x in out.stdout.split())
+    return deps_s, ours_s
+
+
+def cold_imports(runs: int) -> list[dict[str, Any]]:
+    """Per fresh interpreter: the dependencies' import, then what importing the handler adds on top
+    (our code, and any dependency module it pulls in beyond the list). Medians over ``runs``."""
+    rows = []
+    for function, deps in DEPENDENCIES.items():
+        samples = [_import_seconds(deps, function) for _ in range(runs)]
+        deps_ms = statistics.median(d for d, _ in samples) * 1000
+        ours_ms = statistics.median(o for _, o in samples) * 1000
+        added = statistics.median(o / d for d, o in samples)
+        rows.append({"function": function, "deps_ms": deps_ms, "handler_ms": deps_ms + ours_ms, "added": added})
+    return rows
+
+
+def _percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return statistics.median(ordered) * 1000, p99 * 1000
+
+
+def _timed_pair(first: Callable[[], Any], second: Callable[[], Any], n: int) -> tuple[list[float], list[float]]:
+    """Alternate the two calls, so both see the same data and the same machine load."""
+    samples: tuple[list[float], list[float]] = ([], [])
+    for _ in range(n):
+        for call, into in ((first, samples[0]), (second, samples[1])):
+            t = time.perf_counter()
+            call()
+            into.append(time.perf_counter() - t)
+    return samples
+
+
+def warm_latency(requests: int) -> list[dict[str, Any]]:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request
+    sys.path[:0] = [str(ROOT / "layers" / "queue"), str(ROOT)]
+    from relayq.models import NewJob
+    from relayq.registry import registry
+    from relayq.service import get_queue
+    from tests.support.apigw import proxy_event
+    from tests.support.handlers import load_handler
+    from tests.support.job_types import Noop
+    from tests.support.lambda_context import FakeLambdaContext
+    from tests.support.moto_server import MotoServer
+    from tests.support.redis_server import RedisServer
+
+    tables = {"jobs_table": "bench-jobs", "tokens_table": "bench-tokens", "idempotency_table": "bench-idem"}
+    for key, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+    }.items():
+        os.environ.setdefault(key, value)
+    with tempfile.TemporaryDirectory() as data:
+        redis_server = RedisServer(Path(data)).start()
+        moto = MotoServer().start()
+        try:
+            moto.create_tables(tables)
+            os.environ.update(
+                {
+                    "AWS_ENDPOINT_URL": moto.url,
+                    "QUEUE_REDIS_URL": redis_server.url,
+                    "QUEUE_JOBS_TABLE": tables["jobs_table"],
+                    "QUEUE_TOKENS_TABLE": tables["tokens_table"],
+                    "QUEUE_IDEMPOTENCY_TABLE": tables["idempotency_table"],
+                    "POWERTOOLS_LOG_LEVEL": "WARNING",
+                }
+            )
+            registry.register(Noop)
+            api = load_handler("api")
+            context = FakeLambdaContext(timeout_s=30)
+            principal: dict[str, str | int] = {
+                "principalId": "tok_bench",
+                "token_id": "tok_bench",
+                "scope": "full",
+                "rate_limit": 10**6,
+            }
+            body = json.dumps({"type": "noop", "payload": {"to": "a@example.com", "n": 1}})
+
+            def post() -> None:
+                event = proxy_event("POST", "/jobs", headers={"Content-Type": "application/json"}, body=body,
+                                    resource="/{proxy+}", authorizer=principal)  # fmt: skip
+                assert api.handler(event, context)["statusCode"] == 201
+
+            def get() -> None:
+                event = proxy_event(
+                    "GET", "/jobs", query={"per_page": "10"}, resource="/{proxy+}", authorizer=principal
+                )
+                assert api.handler(event, context)["statusCode"] == 200
+
+            queue = get_queue()
+            request = NewJob(type="noop", payload={"to": "a@example.com", "n": 1})
+            post()
+            get()  # first calls open the connections
+            rows = []
+            for name, handler_call, layer_call in [
+                ("POST /jobs", post, lambda: queue.create(request)),
+                ("GET /jobs", get, lambda: queue.list(1, 10)),
+            ]:
+                layer, through = _timed_pair(layer_call, handler_call, requests)
+                rows.append({"route": name, "layer": _percentiles(layer), "handler": _percentiles(through)})
+            return rows
+        finally:
+            moto.stop()
+            redis_server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=11, help="fresh interpreters per import measurement")
+    parser.add_argument("--requests", type=int, default=200, help="warm requests per route")
+    args = parser.parse_args()
+
+    print(f"Cold import (CPU time, median of {args.runs} fresh interpreters)")
+    print(f"{'function':<12}{'deps only ms':>14}{'handler ms':>12}{'added':>9}  target <= {TARGET:.0%}")
+    for row in cold_imports(args.runs):
+        verdict = "ok" if row["added"] <= TARGET else "OVER"
+        print(f"{row['function']:<12}{row['deps_ms']:>14.1f}{row['handler_ms']:>12.1f}{row['added']:>9.1%}  {verdict}")
+
+    print(f"\nWarm latency ({args.requests} requests each; real redis-server + moto server)")
+    print(f"{'route':<12}{'layer p50':>11}{'layer p99':>11}{'handler p50':>13}{'handler p99':>13}")
+    for row in warm_latency(args.requests):
+        (lp50, lp99), (hp50, hp99) = row["layer"], row["handler"]
+        print(f"{row['route']:<12}{lp50:>9.2f}ms{lp99:>9.2f}ms{hp50:>11.2f}ms{hp99:>11.2f}ms")
+
+
+if __name__ == "__main__":
+    main()

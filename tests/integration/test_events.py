@@ -1,0 +1,110 @@
+"""events/: the committed samples are what tests/support/events.py builds, and every handler
+answers every sample of its function as expected, against redis-server and moto's server, with
+the environment template.yaml gives the function."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from relayq.cron.models import Site
+from relayq.cron.trigger import get_cron
+from relayq.models import NewJob
+from relayq.redis_queue import QueueEntry
+from relayq.service import get_queue
+from relayq.tokens import TokenInfo, _item, hash_token
+from tests.integration.conftest import TABLE_NAMES, reset_caches
+from tests.support import events
+from tests.support.apigw import policy_allows
+from tests.support.handlers import load_handler
+from tests.support.lambda_context import FakeLambdaContext
+from tests.support.localstack.functions import Resolver, function_specs
+from tests.support.sites import SiteFarm
+from tests.support.template import TABLES
+
+
+def test_the_committed_events_are_current() -> None:
+    built = {case.path: events.render(case) for case in events.cases()}
+    committed = {str(p.relative_to(events.EVENTS)): p.read_text() for p in events.EVENTS.glob("*/*.json")}
+    assert sorted(committed) == sorted(built), "events/ differs from tests/support/events.py: run `make events`"
+    stale = [path for path, text in built.items() if committed[path] != text]
+    assert not stale, f"stale events {stale}: run `make events`"
+
+
+def _function_environment(function: str) -> dict[str, str]:
+    """The variables template.yaml gives the function, pointed at the test's tables and Redis."""
+    resolver = Resolver({}, {logical: TABLE_NAMES[field] for logical, field in TABLES.items()})
+    spec = next(s for s in function_specs(resolver).values() if s.code_dir.name == function)
+    local = ("QUEUE_REDIS_URL", "QUEUE_KICK_FUNCTIONS")  # the test's Redis; no worker functions to kick
+    return {key: value for key, value in spec.environment.items() if key not in local}
+
+
+def _seed(case: events.Case) -> None:
+    """What the samples refer to: their tokens, a queued job, a cron run, the site one removes."""
+    store = get_queue().store
+    for token, scope, token_id in (
+        (events.FULL_TOKEN, "full", "tok_example"),
+        (events.WORKER_TOKEN, "worker", "tok_worker"),
+    ):
+        info = TokenInfo(id=token_id, name="example", scope=scope, created_at="2026-01-01 12:00:00")
+        store.client.put_item(TableName=TABLE_NAMES["tokens_table"], Item=_item(hash_token(token), info))
+    queue = get_queue()
+    job, _ = queue.build(NewJob(type="email", payload={"to": "admin@example.com", "subject": "Hi", "message": "Body"}))
+    job = job.model_copy(update={"id": events.JOB_ID})
+    store.put_new(job)
+    queue.redis.enqueue([QueueEntry(job.id, job.queue, job.priority, job.timeout, job.max_attempts, 0)])
+    cron = get_cron()
+    cron.runs.create(events.RUN_ID, "redis", "tok_example")
+    if case.name == "sites_delete":  # only there: a run would call it
+        cron.runner.sites.put([Site(url="https://shop.example.com")])
+
+
+@pytest.fixture
+def farm() -> Iterator[SiteFarm]:
+    sites = SiteFarm().start()
+    yield sites
+    sites.stop()
+
+
+@pytest.mark.parametrize("case", events.cases(), ids=lambda case: case.path)
+def test_every_handler_answers_its_events(
+    case: events.Case, lambda_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, farm: SiteFarm
+) -> None:
+    for key, value in _function_environment(case.function).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("QUEUE_EMAIL_FROM", "relayq@example.com")
+    # The samples' sites do not exist: fail fast instead of waiting for DNS and retries.
+    monkeypatch.setenv("QUEUE_CRON_REQUEST_TIMEOUT", "1")
+    monkeypatch.setenv("QUEUE_CRON_CONNECT_RETRIES", "0")
+    reset_caches()
+    _seed(case)
+    if case.name == "run_sync":  # a synchronous run calls every site before it answers
+        get_cron().runner.sites.put([Site(url=farm.url("blog"))])
+    handler: Any = load_handler(case.function).handler
+    event = json.loads((events.EVENTS / case.path).read_text())
+    context = FakeLambdaContext(function_name=case.function)
+
+    if case.function == "authorizer":
+        if case.expect == "Unauthorized":
+            with pytest.raises(Exception, match=r"^Unauthorized$"):
+                handler(event, context)
+            return
+        policy = handler(event, context)
+        assert policy_allows(policy, event["methodArn"]) is (case.expect == "Allow")
+        if case.name == "bearer":  # what the API samples carry is what the authorizer gives
+            assert policy["context"] == events.FULL_CONTEXT
+        return
+
+    result = handler(event, context)
+    if isinstance(case.expect, int):
+        assert result["statusCode"] == case.expect, result.get("body")
+        if "_ga" in case.name:
+            assert result["body"].startswith("::notice::")
+        else:
+            body = json.loads(result["body"])
+            assert isinstance(body, dict | list)
+    else:
+        assert isinstance(result, dict) and "errorMessage" not in result, result
