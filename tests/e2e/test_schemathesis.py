@@ -13,6 +13,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.core.result import Ok
 
+from bench.load import own_token
 from tests.e2e.conftest import StackProcess
 from tests.support.template import ROOT
 
@@ -45,11 +46,8 @@ def fuzz(operation: Any, mode: GenerationMode, base_url: str, session: requests.
 
 def test_every_operation_answers_in_the_contract_format(stack: StackProcess) -> None:
     schema = schemathesis.openapi.from_path(ROOT / "functions" / "api" / "openapi.json")
-    # Its own token, with a rate limit above the run, so the other e2e tests keep their budget.
-    created = stack.client().post("/tokens", json={"name": "schemathesis", "scope": "full", "rate_limit": 100_000})
-    assert created.status_code == 201, created.text
     session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {created.json()['token']}"
+    session.headers["Authorization"] = f"Bearer {own_token(stack, 'schemathesis')}"
     operations = [result.ok() for result in schema.get_all_operations() if isinstance(result, Ok)]
     assert len(operations) >= 14
     for operation in operations:
