@@ -79,6 +79,10 @@ test: install lint typecheck sam-validate sam-build template-check sam-local-opt
 BENCH_ENV := PYTHONPATH=layers/queue:.
 bench: install
 	$(BENCH_ENV) $(BIN)/python -m bench.queue_core
+	$(BENCH_ENV) $(BIN)/python -m bench.worker_throughput
+	$(BENCH_ENV) $(BIN)/python -m bench.cron_fanout
+	$(BENCH_ENV) $(BIN)/python -m bench.cost_model
+	$(BENCH_ENV) $(BIN)/python -m bench.load --seconds 60
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

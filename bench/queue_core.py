@@ -54,9 +54,11 @@ def round_trips(stack: BenchStack) -> dict[str, float]:
     for _ in range(n):
         queue.create(NewJob(type="noop"))
     enqueue_rt, enqueue_ddb = conn.round_trips / n, counter.total / n
+    operations = counter.calls.copy()
     conn.round_trips, counter.calls = 0, counter.calls.__class__()
     queue.process(["default"], n, concurrency=10)
     drain_rt, drain_ddb = conn.round_trips / n, counter.total / n
+    operations += counter.calls
     conn.round_trips, counter.calls = 0, counter.calls.__class__()
     queue.create_many([NewJob(type="noop") for _ in range(n)])
     return {
@@ -64,6 +66,7 @@ def round_trips(stack: BenchStack) -> dict[str, float]:
         "ddb_per_job": enqueue_ddb + drain_ddb,
         "bulk_ddb_per_job": counter.total / n,
         "bulk_redis_per_job": conn.round_trips / n,
+        **{f"ddb_{operation}_per_job": count / n for operation, count in operations.items()},
     }
 
 

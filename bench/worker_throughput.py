@@ -28,6 +28,7 @@ import redis
 from rq import Queue as RQQueue
 from rq import SimpleWorker
 
+from bench.stack import TABLES
 from relayq import aws, redis_client, service, settings
 from relayq.models import NewJob
 from relayq.registry import JobContext, JobType, registry
@@ -36,9 +37,7 @@ from tests.support.http_recorder import Invocation, LambdaRecorder
 from tests.support.job_types import Noop, Sleep
 from tests.support.moto_server import MotoServer
 from tests.support.redis_server import RedisServer
-from tests.support.template import table_names
 
-TABLES = table_names("bench")
 started_at: dict[str, float] = {}
 
 

@@ -27,6 +27,8 @@ ROUTES: list[tuple[str, str]] = [
     ("POST", "/jobs/job_0000000000000000000000000000/retry"),
     ("POST", "/jobs/purge"),
     ("POST", "/workers/trigger"),
+    ("GET", "/workers/status"),
+    ("GET", "/metrics"),
     ("GET", "/stats"),
     ("GET", "/health"),
     ("POST", "/queues/default/clear"),

@@ -40,6 +40,13 @@ def test_bad_bodies(body: str, fragment: str) -> None:
         parse_body(body, "application/json", max_bytes=LIMIT)
 
 
+@pytest.mark.parametrize("body", ["\x80abc", "not base64!", "/w=="])  # non-ASCII, not base64, not UTF-8
+def test_bad_base64_bodies_are_invalid_input(body: str) -> None:
+    """Found by the fuzzing in tests/integration/test_security.py: these escaped as a 500."""
+    with pytest.raises(InvalidInput, match="body"):
+        parse_body(body, "application/json", is_base64=True, max_bytes=LIMIT)
+
+
 def test_body_size_limit() -> None:
     with pytest.raises(PayloadTooLarge):
         parse_body('{"a":"' + "x" * LIMIT + '"}', "application/json", max_bytes=LIMIT)

@@ -5,7 +5,6 @@ job payload as an object, a JSON string, ``payload[key]=value`` fields, or the c
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -90,7 +89,7 @@ def parse_body(
     if is_base64 and body:
         try:
             body = base64.b64decode(body, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # bad base64 (binascii.Error), non-ASCII input, or bytes that are not UTF-8
             raise InvalidInput("Invalid parameter(s): body (not valid UTF-8 text).") from None
     if not body or not body.strip():
         return {}

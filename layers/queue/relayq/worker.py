@@ -12,8 +12,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
+from redis.exceptions import RedisError
 
-from .errors import InvalidInput
+from .errors import InvalidInput, RedisUnavailable
 from .kick import Kicker, installed
 from .metrics import emit_emf, queue_depths
 from .processor import BatchResult
@@ -113,4 +114,10 @@ def invoke(event: Mapping[str, Any] | None, remaining_ms: Callable[[], int], inv
         return InvalidInput(f"Invalid worker input: {describe_validation_error(error)}").to_body()
     queue = get_queue()
     worker = Worker(queue, installed(queue.hooks))
-    return worker.run(request, remaining_ms, invocation).to_dict()
+    try:
+        return worker.run(request, remaining_ms, invocation).to_dict()
+    except (RedisError, RedisUnavailable):
+        # Nothing is lost: waiting jobs stay queued and a lease taken before the outage expires and
+        # is recovered by a later run. Answering (not raising) keeps Lambda from retrying into it.
+        logger.exception("worker invocation stopped: Redis is unavailable")
+        return RedisUnavailable().to_body()

@@ -1,0 +1,53 @@
+"""Bad jobs through the worker handler, as a schedule runs it: a job that raises, one that hangs
+past its timeout and one that returns something unserialisable are failed or retried as
+configured, and the same invocation goes on to complete the good jobs queued behind them (the
+unit tests in tests/unit/test_job_queue.py prove each case on the core alone)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from relayq.models import NewJob
+from relayq.registry import registry
+from relayq.service import get_queue
+from tests.support.handlers import ROOT, load_handler
+from tests.support.job_types import TEST_TYPES
+from tests.support.lambda_context import FakeLambdaContext
+
+
+@pytest.fixture
+def worker(lambda_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("QUEUE_WORKER_CONCURRENCY", "2")
+    for cls in TEST_TYPES:
+        registry.register(cls)
+    yield load_handler("worker")
+    for cls in TEST_TYPES:
+        registry.unregister(cls.name)
+
+
+def test_the_worker_fails_or_retries_bad_jobs_and_keeps_going(worker: Any) -> None:
+    queue = get_queue()
+    bad = {
+        "raises": queue.create(NewJob(type="broken", queue="bad", priority=1)),
+        "hangs": queue.create(
+            NewJob(type="sleep", queue="bad", priority=1, payload={"seconds": 3}, timeout=1, max_attempts=2)
+        ),
+        "unserialisable": queue.create(NewJob(type="unserialisable", queue="bad", priority=1, max_attempts=1)),
+    }
+    good = [queue.create(NewJob(type="echo", queue="bad", priority=90, payload={"n": n})) for n in range(3)]
+    event = json.loads((ROOT / "events" / "worker" / "schedule.json").read_text()) | {"queues": ["bad"]}
+
+    summary = worker.handler(event, FakeLambdaContext())
+
+    # `failed` counts failed attempts, the retried one included.
+    assert (summary["processed"], summary["successful"], summary["failed"], summary["retried"]) == (6, 3, 3, 1)
+    assert [queue.get(j.id).status for j in good] == ["completed"] * 3
+    raised, hung, unserialisable = (queue.get(bad[k].id) for k in ("raises", "hangs", "unserialisable"))
+    assert raised.status == "failed" and "cannot ever work" in (raised.error_message or "")
+    assert hung.status == "queued" and hung.attempts == 1  # retried later: max_attempts=2
+    assert "timed out after 1 seconds" in (hung.error_message or "")
+    assert unserialisable.status == "failed" and "not JSON-serialisable" in (unserialisable.error_message or "")
