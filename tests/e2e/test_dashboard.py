@@ -5,6 +5,7 @@ screenshots of every page (desktop and phone, light and dark) under test-artifac
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -63,10 +64,12 @@ class Dashboard:
 
 
 @pytest.fixture(scope="module")
-def dash(stack: StackProcess) -> Iterator[Dashboard]:
+def dash(stack: StackProcess, api_token: str) -> Iterator[Dashboard]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing: `make system-deps` installs Debian's chromium")
-    full, worker = stack.env["QUEUE_API_TOKEN"], stack.env["QUEUE_WORKER_TOKEN"]
+    # A full token of the suite's own with a high limit: the page polls, and the stack's token
+    # (60 calls a minute, the contract's default) is shared with the other e2e modules.
+    full, worker = api_token, stack.env["QUEUE_WORKER_TOKEN"]
     # The stack's functions start cold (seconds each); the page's checks wait 5 s at most.
     api, stranger = Api(stack.url, full), Api(stack.url, "rq_not-a-token")
     for call in (lambda: api.get("/health"), lambda: api.get("/runs"), lambda: stranger.get("/stats")):
@@ -310,8 +313,17 @@ def test_a_cron_run_shows_its_per_site_results(page: Page, dash: Dashboard) -> N
         sign_in(page, dash)
         open_view(page, "workers")
         page.get_by_label("Wait for every site").check()
-        page.get_by_role("button", name="Start cron run").click()
-        expect(page.locator("#cron-message")).to_contain_text("run_", timeout=60_000)
+        message = page.locator("#cron-message")
+        for _ in range(3):
+            page.get_by_role("button", name="Start cron run").click()
+            expect(message).to_contain_text(re.compile(r"run_|Rate limited"), timeout=60_000)
+            # Another e2e module's run on this shared stack may have started the cron cooldown:
+            # the page says how long it lasts; wait it out and start again.
+            waited = re.search(r"Try again in (\d+) seconds", message.inner_text())
+            if waited is None:
+                break
+            page.wait_for_timeout((int(waited.group(1)) + 1) * 1000)
+        expect(message).to_contain_text("run_", timeout=60_000)
         for url in urls:
             row = page.locator("#run-sites tbody tr", has_text=url)
             expect(row).to_contain_text("200")
