@@ -84,6 +84,7 @@ bench: install
 	$(BENCH_ENV) $(BIN)/python -m bench.cron_fanout
 	$(BENCH_ENV) $(BIN)/python -m bench.cost_model
 	$(BENCH_ENV) $(BIN)/python -m bench.load --seconds 60
+	RELAYQ_DRAIN_JOBS=10000 $(BIN)/pytest -q tests/integration/test_faults.py -k parallel_workers
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
