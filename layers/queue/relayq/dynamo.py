@@ -45,3 +45,20 @@ def batch_write(client: Any, table: str, requests: Sequence[dict[str, Any]]) -> 
             time.sleep(min(0.05 * 2**attempt, 2.0))
         else:
             raise StoreUnavailable("DynamoDB kept items unprocessed in batch_write_item")
+
+
+class TableStore:
+    """Base of a store over one table: its calls go through ``call_table`` and the items it
+    finishes expire (DynamoDB TTL) after the retention."""
+
+    def __init__(self, client: Any, table: str, *, retention_days: int = 14) -> None:
+        self.client = client
+        self.table = table
+        self.retention_s = retention_days * 86400
+
+    def _call(self, operation: str, **kwargs: Any) -> Any:
+        return call_table(self.client, self.table, operation, **kwargs)
+
+    def _expires(self) -> int:
+        """The TTL attribute's value for an item finished now (epoch seconds)."""
+        return int(time.time()) + self.retention_s

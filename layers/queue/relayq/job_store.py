@@ -18,7 +18,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .clock import now_ms, to_text
-from .dynamo import batch_write, call_table
+from .dynamo import TableStore, batch_write
 from .errors import StoreUnavailable, TransitionRefused
 from .models import FINISHED, Job, JobStatus
 
@@ -93,19 +93,8 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
-class JobStore:
+class JobStore(TableStore):
     """Job records in one DynamoDB table (see ``JobsTable`` in template.yaml)."""
-
-    def __init__(self, client: Any, table: str, *, retention_days: int = 14) -> None:
-        self.client = client
-        self.table = table
-        self.retention_s = retention_days * 86400
-
-    def _call(self, operation: str, **kwargs: Any) -> Any:
-        return call_table(self.client, self.table, operation, **kwargs)
-
-    def _expires(self) -> int:
-        return int(time.time()) + self.retention_s
 
     # --- creation -------------------------------------------------------------------------------
 

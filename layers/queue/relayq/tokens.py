@@ -19,7 +19,8 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field
 
 from .clock import from_text, now_ms, to_text
-from .errors import StoreUnavailable, TokenNotFound
+from .dynamo import TableStore
+from .errors import StoreUnavailable, TokenNotFound, TransitionRefused
 
 Scope = Literal["worker", "full"]
 SCOPES: tuple[Scope, ...] = ("worker", "full")
@@ -88,19 +89,7 @@ def _info(item: dict[str, Any]) -> TokenInfo:
     )
 
 
-class TokenStore:
-    def __init__(self, client: Any, table: str) -> None:
-        self.client = client
-        self.table = table
-
-    def _call(self, operation: str, **kwargs: Any) -> Any:
-        try:
-            return getattr(self.client, operation)(TableName=self.table, **kwargs)
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise
-            raise StoreUnavailable() from error
-
+class TokenStore(TableStore):
     def create(
         self, name: str, scope: Scope, rate_limit: int | None = None, *, token_id: str | None = None
     ) -> NewToken:
@@ -184,7 +173,7 @@ class TokenStore:
         token_hash, info = self._live_hash(token_id)
         try:
             self._call("update_item", **self._revoke_update(token_hash))
-        except ClientError:
+        except TransitionRefused:
             raise TokenNotFound() from None  # revoked meanwhile
         return info.model_copy(update={"revoked": True})
 

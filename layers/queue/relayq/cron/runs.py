@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 from ..clock import from_text, now_ms, to_text
-from ..dynamo import call_table
+from ..dynamo import TableStore
 from ..errors import RunNotFound, TransitionRefused
 from .models import Run, RunStatus, SiteResult
 
@@ -49,18 +48,7 @@ def _header(item: dict[str, Any]) -> Run:
     )
 
 
-class RunStore:
-    def __init__(self, client: Any, table: str, *, retention_days: int = 14) -> None:
-        self.client = client
-        self.table = table
-        self.retention_s = retention_days * 86400
-
-    def _call(self, operation: str, **kwargs: Any) -> Any:
-        return call_table(self.client, self.table, operation, **kwargs)
-
-    def _expires(self) -> dict[str, str]:
-        return {"N": str(int(time.time()) + self.retention_s)}
-
+class RunStore(TableStore):
     def create(self, run_id: str, mode: str, triggered_by: str | None) -> Run:
         now = to_text(now_ms())
         item: dict[str, Any] = {
@@ -71,7 +59,7 @@ class RunStore:
             "mode": {"S": mode},
             "created_at": {"S": now},
             "status_counts": {"M": {}},
-            "expires_at": self._expires(),
+            "expires_at": {"N": str(self._expires())},
         }
         if triggered_by:
             item["triggered_by"] = {"S": triggered_by}
@@ -123,7 +111,7 @@ class RunStore:
                 "run_id": {"S": run_id},
                 "part": {"S": _batch_part(index)},
                 "results": {"S": json.dumps([r.model_dump(exclude_none=True) for r in results], separators=(",", ":"))},
-                "expires_at": self._expires(),
+                "expires_at": {"N": str(self._expires())},
             },
         )
         counts = Counter(r.status_key for r in results)
