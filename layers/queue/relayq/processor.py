@@ -45,7 +45,9 @@ class Outcome:
 
 
 @dataclass
-class BatchResult:
+class JobCounts:
+    """What a batch, or a whole worker invocation, did."""
+
     processed: int = 0
     successful: int = 0
     failed: int = 0
@@ -53,6 +55,15 @@ class BatchResult:
     recovered: int = 0
     promoted: int = 0
     errors: list[dict[str, str]] = field(default_factory=list)
+
+    def add_counts(self, other: JobCounts) -> None:
+        for name in ("processed", "successful", "failed", "retried", "recovered", "promoted"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.errors += other.errors
+
+
+@dataclass
+class BatchResult(JobCounts):
     outcomes: list[Outcome] = field(default_factory=list)
 
     def add(self, outcome: Outcome) -> None:

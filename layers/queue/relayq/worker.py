@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 from .errors import InvalidInput, RedisUnavailable
 from .kick import Kicker, installed
 from .metrics import emit_emf, queue_depths
-from .processor import BatchResult
+from .processor import BatchResult, JobCounts
 from .registry import describe_validation_error
 from .service import JobQueue, get_queue
 from .worker_input import WorkerInput
@@ -27,22 +27,13 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass
-class WorkerSummary:
-    processed: int = 0
-    successful: int = 0
-    failed: int = 0
-    retried: int = 0
-    recovered: int = 0
-    promoted: int = 0
+class WorkerSummary(JobCounts):
     rounds: int = 0
     kicked: list[str] = field(default_factory=list)
-    errors: list[dict[str, str]] = field(default_factory=list)
 
     def add(self, batch: BatchResult) -> None:
         self.rounds += 1
-        for name in ("processed", "successful", "failed", "retried", "recovered", "promoted"):
-            setattr(self, name, getattr(self, name) + getattr(batch, name))
-        self.errors += batch.errors
+        self.add_counts(batch)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
