@@ -540,10 +540,7 @@ function jobRow(job) {
   return el(
     "tr",
     { "data-job": job.id },
-    el("td", { class: "id" }, el("button", { type: "button", class: "link", onclick: () => openJob(job.id), text: job.id })),
-    el("td", { text: job.type }),
-    el("td", { text: job.queue }),
-    el("td", { class: "status" }, badge(job.status)),
+    ...jobCells(job),
     el("td", { class: "num", text: `${job.attempts}/${job.max_attempts}` }),
     el("td", { text: job.created_at }),
     el("td", {}, actions),
@@ -764,6 +761,16 @@ async function submitCreate(event) {
   }
 }
 
+// The cells every job table starts with: the id (opens the job), type, queue and status.
+function jobCells(job) {
+  return [
+    el("td", { class: "id" }, el("button", { type: "button", class: "link", onclick: () => openJob(job.id), text: job.id })),
+    el("td", { text: job.type }),
+    el("td", { text: job.queue }),
+    el("td", { class: "status" }, badge(job.status)),
+  ];
+}
+
 function renderCreated() {
   $("#created-panel").hidden = state.created.length === 0;
   fillBody("#created-table", 
@@ -771,10 +778,7 @@ function renderCreated() {
       el(
         "tr",
         { "data-job": job.id },
-        el("td", { class: "id" }, el("button", { type: "button", class: "link", onclick: () => openJob(job.id), text: job.id })),
-        el("td", { text: job.type }),
-        el("td", { text: job.queue }),
-        el("td", { class: "status" }, badge(job.status)),
+        ...jobCells(job),
       ),
     ),
   );
