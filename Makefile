@@ -55,7 +55,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy layers/queue/relayq functions tests bench
+	$(BIN)/mypy layers/queue/relayq functions tests bench devstack tools
 
 sam-validate: install
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/sam validate --lint
@@ -102,24 +102,24 @@ SAM_LOCAL := timeout --foreground --kill-after=30
 SAM_LOCAL_PORT ?= 3001
 
 sam-local-setup: install
-	$(SAM_LOCAL) 1800 $(BIN)/python -m tests.support.samlocal setup
+	$(SAM_LOCAL) 1800 $(BIN)/python -m devstack.samlocal setup
 
 # `make test` runs the sam local smoke test when this succeeds, and skips it (saying why) if not.
 sam-local-optional-setup: install
-	$(SAM_LOCAL) 1800 $(BIN)/python -m tests.support.samlocal setup --optional
+	$(SAM_LOCAL) 1800 $(BIN)/python -m devstack.samlocal setup --optional
 
 # sam build, then `sam local invoke` of every function with every events/<function>/*.json.
 sam-local: sam-local-setup
-	$(SAM_LOCAL) 1800 $(BIN)/python -m tests.support.samlocal invoke
+	$(SAM_LOCAL) 1800 $(BIN)/python -m devstack.samlocal invoke
 
 # sam local start-api on $(SAM_LOCAL_PORT) with the same services, until Ctrl-C.
 sam-local-api: sam-local-setup
-	$(BIN)/python -m tests.support.samlocal start-api --port $(SAM_LOCAL_PORT)
+	$(BIN)/python -m devstack.samlocal start-api --port $(SAM_LOCAL_PORT)
 
-# The local stack (tests/support/localstack): redis-server, moto, the functions, API on :3000.
+# The local stack (devstack): redis-server, moto, the functions, API on :3000.
 run: install
-	PYTHONPATH=layers/queue:. $(BIN)/python -m tests.support.localstack
+	PYTHONPATH=layers/queue:. $(BIN)/python -m devstack
 
-# Regenerates events/ from tests/support/events.py (a test fails when the committed copy is stale).
+# Regenerates events/ from devstack/events.py (a test fails when the committed copy is stale).
 events: install
-	PYTHONPATH=layers/queue:. $(BIN)/python -m tests.support.events
+	PYTHONPATH=layers/queue:. $(BIN)/python -m devstack.events

@@ -97,15 +97,15 @@ def _timed_pair(first: Callable[[], Any], second: Callable[[], Any], n: int) -> 
 def warm_latency(requests: int) -> list[dict[str, Any]]:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request
     sys.path[:0] = [str(ROOT / "layers" / "queue"), str(ROOT)]
+    from devstack.apigw import proxy_event
+    from devstack.handlers import load_handler
+    from devstack.job_types import Noop
+    from devstack.lambda_context import FakeLambdaContext
+    from devstack.moto_server import MotoServer
+    from devstack.redis_server import RedisServer
     from relayq.models import NewJob
     from relayq.registry import registry
     from relayq.service import get_queue
-    from tests.support.apigw import proxy_event
-    from tests.support.handlers import load_handler
-    from tests.support.job_types import Noop
-    from tests.support.lambda_context import FakeLambdaContext
-    from tests.support.moto_server import MotoServer
-    from tests.support.redis_server import RedisServer
 
     tables = {"jobs_table": "bench-jobs", "tokens_table": "bench-tokens", "idempotency_table": "bench-idem"}
     for key, value in {

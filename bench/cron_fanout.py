@@ -22,16 +22,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+from devstack.apigw import proxy_event
+from devstack.handlers import load_handler
+from devstack.lambda_context import FakeLambdaContext
+from devstack.moto_server import MotoServer
+from devstack.redis_server import RedisServer
+from devstack.sites import SiteFarm
+from devstack.template import create_table, table_names
 from relayq.cron.fanout import FanOutOptions, fan_out
 from relayq.cron.models import CronTarget
 from relayq.cron.sites import doing_wp_cron
-from tests.support.apigw import proxy_event
-from tests.support.handlers import load_handler
-from tests.support.lambda_context import FakeLambdaContext
-from tests.support.moto_server import MotoServer
-from tests.support.redis_server import RedisServer
-from tests.support.sites import SiteFarm
-from tests.support.template import create_table, table_names
 
 TABLES = table_names("bench")
 PRINCIPAL = {"principalId": "tok_bench", "token_id": "tok_bench", "scope": "full"}

@@ -28,13 +28,13 @@ from typing import Any
 import boto3
 import redis
 
+from devstack.process import StackProcess
+from devstack.stack import LOCAL_SENDER
 from relayq.clock import now_ms
 from relayq.models import new_job_id
 from relayq.redis_queue import QueueEntry, RedisQueue
 from relayq.settings import get_settings
 from relayq.tokens import TokenStore
-from tests.e2e.conftest import StackProcess
-from tests.support.localstack.stack import LOCAL_SENDER
 
 RESULTS = Path(__file__).resolve().parent / "results"
 JOB = {

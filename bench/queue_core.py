@@ -18,6 +18,8 @@ from rq import Queue, SimpleWorker
 
 from bench.noop import noop
 from bench.stack import TABLES, BenchStack, bench_stack
+from devstack.counting import DynamoCounter, counting_redis
+from devstack.job_types import Noop
 from relayq.hooks import Hooks
 from relayq.job_store import JobStore
 from relayq.models import NewJob
@@ -25,8 +27,6 @@ from relayq.redis_queue import QueueEntry, RedisQueue
 from relayq.registry import JobRegistry
 from relayq.service import JobQueue
 from relayq.settings import Settings
-from tests.support.counting import DynamoCounter, counting_redis
-from tests.support.job_types import Noop
 
 
 def timed(fn: Callable[[], Any]) -> float:

@@ -29,14 +29,14 @@ from rq import Queue as RQQueue
 from rq import SimpleWorker
 
 from bench.stack import TABLES
+from devstack.http_recorder import Invocation, LambdaRecorder
+from devstack.job_types import Noop, Sleep
+from devstack.moto_server import MotoServer
+from devstack.redis_server import RedisServer
 from relayq import aws, redis_client, service, settings
 from relayq.models import NewJob
 from relayq.registry import JobContext, JobType, registry
 from relayq.worker import invoke
-from tests.support.http_recorder import Invocation, LambdaRecorder
-from tests.support.job_types import Noop, Sleep
-from tests.support.moto_server import MotoServer
-from tests.support.redis_server import RedisServer
 
 started_at: dict[str, float] = {}
 

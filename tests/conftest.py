@@ -11,6 +11,9 @@ import pytest
 import redis
 from moto import mock_aws
 
+from devstack.job_types import register_test_types
+from devstack.redis_server import RedisServer
+from devstack.template import TABLES, create_table
 from relayq.hooks import Hooks
 from relayq.job_store import JobStore
 from relayq.redis_queue import RedisQueue
@@ -18,9 +21,6 @@ from relayq.registry import JobRegistry
 from relayq.service import JobQueue
 from relayq.settings import Settings
 from tests.support.clock import FakeClock
-from tests.support.job_types import register_test_types
-from tests.support.redis_server import RedisServer
-from tests.support.template import TABLES, create_table
 
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")

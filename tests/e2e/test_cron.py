@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from devstack.sites import SiteFarm
 from tests.e2e.conftest import Api, wait_for
-from tests.support.sites import SiteFarm
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ import boto3
 import pytest
 from PIL import Image
 
+from devstack.stack import LOCAL_BUCKET
 from tests.e2e.conftest import Api, StackProcess, wait_for
-from tests.support.localstack.stack import LOCAL_BUCKET
 
 FINISHED = ("completed", "failed", "cancelled")
 

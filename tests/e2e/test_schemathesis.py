@@ -14,8 +14,8 @@ from schemathesis import GenerationMode
 from schemathesis.core.result import Ok
 
 from bench.load import own_token
+from devstack.template import ROOT
 from tests.e2e.conftest import StackProcess
-from tests.support.template import ROOT
 
 # Examples per operation and mode: ~15 operations x 2 modes x 5 keep the run under a minute on a loaded machine.
 EXAMPLES = 5

@@ -9,16 +9,16 @@ from types import ModuleType
 import pytest
 import redis
 
+from devstack.handlers import load_handler
+from devstack.job_types import TEST_TYPES
+from devstack.moto_server import MotoServer
+from devstack.redis_server import RedisServer
+from devstack.template import table_environment, table_names
 from relayq import aws, redis_client, service, settings
 from relayq.cron.trigger import get_cron
 from relayq.registry import registry
 from relayq.tokens import get_token_store
 from tests.support.api_flow import Gateway
-from tests.support.handlers import load_handler
-from tests.support.job_types import TEST_TYPES
-from tests.support.moto_server import MotoServer
-from tests.support.redis_server import RedisServer
-from tests.support.template import table_environment, table_names
 
 TABLE_NAMES = table_names("it")
 

@@ -11,15 +11,15 @@ from typing import Any
 
 import pytest
 
+from devstack.apigw import proxy_event
+from devstack.handlers import ROOT, load_handler
+from devstack.lambda_context import FakeLambdaContext
 from relayq.clock import now_ms, to_text
 from relayq.models import Job, JobStatus, new_job_id
 from relayq.redis_client import get_redis
 from relayq.service import get_queue
 from relayq.tokens import get_token_store
 from tests.support.api_flow import Gateway, HttpResult
-from tests.support.apigw import proxy_event
-from tests.support.handlers import ROOT, load_handler
-from tests.support.lambda_context import FakeLambdaContext
 
 EVENTS = ROOT / "events" / "api"
 
@@ -244,8 +244,8 @@ def test_health_reports_dependencies(gw: Gateway, full_token: str) -> None:
 
 
 def test_health_is_503_when_redis_is_down(gw: Gateway, full_token: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from devstack.redis_server import free_port
     from tests.integration.conftest import reset_caches
-    from tests.support.redis_server import free_port
 
     monkeypatch.setenv("QUEUE_REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
     monkeypatch.setenv("QUEUE_REDIS_SOCKET_TIMEOUT", "0.2")
@@ -261,8 +261,8 @@ def test_health_is_503_when_redis_is_down(gw: Gateway, full_token: str, monkeypa
 def test_dynamodb_down_is_503_for_health_create_and_the_authorizer(
     gw: Gateway, full_token: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from devstack.redis_server import free_port
     from tests.integration.conftest import reset_caches
-    from tests.support.redis_server import free_port
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
     reset_caches()

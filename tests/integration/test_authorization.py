@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
+from devstack.apigw import authorizer_event, policy_allows
+from devstack.handlers import ROOT
+from devstack.lambda_context import FakeLambdaContext
 from relayq.access import AccessRequest
 from relayq.hooks import hooks
 from relayq.tokens import get_token_store
 from tests.integration.conftest import reset_caches
 from tests.support.api_flow import Gateway, HttpResult
-from tests.support.apigw import authorizer_event, policy_allows
-from tests.support.handlers import ROOT
-from tests.support.lambda_context import FakeLambdaContext
 
 # Every route of the API with a request that a full_token-scope token gets an answer below 500 for.
 ROUTES: list[tuple[str, str]] = [

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
+from devstack.handlers import ROOT, load_handler
+from devstack.job_types import TEST_TYPES
+from devstack.lambda_context import FakeLambdaContext
 from relayq.models import NewJob
 from relayq.registry import registry
 from relayq.service import get_queue
-from tests.support.handlers import ROOT, load_handler
-from tests.support.job_types import TEST_TYPES
-from tests.support.lambda_context import FakeLambdaContext
 
 
 @pytest.fixture

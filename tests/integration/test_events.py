@@ -1,4 +1,4 @@
-"""events/: the committed samples are what tests/support/events.py builds, and every handler
+"""events/: the committed samples are what devstack/events.py builds, and every handler
 answers every sample of its function as expected, against redis-server and moto's server, with
 the environment template.yaml gives the function."""
 
@@ -10,6 +10,12 @@ from typing import Any
 
 import pytest
 
+from devstack.apigw import policy_allows
+from devstack.functions import Resolver, function_specs
+from devstack.handlers import load_handler
+from devstack.lambda_context import FakeLambdaContext
+from devstack.sites import SiteFarm
+from devstack.template import TABLES
 from relayq.cron.models import Site
 from relayq.cron.trigger import get_cron
 from relayq.models import NewJob
@@ -18,18 +24,12 @@ from relayq.service import get_queue
 from relayq.tokens import TokenInfo, _item, hash_token
 from tests.integration.conftest import TABLE_NAMES, reset_caches
 from tests.support import events
-from tests.support.apigw import policy_allows
-from tests.support.handlers import load_handler
-from tests.support.lambda_context import FakeLambdaContext
-from tests.support.localstack.functions import Resolver, function_specs
-from tests.support.sites import SiteFarm
-from tests.support.template import TABLES
 
 
 def test_the_committed_events_are_current() -> None:
     built = {case.path: events.render(case) for case in events.cases()}
     committed = {str(p.relative_to(events.EVENTS)): p.read_text() for p in events.EVENTS.glob("*/*.json")}
-    assert sorted(committed) == sorted(built), "events/ differs from tests/support/events.py: run `make events`"
+    assert sorted(committed) == sorted(built), "events/ differs from devstack/events.py: run `make events`"
     stale = [path for path, text in built.items() if committed[path] != text]
     assert not stale, f"stale events {stale}: run `make events`"
 

@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 
+from devstack.job_types import register_test_types
+from devstack.redis_server import RedisServer
 from relayq import aws
 from relayq.models import NewJob
 from relayq.registry import registry
 from relayq.service import get_queue
-from tests.support.job_types import register_test_types
-from tests.support.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parents[2]
 # `make bench` drains 10,000 jobs; `make test` a bounded 400 (moto's server is the slow part).

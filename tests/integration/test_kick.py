@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from devstack.handlers import load_handler
+from devstack.http_recorder import LambdaRecorder
+from devstack.job_types import Echo
+from devstack.lambda_context import FakeLambdaContext
 from relayq.models import NewJob
 from relayq.registry import registry
 from relayq.service import get_queue
 from relayq.worker_status import WorkerStatus
-from tests.support.handlers import load_handler
-from tests.support.http_recorder import LambdaRecorder
-from tests.support.job_types import Echo
-from tests.support.lambda_context import FakeLambdaContext
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "worker"
 

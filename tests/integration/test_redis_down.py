@@ -14,17 +14,17 @@ from typing import Any
 
 import pytest
 
+from devstack.handlers import ROOT, load_handler
+from devstack.job_types import Echo
+from devstack.lambda_context import FakeLambdaContext
+from devstack.moto_server import MotoServer
+from devstack.redis_server import RedisServer
 from relayq.models import NewJob
 from relayq.registry import registry
 from relayq.service import get_queue
 from relayq.tokens import get_token_store
 from tests.integration.conftest import reset_caches
 from tests.support.api_flow import Gateway
-from tests.support.handlers import ROOT, load_handler
-from tests.support.job_types import Echo
-from tests.support.lambda_context import FakeLambdaContext
-from tests.support.moto_server import MotoServer
-from tests.support.redis_server import RedisServer
 
 
 @pytest.fixture

@@ -16,17 +16,17 @@ import pytest
 import redis
 import yaml
 
+from devstack.job_types import register_test_types
+from devstack.samlocal.invoke import build, invoke, sam_local_session
+from devstack.samlocal.runtime import unavailable_reason
+from devstack.samlocal.stack import TABLE_NAMES, LocalStack
+from devstack.template import ROOT
 from relayq.job_store import JobStore
 from relayq.models import NewJob
 from relayq.redis_queue import RedisQueue
 from relayq.registry import JobRegistry
 from relayq.service import JobQueue
 from relayq.settings import Settings
-from tests.support.job_types import register_test_types
-from tests.support.samlocal.invoke import build, invoke, sam_local_session
-from tests.support.samlocal.runtime import unavailable_reason
-from tests.support.samlocal.stack import TABLE_NAMES, LocalStack
-from tests.support.template import ROOT
 
 # A custom job-types module, registered the documented way (QUEUE_JOB_MODULES), so the container
 # knows the test's `echo` type.

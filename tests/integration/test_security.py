@@ -17,17 +17,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from devstack.apigw import authorizer_event, policy_allows, proxy_event
+from devstack.handlers import ROOT, load_handler
+from devstack.job_types import Echo
+from devstack.lambda_context import FakeLambdaContext
+from devstack.template import resources
 from relayq.redis_client import get_redis
 from relayq.registry import registry
 from relayq.tokens import get_token_store, hash_token
 from tests.integration.test_authorization import ROUTES as API_ROUTES
 from tests.integration.test_authorization import body_for
 from tests.support.api_flow import Gateway, HttpResult
-from tests.support.apigw import authorizer_event, policy_allows, proxy_event
-from tests.support.handlers import ROOT, load_handler
-from tests.support.job_types import Echo
-from tests.support.lambda_context import FakeLambdaContext
-from tests.support.template import resources
 
 # Every trigger route with a request a full-scope token gets a non-5xx answer for (defer=1 queues
 # the run instead of calling sites, so no site list is needed).

@@ -12,15 +12,15 @@ from typing import Any
 
 import pytest
 
+from devstack.apigw import proxy_event
+from devstack.handlers import ROOT, load_handler
+from devstack.lambda_context import FakeLambdaContext
+from devstack.redis_server import free_port
+from devstack.sites import LambdaInvokeRecorder, SiteFarm, down_site
+from devstack.template import resources
 from relayq.cron.trigger import get_cron
 from relayq.redis_client import get_redis
 from relayq.service import get_queue
-from tests.support.apigw import proxy_event
-from tests.support.handlers import ROOT, load_handler
-from tests.support.lambda_context import FakeLambdaContext
-from tests.support.redis_server import free_port
-from tests.support.sites import LambdaInvokeRecorder, SiteFarm, down_site
-from tests.support.template import resources
 
 SECRET = "tok_s3cr3t-never-in-logs"
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from devstack.handlers import ROOT, load_handler
+from devstack.job_types import Echo
+from devstack.lambda_context import FakeLambdaContext
 from relayq.models import NewJob
 from relayq.service import get_queue
-from tests.support.handlers import ROOT, load_handler
-from tests.support.job_types import Echo
-from tests.support.lambda_context import FakeLambdaContext
 
 
 def test_scheduled_event_processes_the_queue_set(lambda_env: dict[str, str]) -> None:

@@ -11,15 +11,15 @@ from typing import Any
 
 import pytest
 
+from devstack.handlers import load_handler
+from devstack.job_types import Broken, Echo
+from devstack.lambda_context import FakeLambdaContext
 from relayq import settings as settings_module
 from relayq.metrics import prometheus_text
 from relayq.models import NewJob
 from relayq.registry import registry
 from relayq.service import get_queue
 from relayq.worker_status import worker_status
-from tests.support.handlers import load_handler
-from tests.support.job_types import Broken, Echo
-from tests.support.lambda_context import FakeLambdaContext
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "worker"
 

@@ -10,9 +10,9 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode
 
-from tests.support.apigw import Pairs, authorizer_event, policy_allows, proxy_event
-from tests.support.lambda_context import FakeLambdaContext
-from tests.support.template import template
+from devstack.apigw import Pairs, authorizer_event, policy_allows, proxy_event
+from devstack.lambda_context import FakeLambdaContext
+from devstack.template import template
 
 PROXY_RESOURCE = "/{proxy+}"
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import requests
 
+from devstack.redis_server import free_port
 from relayq.dashboard import dashboard_file
-from tests.support.redis_server import free_port
 
 DASHBOARD_ROOT = Path(__file__).resolve().parents[2] / "functions" / "api" / "dashboard"
 STAGE = "/v1"

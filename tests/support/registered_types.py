@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
+from devstack.job_types import register_test_types
 from relayq.registry import registry
-from tests.support.job_types import register_test_types
 
 register_test_types(registry)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.support.apigw import authorizer_event, method_arn, policy_allows, proxy_event
+from devstack.apigw import authorizer_event, method_arn, policy_allows, proxy_event
 
 
 def test_proxy_event_splits_single_and_multi_values_and_path_parameters() -> None:

@@ -10,13 +10,13 @@ import pytest
 import redis
 from pydantic import ValidationError
 
+from devstack.sites import SiteFarm, down_site
 from relayq.cron.fanout import FanOutOptions, fan_out
 from relayq.cron.guard import CronGuard
 from relayq.cron.models import CronTarget, Site
 from relayq.cron.sites import cron_url, doing_wp_cron
 from relayq.errors import CronRateLimited, CronRunInProgress
 from relayq.settings import Settings
-from tests.support.sites import SiteFarm, down_site
 
 
 @pytest.fixture

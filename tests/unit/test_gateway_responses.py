@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from devstack.template import template
 from relayq.errors import Forbidden, ForbiddenScope
-from tests.support.template import template
 
 RESPONSES = template()["Resources"]["RestApi"]["Properties"]["GatewayResponses"]
 # What API Gateway substitutes for the $context variables these templates use.

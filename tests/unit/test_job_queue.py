@@ -10,6 +10,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from devstack.counting import DynamoCounter, counting_redis
+from devstack.redis_server import RedisServer
 from relayq.errors import (
     InvalidInput,
     InvalidJobType,
@@ -25,8 +27,6 @@ from relayq.models import NewJob
 from relayq.redis_queue import RedisQueue
 from relayq.service import JobQueue
 from tests.support.clock import FakeClock
-from tests.support.counting import DynamoCounter, counting_redis
-from tests.support.redis_server import RedisServer
 
 
 def new(type_: str = "echo", **fields: Any) -> NewJob:

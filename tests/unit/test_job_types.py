@@ -13,6 +13,7 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from PIL import Image
 
+from devstack.http_recorder import FakeApi
 from relayq import settings as settings_module
 from relayq.clock import to_text
 from relayq.errors import InvalidInput
@@ -21,7 +22,6 @@ from relayq.models import NewJob
 from relayq.registry import JobRegistry
 from relayq.service import JobQueue
 from tests.support.clock import FakeClock
-from tests.support.http_recorder import FakeApi
 
 SENDER = "queue@example.com"
 BUCKET = "relayq-images"
@@ -230,7 +230,7 @@ def test_a_timeout_is_retried(queue: JobQueue, api: FakeApi) -> None:
 
 
 def test_an_unreachable_host_is_retried(queue: JobQueue) -> None:
-    from tests.support.redis_server import free_port
+    from devstack.redis_server import free_port
 
     job = run_one(queue, NewJob(type="api_sync", payload={"url": f"http://127.0.0.1:{free_port()}/x"}))
     assert job.status == "queued" and job.attempts == 1

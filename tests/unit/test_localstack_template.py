@@ -8,11 +8,11 @@ import json
 
 import pytest
 
-from tests.support.localstack.functions import Resolver, function_specs
-from tests.support.localstack.gateway_responses import render
-from tests.support.localstack.routes import rest_apis
-from tests.support.localstack.schedules import Schedule, schedules
-from tests.support.template import resources, template
+from devstack.functions import Resolver, function_specs
+from devstack.gateway_responses import render
+from devstack.routes import rest_apis
+from devstack.schedules import Schedule, schedules
+from devstack.template import resources, template
 
 TABLES = {logical: f"local-{logical}" for logical in resources("AWS::DynamoDB::Table")}
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import redis
 
+from devstack.counting import counting_redis
+from devstack.redis_server import RedisServer
 from relayq.rate_limit import RateLimiter
 from tests.support.clock import FakeClock
-from tests.support.counting import counting_redis
-from tests.support.redis_server import RedisServer
 
 
 def test_limit_reached_then_reset_in_the_next_window(redis_conn: redis.Redis) -> None:

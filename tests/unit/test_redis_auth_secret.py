@@ -9,9 +9,9 @@ import boto3
 import pytest
 import redis
 
+from devstack.redis_server import RedisServer
 from relayq.redis_client import connect
 from relayq.settings import Settings
-from tests.support.redis_server import RedisServer
 
 PASSWORD = "s3cret-token-of-thirty-two-chars"
 

@@ -6,10 +6,10 @@ import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from devstack.counting import counting_redis
+from devstack.redis_server import RedisServer
 from relayq.redis_queue import Lease, QueueEntry, RedisQueue
 from tests.support.clock import FakeClock
-from tests.support.counting import counting_redis
-from tests.support.redis_server import RedisServer
 
 
 def entry(i: int, *, queue: str = "default", priority: int = 50, due_ms: int = 0, timeout: int = 30) -> QueueEntry:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
+from devstack.apigw import proxy_event
 from relayq.request_log import request_log_fields
-from tests.support.apigw import proxy_event
 
 
 def test_fields_from_an_authorized_event() -> None:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.samlocal.commands import SetupError
-from tests.support.samlocal.invoke import function_events, function_folders
-from tests.support.template import ROOT
+from devstack.samlocal.commands import SetupError
+from devstack.samlocal.invoke import function_events, function_folders
+from devstack.template import ROOT
 
 
 def test_every_event_file_is_invoked_with_its_function() -> None:

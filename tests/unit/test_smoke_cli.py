@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e import smoke
-from tests.support.redis_server import free_port
+from devstack.redis_server import free_port
+from tools import smoke
 
 
 def test_unreachable_api_fails_the_run(capsys: pytest.CaptureFixture[str]) -> None:

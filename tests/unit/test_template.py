@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
+from devstack.template import ROOT, TABLES, resources, template
 from relayq.job_store import INDEXES
 from relayq.models import check_queue_name
 from relayq.settings import Settings
 from relayq.worker_input import WorkerInput
-from tests.support.template import ROOT, TABLES, resources, template
 
 FUNCTIONS = resources("AWS::Serverless::Function")
 PREFIX = str(Settings.model_config.get("env_prefix", ""))

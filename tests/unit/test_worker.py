@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 import pytest
 
+from devstack.lambda_context import FakeLambdaContext
 from relayq.hooks import Hooks
 from relayq.job_store import JobStore
 from relayq.locks import Lock
@@ -21,7 +22,6 @@ from relayq.settings import Settings
 from relayq.worker import Worker
 from relayq.worker_input import WorkerInput
 from tests.support.clock import FakeClock
-from tests.support.lambda_context import FakeLambdaContext
 
 
 class Probe(JobType):

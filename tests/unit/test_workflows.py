@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support.template import ROOT
+from devstack.template import ROOT
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 FULL_SHA = re.compile(r"^[^@\s]+@[0-9a-f]{40}$")

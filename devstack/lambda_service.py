@@ -12,8 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
-from tests.support.localstack.containers import FunctionPool, Invocation, Log
-from tests.support.localstack.functions import FunctionSpec
+from devstack.containers import FunctionPool, Invocation, Log
+from devstack.functions import FunctionSpec
 
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 # A name, a full or partial ARN, each with an optional :qualifier.

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.support.apigw import ACCOUNT_ID, REGION
-from tests.support.template import ROOT, resources, template
+from devstack.apigw import ACCOUNT_ID, REGION
+from devstack.template import ROOT, resources, template
 
 FUNCTION = "AWS::Serverless::Function"
 STACK_NAME = "relayq-local"

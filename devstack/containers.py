@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from tests.support.localstack.functions import FunctionSpec, layer_dirs
+from devstack.functions import FunctionSpec, layer_dirs
 
 RUNTIME = Path(__file__).with_name("runtime.py")
 # Concurrent containers of a function without reserved concurrency; past it, invocations wait.

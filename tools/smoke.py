@@ -1,6 +1,6 @@
 """Post-deploy smoke test against a deployed API (run by the deploy workflow after each stage):
 
-    python -m tests.e2e.smoke --base-url https://<api>.execute-api.<region>.amazonaws.com/v1 --token <full-scope token>
+    python -m tools.smoke --base-url https://<api>.execute-api.<region>.amazonaws.com/v1 --token <full-scope token>
 
 Checks /health, creates a job in a queue no worker schedule serves, reads it back, then cancels it,
 so a smoke run leaves no work behind. Exits non-zero with the failing step on the first problem."""

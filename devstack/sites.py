@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.support.redis_server import free_port
+from devstack.redis_server import free_port
 
 
 @dataclass(frozen=True)

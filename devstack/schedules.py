@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tests.support.apigw import ACCOUNT_ID, REGION
-from tests.support.localstack.functions import STACK_NAME, Resolver
-from tests.support.template import resources
+from devstack.apigw import ACCOUNT_ID, REGION
+from devstack.functions import STACK_NAME, Resolver
+from devstack.template import resources
 
 RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 CRON = re.compile(r"^cron\((.+)\)$")

@@ -1,4 +1,4 @@
-"""python -m tests.support.samlocal setup | check | invoke | start-api [--port N]"""
+"""python -m devstack.samlocal setup | check | invoke | start-api [--port N]"""
 
 from __future__ import annotations
 
@@ -7,17 +7,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.support.samlocal.commands import SetupError
+from devstack.samlocal.commands import SetupError
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.support.samlocal", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devstack.samlocal", description=__doc__)
     parser.add_argument("command", choices=["setup", "check", "invoke", "start-api"])
     parser.add_argument("--port", type=int, default=3001, help="start-api port (3000 is `make run`'s)")
     parser.add_argument("--optional", action="store_true", help="setup: report a failure but exit 0")
     options = parser.parse_args()
 
-    from tests.support.samlocal import invoke, runtime
+    from devstack.samlocal import invoke, runtime
 
     try:
         if options.command == "setup":

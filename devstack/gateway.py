@@ -1,5 +1,5 @@
 """A local API Gateway (REST API, Lambda proxy integration): each HTTP request becomes the event
-API Gateway sends (tests/support/apigw.py builds it), the authorizer runs first and its policy and
+API Gateway sends (devstack/apigw.py builds it), the authorizer runs first and its policy and
 context are honoured as API Gateway honours them, then the route's function answers."""
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from tests.support.apigw import authorizer_event, method_arn, policy_allows, proxy_event
-from tests.support.localstack.containers import Log
-from tests.support.localstack.gateway_responses import render
-from tests.support.localstack.lambda_service import LambdaService
-from tests.support.localstack.routes import Authorizer, RestApi, Route
+from devstack.apigw import authorizer_event, method_arn, policy_allows, proxy_event
+from devstack.containers import Log
+from devstack.gateway_responses import render
+from devstack.lambda_service import LambdaService
+from devstack.routes import Authorizer, RestApi, Route
 
 # API Gateway stops waiting for an integration after 29 s (the function itself runs on).
 INTEGRATION_TIMEOUT_S = 29.0

@@ -13,16 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from tests.support.localstack.functions import FunctionSpec, Resolver, function_specs
-from tests.support.localstack.gateway import INTEGRATION_TIMEOUT_S, Gateway, GatewayServer
-from tests.support.localstack.lambda_service import LambdaApiServer, LambdaService
-from tests.support.localstack.routes import rest_apis
-from tests.support.localstack.schedules import Scheduler, schedules
-from tests.support.localstack.snapshot import PeriodicSaver, TableSnapshot
-from tests.support.localstack.tokens import LocalTokens, ensure_tokens
-from tests.support.moto_server import MotoServer
-from tests.support.redis_server import RedisServer, free_port
-from tests.support.template import create_table, resources, template
+from devstack.functions import FunctionSpec, Resolver, function_specs
+from devstack.gateway import INTEGRATION_TIMEOUT_S, Gateway, GatewayServer
+from devstack.lambda_service import LambdaApiServer, LambdaService
+from devstack.moto_server import MotoServer
+from devstack.redis_server import RedisServer, free_port
+from devstack.routes import rest_apis
+from devstack.schedules import Scheduler, schedules
+from devstack.snapshot import PeriodicSaver, TableSnapshot
+from devstack.template import create_table, resources, template
+from devstack.tokens import LocalTokens, ensure_tokens
 
 REGION = "us-east-1"
 LOCAL_SENDER = "relayq@example.com"

@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from tests.support.localstack.functions import Resolver
-from tests.support.template import resources
+from devstack.functions import Resolver
+from devstack.template import resources
 
 IMPLICIT_API = "ServerlessRestApi"
 

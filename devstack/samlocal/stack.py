@@ -11,9 +11,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.moto_server import MotoServer
-from tests.support.redis_server import RedisServer
-from tests.support.template import resources, table_environment, table_names
+from devstack.moto_server import MotoServer
+from devstack.redis_server import RedisServer
+from devstack.template import resources, table_environment, table_names
 
 TABLE_NAMES = table_names("local")
 

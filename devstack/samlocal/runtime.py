@@ -21,12 +21,12 @@ from typing import Any
 
 import docker  # type: ignore[import-untyped]  # docker-py comes with aws-sam-cli
 
-from tests.support.samlocal.commands import SetupError, run
-from tests.support.samlocal.image import IMAGE, ensure_image, image_is_current
+from devstack.samlocal.commands import SetupError, run
+from devstack.samlocal.image import IMAGE, ensure_image, image_is_current
 
 PACKAGES = ("podman", "runc", "debootstrap")
 CONTAINERS_CONF = Path("/etc/containers/containers.conf")
-CONF_MARKER = "# Written by relayq's tests/support/samlocal"
+CONF_MARKER = "# Written by relayq's devstack/samlocal"
 CONTAINERS_CONF_TEXT = f"""{CONF_MARKER} (sam local without Docker): podman's defaults fail in
 # this sandbox (hard nofile limit below podman's 1048576; crun cannot use hybrid cgroups).
 [containers]

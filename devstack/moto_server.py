@@ -9,8 +9,8 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
-from tests.support.redis_server import free_port
-from tests.support.template import TABLES, create_table
+from devstack.redis_server import free_port
+from devstack.template import TABLES, create_table
 
 
 class MotoServer:

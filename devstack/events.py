@@ -1,7 +1,7 @@
 """Every sample event of ``events/<function>/<case>.json``, built in this one place from the same
-builders the tests and the local gateway use (tests/support/apigw.py), the schedules of
+builders the tests and the local gateway use (devstack/apigw.py), the schedules of
 template.yaml and the trigger's own event models, so the samples never drift from what the code
-expects. ``python -m tests.support.events`` (``make events``) writes them;
+expects. ``python -m devstack.events`` (``make events``) writes them;
 tests/integration/test_events.py fails when the committed copy is stale and invokes every handler
 with every event.
 
@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from devstack.apigw import authorizer_event, proxy_event
+from devstack.schedules import Schedule
+from devstack.template import ROOT, template
 from relayq.cron.models import BatchSpec, CronTarget
 from relayq.cron.trigger import RunEvent
 from relayq.settings import Settings
-from tests.support.apigw import authorizer_event, proxy_event
-from tests.support.localstack.schedules import Schedule
-from tests.support.template import ROOT, template
 
 EVENTS = ROOT / "events"
 # The secrets the samples carry; the events test stores them (hashed) before invoking.

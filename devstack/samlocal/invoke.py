@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.support.samlocal.commands import SetupError
-from tests.support.samlocal.stack import LocalStack, local_stack
-from tests.support.template import ROOT, resources
+from devstack.samlocal.commands import SetupError
+from devstack.samlocal.stack import LocalStack, local_stack
+from devstack.template import ROOT, resources
 
 SAM = Path(sys.executable).with_name("sam")
 SAMCONFIG = ROOT / "samconfig.toml"
@@ -109,7 +109,7 @@ def invoke(
 @contextmanager
 def sam_local_session(work_dir: Path) -> Iterator[tuple[LocalStack, dict[str, str]]]:
     """A container runtime's Docker API and the local services, for one run."""
-    from tests.support.samlocal.runtime import bridge_gateway, docker_api, engine, unavailable_reason
+    from devstack.samlocal.runtime import bridge_gateway, docker_api, engine, unavailable_reason
 
     reason = unavailable_reason()
     if reason:

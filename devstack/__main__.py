@@ -1,4 +1,4 @@
-"""``python -m tests.support.localstack`` (``make run``): the local stack until Ctrl-C or SIGTERM."""
+"""``python -m devstack`` (``make run``): the local stack until Ctrl-C or SIGTERM."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from tests.support.localstack.stack import LocalStack, StackConfig
-from tests.support.template import ROOT
+from devstack.stack import LocalStack, StackConfig
+from devstack.template import ROOT
 
 
 def parse_args() -> StackConfig:
     defaults = StackConfig(data_dir=ROOT / ".local")
-    parser = argparse.ArgumentParser(prog="python -m tests.support.localstack", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
     parser.add_argument(
         "--data-dir", type=Path, default=defaults.data_dir, help="Redis AOF, DynamoDB snapshot, env file"
     )

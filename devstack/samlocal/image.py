@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.support.samlocal.commands import run
+from devstack.samlocal.commands import run
 
 IMAGE = "localhost/lambda-python:3.11"
 OFFICIAL_IMAGE = "public.ecr.aws/lambda/python:3.11"
