@@ -103,9 +103,8 @@ def warm_latency(requests: int) -> list[dict[str, Any]]:
     from devstack.lambda_context import FakeLambdaContext
     from devstack.moto_server import MotoServer
     from devstack.redis_server import RedisServer
-    from relayq.models import NewJob
-    from relayq.registry import registry
-    from relayq.service import get_queue
+    from relayq.container import container
+    from relayq.domain.models import NewJob
 
     tables = {"jobs_table": "bench-jobs", "tokens_table": "bench-tokens", "idempotency_table": "bench-idem"}
     for key, value in {
@@ -129,7 +128,7 @@ def warm_latency(requests: int) -> list[dict[str, Any]]:
                     "POWERTOOLS_LOG_LEVEL": "WARNING",
                 }
             )
-            registry.register(Noop)
+            container().registry.register(Noop)
             api = load_handler("api")
             context = FakeLambdaContext(timeout_s=30)
             principal: dict[str, str | int] = {
@@ -151,7 +150,7 @@ def warm_latency(requests: int) -> list[dict[str, Any]]:
                 )
                 assert api.handler(event, context)["statusCode"] == 200
 
-            queue = get_queue()
+            queue = container().jobs
             request = NewJob(type="noop", payload={"to": "a@example.com", "n": 1})
             post()
             get()  # first calls open the connections

@@ -29,9 +29,9 @@ from devstack.moto_server import MotoServer
 from devstack.redis_server import RedisServer
 from devstack.sites import SiteFarm
 from devstack.template import create_table, table_names
-from relayq.cron.fanout import FanOutOptions, fan_out
-from relayq.cron.models import CronTarget
-from relayq.cron.sites import doing_wp_cron
+from relayq.domain.cron import CronTarget
+from relayq.services.cron.fanout import FanOutOptions, fan_out
+from relayq.services.cron.targets import doing_wp_cron
 
 TABLES = table_names("bench")
 PRINCIPAL = {"principalId": "tok_bench", "token_id": "tok_bench", "scope": "full"}
@@ -77,11 +77,10 @@ def defer_rows(sizes: list[int], repeats: int) -> list[tuple[int, float, float]]
             )
             moto.create_tables(TABLES)
             trigger: Any = load_handler("trigger")
-            from relayq.cron.trigger import get_cron
-            from relayq.redis_client import get_redis
+            from relayq.container import container
 
             # One sites table per network size, measured in turns so load on the machine hits every size alike.
-            sites = get_cron().runner.sites
+            sites = container().cron.runner.sites
             for size in sizes:
                 create_table(moto.client("dynamodb"), "SitesTable", f"bench-sites-{size}")
                 sites.table = f"bench-sites-{size}"
@@ -91,12 +90,12 @@ def defer_rows(sizes: list[int], repeats: int) -> list[tuple[int, float, float]]
                         "POST", "/sites", body=json.dumps({"sites": urls[start : start + 1000]}), authorizer=PRINCIPAL
                     )
                     assert trigger.handler(event, FakeLambdaContext())["statusCode"] == 201
-            guard = get_cron().guard
+            guard = container().cron.guard
             timings: dict[int, list[float]] = {size: [] for size in sizes}
             for attempt in range(repeats + 1):  # the first turn warms up, untimed
                 for size in sizes:
                     sites.table = f"bench-sites-{size}"
-                    get_redis().delete(guard.queued)  # each trigger queues a new run (no coalescing)
+                    container().redis.delete(guard.queued)  # each trigger queues a new run (no coalescing)
                     event = proxy_event("GET", "/run", query={"defer": "1"}, authorizer=PRINCIPAL)
                     started = time.perf_counter()
                     answer = trigger.handler(event, FakeLambdaContext())

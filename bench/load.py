@@ -30,11 +30,11 @@ import redis
 
 from devstack.process import StackProcess
 from devstack.stack import LOCAL_SENDER
-from relayq.clock import now_ms
-from relayq.models import new_job_id
-from relayq.redis_queue import QueueEntry, RedisQueue
-from relayq.settings import get_settings
-from relayq.tokens import TokenStore
+from relayq.container import container
+from relayq.domain.clock import now_ms
+from relayq.domain.models import new_job_id
+from relayq.dynamodb.tokens import TokenStore
+from relayq.redis.broker import QueueEntry, RedisBroker
 
 RESULTS = Path(__file__).resolve().parent / "results"
 JOB = {
@@ -161,7 +161,7 @@ def redis_memory_per_100k(stack: StackProcess, jobs: int) -> int:
     ``jobs`` jobs (Redis keeps only what scheduling needs; payloads and results are in DynamoDB, so
     the figure does not depend on the payload). Queued in batches under the stack's key prefix."""
     conn = redis.Redis.from_url(stack.env["QUEUE_REDIS_URL"], decode_responses=True)
-    queue = RedisQueue(conn, get_settings().key_prefix)
+    queue = RedisBroker(conn, container().settings.key_prefix)
     conn.memory_purge()
     before = int(conn.info("memory")["used_memory"])
     for start in range(0, jobs, 1000):

@@ -20,12 +20,13 @@ from bench.noop import noop
 from bench.stack import TABLES, BenchStack, bench_stack
 from devstack.counting import DynamoCounter, counting_redis
 from devstack.job_types import Noop
-from relayq.hooks import Hooks
-from relayq.job_store import JobStore
-from relayq.models import NewJob
-from relayq.redis_queue import QueueEntry, RedisQueue
-from relayq.registry import JobRegistry
-from relayq.service import JobQueue
+from relayq.aws import AwsClients
+from relayq.domain.hooks import Hooks
+from relayq.domain.models import NewJob
+from relayq.domain.registry import JobRegistry
+from relayq.dynamodb.jobs import JobStore
+from relayq.redis.broker import QueueEntry, RedisBroker
+from relayq.services.jobs import JobService
 from relayq.settings import Settings
 
 
@@ -35,12 +36,12 @@ def timed(fn: Callable[[], Any]) -> float:
     return time.perf_counter() - start
 
 
-def layer(stack: BenchStack, conn: redis.Redis, prefix: str) -> JobQueue:
+def layer(stack: BenchStack, conn: redis.Redis, prefix: str) -> JobService:
     settings = Settings(redis_url=stack.redis.url, **TABLES)  # type: ignore[arg-type]
-    registry = JobRegistry()
+    registry = JobRegistry(settings, AwsClients())
     registry.register(Noop)
     store = JobStore(stack.moto.client("dynamodb"), TABLES["jobs_table"])
-    return JobQueue(RedisQueue(conn, prefix), store, settings, registry=registry, hooks=Hooks())
+    return JobService(RedisBroker(conn, prefix), store, settings, registry=registry, hooks=Hooks())
 
 
 def round_trips(stack: BenchStack) -> dict[str, float]:
@@ -76,23 +77,23 @@ def throughput(stack: BenchStack, jobs: int) -> list[tuple[str, float, float]]:
     rq_conn = redis.Redis.from_url(stack.redis.url)
     rows: list[tuple[str, float, float]] = []
 
-    rqueue = RedisQueue(conn, "tp")
+    broker = RedisBroker(conn, "tp")
     entries = [QueueEntry(f"job_{i:028x}", "default", 50, 30, 3) for i in range(jobs)]
     rq_queue = Queue("bench", connection=rq_conn)
     for _ in range(200):  # warm both sides up (imports, connections, script cache) before timing
         rq_queue.enqueue(noop)
     rq_queue.empty()  # type: ignore[no-untyped-call]
-    rqueue.enqueue([QueueEntry("job_" + "f" * 28, "warm", 50, 30, 3)])
-    rqueue.clear("warm")
+    broker.enqueue([QueueEntry("job_" + "f" * 28, "warm", 50, 30, 3)])
+    broker.clear("warm")
 
-    ours = timed(lambda: [rqueue.enqueue([e]) for e in entries])
+    ours = timed(lambda: [broker.enqueue([e]) for e in entries])
     theirs = timed(lambda: [rq_queue.enqueue(noop) for _ in range(jobs)])
     rows.append(("enqueue, one by one (Redis half only)", jobs / ours, jobs / theirs))
 
     def drain_ours() -> None:
-        while leases := rqueue.claim(["default"], 100):
+        while leases := broker.claim(["default"], 100):
             for lease in leases:
-                rqueue.finish(lease)
+                broker.finish(lease)
 
     ours = timed(drain_ours)
     worker = SimpleWorker([rq_queue], connection=rq_conn)
@@ -100,8 +101,8 @@ def throughput(stack: BenchStack, jobs: int) -> list[tuple[str, float, float]]:
     rows.append(("drain no-op jobs (Redis half only)", jobs / ours, jobs / theirs))
 
     rq_queue.empty()  # type: ignore[no-untyped-call]
-    ours = timed(lambda: rqueue.enqueue(entries[:]) and None)
-    rqueue.clear("default")
+    ours = timed(lambda: broker.enqueue(entries[:]) and None)
+    broker.clear("default")
     data = [Queue.prepare_data(noop) for _ in range(jobs)]
     theirs = timed(lambda: rq_queue.enqueue_many(data))
     rows.append(("bulk enqueue (Redis half only)", jobs / ours, jobs / theirs))

@@ -33,10 +33,10 @@ from devstack.http_recorder import Invocation, LambdaRecorder
 from devstack.job_types import Noop, Sleep
 from devstack.moto_server import MotoServer
 from devstack.redis_server import RedisServer
-from relayq import aws, redis_client, service, settings
-from relayq.models import NewJob
-from relayq.registry import JobContext, JobType, registry
-from relayq.worker import invoke
+from relayq.container import container
+from relayq.container import reset as reset_container
+from relayq.domain.models import NewJob
+from relayq.domain.registry import JobContext, JobType
 
 started_at: dict[str, float] = {}
 
@@ -84,10 +84,9 @@ def rq_sleep(seconds: float) -> None:
 def configure(**env: str) -> None:
     """Environment of a worker container; forget the per-container singletons."""
     os.environ.update(env)
-    settings.get_settings.cache_clear()
-    redis_client.get_redis.cache_clear()
-    aws.client.cache_clear()
-    service.get_queue.cache_clear()
+    reset_container()
+    for cls in (Noop, Sleep, Stamp):
+        container().registry.register(cls)
 
 
 def remaining_900s() -> int:
@@ -97,12 +96,14 @@ def remaining_900s() -> int:
 def relayq_drain(jobs: int, payload_type: str, concurrency: int) -> float:
     """Jobs per second of one worker invocation that drains ``jobs`` jobs."""
     configure(QUEUE_WORKER_CONCURRENCY=str(concurrency))
-    queue = service.get_queue()
+    queue = container().jobs
     payload = {"seconds": 0.01} if payload_type == "sleep" else {}
     for start in range(0, jobs, 100):
         queue.create_many([NewJob(type=payload_type, payload=payload) for _ in range(start, min(jobs, start + 100))])
     begin = time.perf_counter()
-    summary = invoke({"queues": ["default"], "max_jobs": jobs}, remaining_900s, f"bench-{payload_type}")
+    summary = container().worker.invoke(
+        {"queues": ["default"], "max_jobs": jobs}, remaining_900s, f"bench-{payload_type}"
+    )
     elapsed = time.perf_counter() - begin
     assert summary["successful"] == jobs, summary
     return jobs / elapsed
@@ -130,11 +131,11 @@ def kick_latency(kicks: int, redis_url: str) -> list[float]:
     recorder = LambdaRecorder().start()
 
     def run_worker(call: Invocation) -> None:
-        invoke(call.payload, remaining_900s, f"kick-{len(recorder.calls)}")
+        container().worker.invoke(call.payload, remaining_900s, f"kick-{len(recorder.calls)}")
 
     recorder.on_invoke = run_worker
     configure(AWS_ENDPOINT_URL_LAMBDA=recorder.url, QUEUE_KICK_FUNCTIONS="*=bench-worker", QUEUE_WORKER_CONCURRENCY="1")
-    queue = service.get_queue()
+    queue = container().jobs
     running = redis.Redis.from_url(redis_url, decode_responses=True)
     latencies = []
     try:
@@ -158,8 +159,6 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=300)
     parser.add_argument("--kicks", type=int, default=20)
     args = parser.parse_args()
-    for cls in (Noop, Sleep, Stamp):
-        registry.register(cls)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto server's request log
     os.environ.update(AWS_DEFAULT_REGION="us-east-1", AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench")
     # The worker prints EMF documents to stdout (CloudWatch reads them in Lambda): keep the

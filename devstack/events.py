@@ -21,8 +21,8 @@ from urllib.parse import quote, urlencode
 from devstack.apigw import authorizer_event, proxy_event
 from devstack.schedules import Schedule
 from devstack.template import ROOT, template
-from relayq.cron.models import BatchSpec, CronTarget
-from relayq.cron.trigger import RunEvent
+from relayq.domain.cron import BatchSpec, CronTarget
+from relayq.services.cron.service import RunEvent
 from relayq.settings import Settings
 
 EVENTS = ROOT / "events"
@@ -169,7 +169,7 @@ def _schedule_input(logical_id: str, event_name: str) -> Any:
 
 
 def _kick(queue: str) -> dict[str, Any]:
-    """The payload of relayq.kick's asynchronous invocation for ``queue``."""
+    """The payload of relayq.services.kick's asynchronous invocation for ``queue``."""
     return {"queues": [queue], "max_jobs": Settings().kick_max_jobs, "source": "kick"}
 
 
@@ -194,7 +194,7 @@ def trigger_cases() -> list[Case]:
         # The trigger's asynchronous invocations of itself (the deferred fallback without Redis).
         Case("trigger", "deferred_run", RunEvent(cron_action="run", run_id=RUN_ID).model_dump()),
         Case("trigger", "self_invoke_batch", {"cron_action": "batch", **batch.model_dump()}),
-        # The idle-queue kick of the cron queue (relayq.kick routes it to this function).
+        # The idle-queue kick of the cron queue (relayq.services.kick routes it to this function).
         Case("trigger", "kick", _kick("cron")),
     ]
 
@@ -208,7 +208,7 @@ def worker_cases() -> list[Case]:
         Case("worker", "schedule-media", _schedule_input("MediaWorkerFunction", "ImageAndApiQueues")),
         # A rule without Input sends EventBridge's Scheduled Event: the default queue set.
         Case("worker", "scheduled-event", scheduled),
-        # The idle-queue kick's asynchronous invocation (relayq.kick) and a manual `aws lambda invoke`.
+        # The idle-queue kick's asynchronous invocation (relayq.services.kick) and a manual `aws lambda invoke`.
         Case("worker", "kick", _kick("email")),
         Case("worker", "manual", {"queues": ["default", "email"], "max_jobs": 10}),
     ]

@@ -11,7 +11,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def load_handler(function: str) -> ModuleType:
-    path = ROOT / "functions" / function / f"{function}_app.py"
+    folder = ROOT / "functions" / function
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))  # the function's own modules, as under /var/task
+    path = folder / f"{function}_app.py"
     spec = importlib.util.spec_from_file_location(f"{function}_app", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)

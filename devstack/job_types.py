@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from relayq.registry import JobContext, JobRegistry, JobType, PermanentJobError, RetryableJobError
+from relayq.domain.registry import JobContext, JobRegistry, JobType, PermanentJobError, RetryableJobError
 
 
 class SleepPayload(BaseModel):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from relayq.tokens import TokenStore
+from relayq.dynamodb.tokens import TokenStore
 
 
 @dataclass(frozen=True)

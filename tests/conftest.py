@@ -14,11 +14,12 @@ from moto import mock_aws
 from devstack.job_types import register_test_types
 from devstack.redis_server import RedisServer
 from devstack.template import TABLES, create_table
-from relayq.hooks import Hooks
-from relayq.job_store import JobStore
-from relayq.redis_queue import RedisQueue
-from relayq.registry import JobRegistry
-from relayq.service import JobQueue
+from relayq.aws import AwsClients
+from relayq.domain.hooks import Hooks
+from relayq.domain.registry import JobRegistry
+from relayq.dynamodb.jobs import JobStore
+from relayq.redis.broker import RedisBroker
+from relayq.services.jobs import JobService
 from relayq.settings import Settings
 from tests.support.clock import FakeClock
 
@@ -75,13 +76,13 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def registry() -> JobRegistry:
-    return register_test_types(JobRegistry())
+def registry(settings: Settings) -> JobRegistry:
+    return register_test_types(JobRegistry(settings, AwsClients()))
 
 
 @pytest.fixture
-def rqueue(redis_conn: redis.Redis, clock: FakeClock) -> RedisQueue:
-    return RedisQueue(redis_conn, "rq", lease_grace_ms=0, clock=clock)
+def broker(redis_conn: redis.Redis, clock: FakeClock) -> RedisBroker:
+    return RedisBroker(redis_conn, "rq", lease_grace_ms=0, clock=clock)
 
 
 @pytest.fixture
@@ -90,8 +91,10 @@ def store(dynamodb: object, settings: Settings) -> JobStore:
 
 
 @pytest.fixture
-def queue(rqueue: RedisQueue, store: JobStore, settings: Settings, registry: JobRegistry, clock: FakeClock) -> JobQueue:
-    return JobQueue(rqueue, store, settings, registry=registry, hooks=Hooks(), clock=clock)
+def queue(
+    broker: RedisBroker, store: JobStore, settings: Settings, registry: JobRegistry, clock: FakeClock
+) -> JobService:
+    return JobService(broker, store, settings, registry=registry, hooks=Hooks(), clock=clock)
 
 
 @pytest.fixture

@@ -14,6 +14,15 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 
+from api_input import (
+    CreateTokenRequest,
+    PurgeRequest,
+    TriggerRequest,
+    invalid_params,
+    new_job,
+    parse_body,
+    validate,
+)
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -25,23 +34,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from redis.exceptions import RedisError
 
 from relayq import __version__
-from relayq.api_input import (
-    CreateTokenRequest,
-    PurgeRequest,
-    TriggerRequest,
-    invalid_params,
-    new_job,
-    parse_body,
-    validate,
+from relayq.container import container
+from relayq.domain.errors import (
+    InternalError,
+    NoRoute,
+    QueueError,
+    RateLimited,
+    RedisUnavailable,
+    WorkerExecutionFailed,
 )
-from relayq.errors import InternalError, NoRoute, QueueError, RateLimited, RedisUnavailable, WorkerExecutionFailed
-from relayq.models import JobStatus, NewJob
-from relayq.rate_limit import RateLimiter
-from relayq.redis_client import get_redis
-from relayq.request_log import request_log_fields
-from relayq.service import get_queue
-from relayq.settings import get_settings
-from relayq.tokens import get_token_store
+from relayq.domain.models import JobStatus, NewJob
+from relayq.http.request_log import request_log_fields
 
 TITLE = "relayq REST API"
 
@@ -68,7 +71,7 @@ def _body() -> dict[str, Any]:
         event.body,
         event.headers.get("content-type") or event.headers.get("Content-Type"),
         is_base64=bool(event.is_base64_encoded),
-        max_bytes=get_settings().api_max_body_bytes,
+        max_bytes=container().settings.api_max_body_bytes,
     )
 
 
@@ -113,11 +116,6 @@ app.exception_handler(Exception)(_unexpected)
 # --- per-token rate limit -------------------------------------------------------------------------
 
 
-@cache
-def _limiter() -> RateLimiter:
-    return RateLimiter(get_redis(), get_settings().key_prefix)
-
-
 def rate_limit(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
     """Count the call against its token's per-minute budget (the limit comes from the token record
     through the authorizer, else the deployment default)."""
@@ -125,9 +123,9 @@ def rate_limit(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> 
     token_id = authorizer.get("token_id")
     if not token_id:
         return next_middleware(app)
-    limit = int(authorizer.get("rate_limit") or get_settings().rate_limit_per_minute)
+    limit = int(authorizer.get("rate_limit") or container().settings.rate_limit_per_minute)
     try:
-        decision = _limiter().hit(token_id, limit)
+        decision = container().rate_limiter.hit(token_id, limit)
     except RedisError:
         # Without Redis the queue cannot work either; let the route answer (503, or /health's
         # report) instead of hiding the outage behind a rate-limit error.
@@ -155,7 +153,7 @@ def list_jobs(
     queue: Annotated[str | None, Query(max_length=64)] = None,
     type: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response[Any]:
-    result = get_queue().list(page, per_page, status=status, queue=queue, type=type)
+    result = container().jobs.list(page, per_page, status=status, queue=queue, type=type)
     totals = {"total": str(result.total), "pages": str(result.total_pages)}
     headers = {
         "X-WP-Total": totals["total"],
@@ -168,7 +166,7 @@ def list_jobs(
 
 @app.get("/jobs/<job_id>", summary="Get one job", tags=["jobs"])
 def get_job(job_id: str) -> dict[str, Any]:
-    return get_queue().get(job_id).model_dump(mode="json")
+    return container().jobs.get(job_id).model_dump(mode="json")
 
 
 @cache
@@ -180,20 +178,18 @@ def _idempotent_create() -> tuple[Callable[..., dict[str, Any]], Any]:
         idempotent_function,
     )
 
-    from relayq.aws import client
-
     persistence = DynamoDBPersistenceLayer(
-        table_name=get_settings().idempotency_table,
+        table_name=container().settings.idempotency_table,
         key_attr="id",
         expiry_attr="expiration",
-        boto3_client=client("dynamodb"),
+        boto3_client=container().aws.client("dynamodb"),
     )
     config = IdempotencyConfig(
         event_key_jmespath="key", payload_validation_jmespath="job", expires_after_seconds=86_400
     )
 
     def create(request: dict[str, Any]) -> dict[str, Any]:
-        return {"job_id": get_queue().create(NewJob.model_validate(request["job"])).id}
+        return {"job_id": container().jobs.create(NewJob.model_validate(request["job"])).id}
 
     wrapped: Callable[..., dict[str, Any]] = idempotent_function(
         create, data_keyword_argument="request", persistence_store=persistence, config=config
@@ -208,7 +204,7 @@ def _create_once(key: str, request: NewJob) -> str:
         IdempotencyValidationError,
     )
 
-    from relayq.errors import IdempotencyKeyReused, RequestInProgress, StoreUnavailable
+    from relayq.domain.errors import IdempotencyKeyReused, RequestInProgress, StoreUnavailable
 
     scoped_key = f"{_authorizer().get('token_id', '')}:{key}"
     create, config = _idempotent_create()
@@ -230,26 +226,26 @@ def create_job() -> Response[Any]:
     key = (
         app.current_event.headers.get("idempotency-key") or app.current_event.headers.get("Idempotency-Key") or ""
     ).strip()
-    job_id = _create_once(key[:200], request) if key else get_queue().create(request).id
+    job_id = _create_once(key[:200], request) if key else container().jobs.create(request).id
     return _json(201, {"success": True, "job_id": job_id, "message": "Job created and enqueued successfully."})
 
 
 @app.delete("/jobs/<job_id>", summary="Cancel a queued or failed job", tags=["jobs"])
 def cancel_job(job_id: str) -> dict[str, Any]:
-    job = get_queue().cancel(job_id)
+    job = container().jobs.cancel(job_id)
     return {"success": True, "job_id": job.id, "message": "Job cancelled successfully."}
 
 
 @app.post("/jobs/<job_id>/retry", summary="Run a failed job again", tags=["jobs"])
 def retry_job(job_id: str) -> dict[str, Any]:
-    job = get_queue().retry(job_id)
+    job = container().jobs.retry(job_id)
     return {"success": True, "job_id": job.id, "message": "Job queued for retry."}
 
 
 @app.post("/jobs/purge", summary="Delete finished jobs older than N days", tags=["jobs"])
 def purge_jobs() -> dict[str, Any]:
     request = validate(PurgeRequest, _body())
-    deleted = get_queue().purge(request.older_than_days)
+    deleted = container().jobs.purge(request.older_than_days)
     return {"success": True, "deleted": deleted, "message": f"Purged {deleted} finished jobs."}
 
 
@@ -263,7 +259,7 @@ def trigger_workers() -> dict[str, Any]:
     # the default 300 s job timeout would refuse every job). A batch that outlives the function is
     # cut off; its leases expire and the scheduled worker finishes those jobs.
     try:
-        result = get_queue().process(request.queues, request.max_jobs)
+        result = container().jobs.process(request.queues, request.max_jobs)
     except QueueError:
         raise
     except Exception as error:
@@ -281,27 +277,26 @@ def trigger_workers() -> dict[str, Any]:
 
 @app.get("/workers/status", summary="Last run, workers running now, recent jobs, throughput", tags=["workers"])
 def workers_status() -> dict[str, Any]:
-    from relayq.worker_status import worker_status
-
-    return {"success": True, "data": worker_status()}
+    return {"success": True, "data": container().worker_status.read()}
 
 
 @app.get("/metrics", summary="Queue and job metrics in Prometheus' text format", tags=["stats"])
 def metrics() -> Response[str]:
-    from relayq.metrics import prometheus_text
+    from relayq.services.metrics import prometheus_text
 
-    return Response(status_code=200, content_type="text/plain; version=0.0.4; charset=utf-8", body=prometheus_text())
+    body = prometheus_text(container().broker)
+    return Response(status_code=200, content_type="text/plain; version=0.0.4; charset=utf-8", body=body)
 
 
 @app.post("/queues/<name>/clear", summary="Remove every waiting job of a queue", tags=["queues"])
 def clear_queue(name: str) -> dict[str, Any]:
-    cleared = get_queue().clear(name)
+    cleared = container().jobs.clear(name)
     return {"success": True, "cleared": cleared, "message": f'Queue "{name}" cleared successfully.'}
 
 
 @app.get("/stats", summary="Queue lengths and job counts by status", tags=["stats"])
 def stats(flat: Annotated[bool, Query()] = False) -> dict[str, Any]:
-    data = get_queue().stats()
+    data = container().jobs.stats()
     if flat:
         # The dashboard's shape (the plugin flattened it in PHP): counts by status, then lengths.
         lengths = {name: block["pending"] for name, block in data.items() if name != "database"}
@@ -321,7 +316,7 @@ def _memory_usage() -> dict[str, Any]:
 
 @app.get("/health", summary="Redis and DynamoDB reachability, runtime and version", tags=["stats"])
 def health() -> Response[Any]:
-    queue = get_queue()
+    queue = container().jobs
     report = queue.health()
     data = {
         "redis_connected": report.redis_connected,
@@ -340,13 +335,13 @@ def health() -> Response[Any]:
 
 @app.get("/tokens", summary="List API tokens (never their secrets)", tags=["tokens"])
 def list_tokens() -> dict[str, Any]:
-    return {"success": True, "data": [t.model_dump() for t in get_token_store().list()]}
+    return {"success": True, "data": [t.model_dump() for t in container().tokens.list()]}
 
 
 @app.post("/tokens", summary="Create an API token; its secret is shown only in this answer", tags=["tokens"])
 def create_token() -> Response[Any]:
     request = validate(CreateTokenRequest, _body())
-    created = get_token_store().create(request.name, request.scope, request.rate_limit)
+    created = container().tokens.create(request.name, request.scope, request.rate_limit)
     body = {
         "success": True,
         "token": created.token,
@@ -358,7 +353,7 @@ def create_token() -> Response[Any]:
 
 @app.delete("/tokens/<token_id>", summary="Revoke an API token", tags=["tokens"])
 def revoke_token(token_id: str) -> dict[str, Any]:
-    info = get_token_store().revoke(token_id)
+    info = container().tokens.revoke(token_id)
     return {"success": True, "data": info.model_dump(), "message": "Token revoked."}
 
 
@@ -370,7 +365,7 @@ DASHBOARD = Path(__file__).with_name("dashboard")
 @app.get("/dashboard", summary="The dashboard page", tags=["dashboard"], include_in_schema=False)
 @app.get("/dashboard/<file>", summary="The dashboard's files", tags=["dashboard"], include_in_schema=False)
 def dashboard(file: str = "") -> Response[Any]:
-    from relayq.dashboard import dashboard_file
+    from dashboard_files import dashboard_file
 
     found = dashboard_file(DASHBOARD, file)
     if found is None:

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from access_rules import AccessRequest, scope_allows, token_from_request
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from relayq.access import AccessRequest, scope_allows, token_from_request
-from relayq.request_log import request_log_fields
-from relayq.settings import get_settings
-from relayq.tokens import get_token_store
+from relayq.container import container
+from relayq.http.request_log import request_log_fields
 
 logger = Logger()
 
@@ -46,7 +45,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     query = event.get("queryStringParameters") or {}
     path = str(event.get("path") or "/")
     token, _source = token_from_request(headers, query, path)
-    info = get_token_store().authenticate(token) if token else None
+    info = container().tokens.authenticate(token) if token else None
     if info is None:
         auth = "token" if token else "none"
         logger.info("request", extra=request_log_fields(event, 401, scope_ok=False, auth=auth))
@@ -59,12 +58,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         query={k: v for k, v in query.items() if k != "token"},
         token_id=info.id,
     )
-    allowed = scope_allows(info.scope, request, get_settings().token_allowed_routes)
+    settings = container().settings
+    allowed = scope_allows(info.scope, request, settings.token_allowed_routes, container().hooks)
     principal_context: dict[str, Any] = {
         "token_id": info.id,
         "scope": info.scope,
         "name": info.name,
-        "rate_limit": info.rate_limit or get_settings().rate_limit_per_minute,
+        "rate_limit": info.rate_limit or settings.rate_limit_per_minute,
     }
     if not allowed:
         logger.info("request", extra=request_log_fields(event, 403, scope_ok=False, token_id=info.id, auth="token"))

@@ -14,14 +14,14 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from relayq.clock import now_ms
-from relayq.cron.models import Site
-from relayq.cron.sites import configured_sites
-from relayq.cron.trigger import Answer, as_cron_event, get_cron
-from relayq.errors import CronRateLimited, InvalidInput, QueueError
-from relayq.registry import describe_validation_error
-from relayq.request_log import request_log_fields
-from relayq.settings import get_settings
+from relayq.container import container
+from relayq.domain.clock import now_ms
+from relayq.domain.cron import Site
+from relayq.domain.errors import CronRateLimited, InvalidInput, QueueError
+from relayq.domain.registry import describe_validation_error
+from relayq.http.request_log import request_log_fields
+from relayq.services.cron.service import Answer, as_cron_event
+from relayq.services.cron.targets import configured_sites
 
 M = TypeVar("M", bound=BaseModel)
 logger = Logger()
@@ -85,18 +85,18 @@ def _answer(answer: Answer, ga: bool) -> Response[Any]:
 @app.route("/run", method=["GET", "POST"])
 def run() -> Response[Any]:
     query = _parse(RunQuery, _query())
-    return _answer(get_cron().trigger(defer=query.defer, triggered_by=_principal()), query.ga)
+    return _answer(container().cron.start_run(defer=query.defer, triggered_by=_principal()), query.ga)
 
 
 @app.post("/process-queue")
 def process_queue() -> Response[Any]:
     query = _parse(ProcessQuery, _query())
-    return _answer(get_cron().process_queue(query.max, _deadline_ms()), query.ga)
+    return _answer(container().cron.process_queue(query.max, _deadline_ms()), query.ga)
 
 
 @app.get("/sites")
 def list_sites() -> dict[str, Any]:
-    cron = get_cron()
+    cron = container().cron
     sites = configured_sites(cron.settings, cron.runner.sites)
     return {"success": True, "count": len(sites), "sites": [s.model_dump(exclude_none=True) for s in sites]}
 
@@ -106,7 +106,7 @@ def add_sites() -> Response[Any]:
     raw = app.current_event.json_body
     body = _parse(SitesBody, raw if isinstance(raw, dict) and "sites" in raw else {"sites": [raw]})
     sites = [_parse(Site, {"url": s} if isinstance(s, str) else s.model_dump()) for s in body.sites]
-    stored = get_cron().runner.sites.put(sites)
+    stored = container().cron.runner.sites.put(sites)
     data = {"success": True, "count": len(stored), "sites": [s.model_dump(exclude_none=True) for s in stored]}
     return Response(201, content_types.APPLICATION_JSON, data)
 
@@ -117,20 +117,20 @@ def delete_site() -> dict[str, Any]:
     url = _query().get("url") or (raw.get("url") if isinstance(raw, dict) else None)
     if not url:
         raise InvalidInput("The site's url is required (?url= or a JSON body with url).")
-    get_cron().runner.sites.delete(url)
+    container().cron.runner.sites.delete(url)
     return {"success": True, "message": "Site removed."}
 
 
 @app.get("/runs")
 def list_runs() -> dict[str, Any]:
     query = _parse(RunsQuery, _query())
-    runs = get_cron().runs.list(query.limit)
+    runs = container().cron.runs.list(query.limit)
     return {"success": True, "runs": [r.model_dump(mode="json", exclude_none=True) for r in runs]}
 
 
 @app.get("/runs/<run_id>")
 def get_run(run_id: str) -> dict[str, Any]:
-    return {"success": True, "run": get_cron().runs.get(run_id).model_dump(mode="json", exclude_none=True)}
+    return {"success": True, "run": container().cron.runs.get(run_id).model_dump(mode="json", exclude_none=True)}
 
 
 @app.exception_handler(CronRateLimited)  # type: ignore[untyped-decorator]
@@ -163,10 +163,10 @@ def _wants_text() -> bool:
 
 @logger.inject_lambda_context(log_event=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    cron_event = as_cron_event(event, get_settings().cron_queue)
+    cron_event = as_cron_event(event, container().settings.cron_queue)
     if cron_event is not None:
         deadline = now_ms() + context.get_remaining_time_in_millis() - 10_000
-        result = get_cron().handle_event(cron_event, deadline)
+        result = container().cron.handle_event(cron_event, deadline)
         logger.info("cron event done", extra={"cron_action": cron_event["cron_action"]})
         return result
     response = app.resolve(event, context)

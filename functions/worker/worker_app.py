@@ -7,13 +7,13 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from relayq.worker import invoke
+from relayq.container import container
 
 logger = Logger()
 
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    summary = invoke(event, context.get_remaining_time_in_millis, context.aws_request_id)
+    summary = container().worker.invoke(event, context.get_remaining_time_in_millis, context.aws_request_id)
     logger.info("worker invocation done", extra={"result": summary})
     return summary

@@ -10,14 +10,11 @@ import pytest
 import redis
 
 from devstack.handlers import load_handler
-from devstack.job_types import TEST_TYPES
 from devstack.moto_server import MotoServer
 from devstack.redis_server import RedisServer
 from devstack.template import table_environment, table_names
-from relayq import aws, redis_client, service, settings
-from relayq.cron.trigger import get_cron
-from relayq.registry import registry
-from relayq.tokens import get_token_store
+from relayq.container import container
+from relayq.container import reset as reset_container
 from tests.support.api_flow import Gateway
 
 TABLE_NAMES = table_names("it")
@@ -33,11 +30,7 @@ def moto_server() -> Iterator[MotoServer]:
 
 def reset_caches() -> None:
     """Forget the per-container singletons, as a new Lambda container would."""
-    settings.get_settings.cache_clear()
-    redis_client.get_redis.cache_clear()
-    aws.client.cache_clear()
-    service.get_queue.cache_clear()
-    get_cron.cache_clear()
+    reset_container()
 
 
 @pytest.fixture
@@ -50,6 +43,9 @@ def lambda_env(
         "QUEUE_REDIS_URL": redis_server.url,
         **table_environment(TABLE_NAMES),
         "QUEUE_RETRY_JITTER": "0",
+        # The test job types, registered the way a deployment registers its own, so a fresh
+        # container (a reset, a new process) has them too.
+        "QUEUE_JOB_MODULES": "tests.support.registered_types",
         "POWERTOOLS_SERVICE_NAME": "relayq",
     }
     for key, value in env.items():
@@ -81,23 +77,18 @@ def api_handlers() -> tuple[ModuleType, ModuleType]:
 
 
 @pytest.fixture
-def gw(lambda_env: dict[str, str], api_handlers: tuple[ModuleType, ModuleType]) -> Iterator[Gateway]:
-    """Requests through authorizer + API handler, with the test job types registered."""
+def gw(lambda_env: dict[str, str], api_handlers: tuple[ModuleType, ModuleType]) -> Gateway:
+    """Requests through authorizer + API handler (the test job types come with ``lambda_env``)."""
     api, authorizer = api_handlers
-    api._limiter.cache_clear()
     api._idempotent_create.cache_clear()
-    for cls in TEST_TYPES:
-        registry.register(cls)
-    yield Gateway(api, authorizer)
-    for cls in TEST_TYPES:
-        registry.unregister(cls.name)
+    return Gateway(api, authorizer)
 
 
 @pytest.fixture
 def full_token(gw: Gateway) -> str:
-    return get_token_store().create("admin", "full").token
+    return container().tokens.create("admin", "full").token
 
 
 @pytest.fixture
 def worker_token(gw: Gateway) -> str:
-    return get_token_store().create("cron", "worker").token
+    return container().tokens.create("cron", "worker").token

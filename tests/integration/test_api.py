@@ -14,11 +14,9 @@ import pytest
 from devstack.apigw import proxy_event
 from devstack.handlers import ROOT, load_handler
 from devstack.lambda_context import FakeLambdaContext
-from relayq.clock import now_ms, to_text
-from relayq.models import Job, JobStatus, new_job_id
-from relayq.redis_client import get_redis
-from relayq.service import get_queue
-from relayq.tokens import get_token_store
+from relayq.container import container
+from relayq.domain.clock import now_ms, to_text
+from relayq.domain.models import Job, JobStatus, new_job_id
 from tests.support.api_flow import Gateway, HttpResult
 
 EVENTS = ROOT / "events" / "api"
@@ -47,7 +45,7 @@ def create(gw: Gateway, token: str, **body: Any) -> str:
 def nothing_written(gw: Gateway, token: str) -> None:
     listing = gw.request("GET", "/jobs", token=token)
     assert listing.body == [] and listing.headers["X-WP-Total"] == "0"
-    assert get_redis().keys("{rq}:pending:*") == []
+    assert container().redis.keys("{rq}:pending:*") == []
 
 
 def assert_error(answer: HttpResult, status: int, code: str) -> None:
@@ -193,7 +191,7 @@ def test_retry_a_failed_job(gw: Gateway, full_token: str) -> None:
 
 def test_purge_deletes_only_old_finished_jobs(gw: Gateway, full_token: str) -> None:
     old = now_ms() - 10 * 86_400_000
-    store = get_queue().store
+    store = container().jobs.store
     finished = Job(
         id=new_job_id(old), type="echo", queue="default", status=JobStatus.COMPLETED, priority=1,
         max_attempts=1, timeout=10, created_at=to_text(old), updated_at=to_text(old),
@@ -250,7 +248,6 @@ def test_health_is_503_when_redis_is_down(gw: Gateway, full_token: str, monkeypa
     monkeypatch.setenv("QUEUE_REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
     monkeypatch.setenv("QUEUE_REDIS_SOCKET_TIMEOUT", "0.2")
     reset_caches()
-    gw.api._limiter.cache_clear()
     answer = gw.request("GET", "/health", token=full_token)
     assert answer.status == 503
     assert answer.body["status"] == "unhealthy" and answer.body["success"] is False
@@ -273,7 +270,7 @@ def test_dynamodb_down_is_503_for_health_create_and_the_authorizer(
     body = json.dumps({"type": "echo"})
     created = gw.invoke(proxy_event("POST", "/jobs", body=body, resource="/{proxy+}", authorizer=principal))
     assert_error(created, 503, "database_unavailable")
-    assert get_redis().keys("{rq}:pending:*") == []
+    assert container().redis.keys("{rq}:pending:*") == []
     # The authorizer cannot check the token: API Gateway's AUTHORIZER_FAILURE answer.
     assert_error(gw.request("GET", "/stats", token=full_token), 503, "auth_unavailable")
 
@@ -290,7 +287,7 @@ def test_unexpected_errors_are_500_without_details(gw: Gateway, full_token: str,
     def failing_list(*_: Any, **__: Any) -> None:
         raise RuntimeError("internal detail /var/task/secret.py")
 
-    queue = get_queue()
+    queue = container().jobs
     original = queue.list
     queue.list = failing_list  # type: ignore[method-assign,assignment]
     try:
@@ -364,7 +361,7 @@ def test_idempotency_key_returns_the_same_job(gw: Gateway, full_token: str) -> N
 
 
 def test_idempotency_keys_are_per_token(gw: Gateway, full_token: str) -> None:
-    second = get_token_store().create("other", "full").token
+    second = container().tokens.create("other", "full").token
     body = {"type": "echo"}
     a = gw.request("POST", "/jobs", token=full_token, json_body=body, headers={"Idempotency-Key": "k"})
     b = gw.request("POST", "/jobs", token=second, json_body=body, headers={"Idempotency-Key": "k"})

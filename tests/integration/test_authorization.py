@@ -8,13 +8,12 @@ import json
 from typing import Any
 
 import pytest
+from access_rules import AccessRequest
 
 from devstack.apigw import authorizer_event, policy_allows
 from devstack.handlers import ROOT
 from devstack.lambda_context import FakeLambdaContext
-from relayq.access import AccessRequest
-from relayq.hooks import hooks
-from relayq.tokens import get_token_store
+from relayq.container import container
 from tests.integration.conftest import reset_caches
 from tests.support.api_flow import Gateway, HttpResult
 
@@ -69,7 +68,7 @@ def test_no_bad_or_revoked_token_is_401_rest_forbidden(gw: Gateway, full_token: 
     assert_error(gw.request("GET", "/jobs", token="rq_" + "A" * 43), 401, "rest_forbidden")
     assert_error(gw.request("GET", "/jobs", headers={"Authorization": "Basic dXNlcjpwYXNz"}), 401, "rest_forbidden")
     assert_error(gw.request("GET", "/jobs", headers={"Authorization": "Bearer "}), 401, "rest_forbidden")
-    store = get_token_store()
+    store = container().tokens
     token_id = next(t.id for t in store.list() if t.name == "admin")
     store.revoke(token_id)
     answer = gw.request("GET", "/jobs", token=full_token)
@@ -146,7 +145,7 @@ def test_scope_hook_can_deny_and_grant_per_request(gw: Gateway, full_token: str,
             return True
         return allowed
 
-    hooks.on("token_scope_allow", only_internal_creates)
+    container().hooks.on("token_scope_allow", only_internal_creates)
     try:
         denied = gw.request("POST", "/jobs", token=full_token, json_body={"type": "echo"}, source_ip="203.0.113.9")
         assert_error(denied, 403, "rest_forbidden_scope")
@@ -156,20 +155,20 @@ def test_scope_hook_can_deny_and_grant_per_request(gw: Gateway, full_token: str,
         )
         assert gw.request("GET", "/health", token=worker_token).status == 200
     finally:
-        hooks.off("token_scope_allow", only_internal_creates)
+        container().hooks.off("token_scope_allow", only_internal_creates)
 
 
 def test_the_last_used_time_is_recorded(gw: Gateway, full_token: str) -> None:
-    assert get_token_store().list()[0].last_used_at is None
+    assert container().tokens.list()[0].last_used_at is None
     gw.request("GET", "/stats", token=full_token)
-    assert get_token_store().list()[0].last_used_at is not None
+    assert container().tokens.list()[0].last_used_at is not None
 
 
 # --- rate limit -----------------------------------------------------------------------------------
 
 
 def test_rate_limit_from_the_token_record(gw: Gateway) -> None:
-    token = get_token_store().create("tight", "full", rate_limit=3).token
+    token = container().tokens.create("tight", "full", rate_limit=3).token
     answers = [gw.request("GET", "/stats", token=token) for _ in range(4)]
     assert [a.status for a in answers] == [200, 200, 200, 429]
     assert [a.headers.get("X-RateLimit-Remaining") for a in answers[:3]] == ["2", "1", "0"]
@@ -177,15 +176,14 @@ def test_rate_limit_from_the_token_record(gw: Gateway) -> None:
     assert answers[3].body["message"] == "Rate limit exceeded. Try again later."
     assert 1 <= int(answers[3].headers["Retry-After"]) <= 60
     # Another token has its own budget.
-    other = get_token_store().create("other", "full").token
+    other = container().tokens.create("other", "full").token
     assert gw.request("GET", "/stats", token=other).status == 200
 
 
 def test_rate_limit_default_from_settings_and_logged(gw: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("QUEUE_RATE_LIMIT_PER_MINUTE", "2")
     reset_caches()
-    gw.api._limiter.cache_clear()
-    token = get_token_store().create("default-limit", "full").token
+    token = container().tokens.create("default-limit", "full").token
     stream = io.StringIO()
     previous = gw.api.logger.registered_handler.setStream(stream)
     try:
@@ -195,7 +193,7 @@ def test_rate_limit_default_from_settings_and_logged(gw: Gateway, monkeypatch: p
     assert statuses == [201, 201, 429]
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert [line["rate_limited"] for line in lines if line["message"] == "request"] == [False, False, True]
-    assert gw.request("GET", "/jobs", token=get_token_store().create("x", "full").token).headers["X-WP-Total"] == "2"
+    assert gw.request("GET", "/jobs", token=container().tokens.create("x", "full").token).headers["X-WP-Total"] == "2"
 
 
 def test_sample_authorizer_events(gw: Gateway, full_token: str) -> None:

@@ -6,31 +6,24 @@ unit tests in tests/unit/test_job_queue.py prove each case on the core alone).""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from devstack.handlers import ROOT, load_handler
-from devstack.job_types import TEST_TYPES
 from devstack.lambda_context import FakeLambdaContext
-from relayq.models import NewJob
-from relayq.registry import registry
-from relayq.service import get_queue
+from relayq.container import container
+from relayq.domain.models import NewJob
 
 
 @pytest.fixture
-def worker(lambda_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def worker(lambda_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("QUEUE_WORKER_CONCURRENCY", "2")
-    for cls in TEST_TYPES:
-        registry.register(cls)
-    yield load_handler("worker")
-    for cls in TEST_TYPES:
-        registry.unregister(cls.name)
+    return load_handler("worker")
 
 
 def test_the_worker_fails_or_retries_bad_jobs_and_keeps_going(worker: Any) -> None:
-    queue = get_queue()
+    queue = container().jobs
     bad = {
         "raises": queue.create(NewJob(type="broken", queue="bad", priority=1)),
         "hangs": queue.create(

@@ -10,20 +10,19 @@ from typing import Any
 
 import pytest
 
+from devstack import events
 from devstack.apigw import policy_allows
 from devstack.functions import Resolver, function_specs
 from devstack.handlers import load_handler
 from devstack.lambda_context import FakeLambdaContext
 from devstack.sites import SiteFarm
 from devstack.template import TABLES
-from relayq.cron.models import Site
-from relayq.cron.trigger import get_cron
-from relayq.models import NewJob
-from relayq.redis_queue import QueueEntry
-from relayq.service import get_queue
-from relayq.tokens import TokenInfo, _item, hash_token
+from relayq.container import container
+from relayq.domain.cron import Site
+from relayq.domain.models import NewJob
+from relayq.dynamodb.tokens import TokenInfo, _item, hash_token
+from relayq.redis.broker import QueueEntry
 from tests.integration.conftest import TABLE_NAMES, reset_caches
-from tests.support import events
 
 
 def test_the_committed_events_are_current() -> None:
@@ -44,19 +43,19 @@ def _function_environment(function: str) -> dict[str, str]:
 
 def _seed(case: events.Case) -> None:
     """What the samples refer to: their tokens, a queued job, a cron run, the site one removes."""
-    store = get_queue().store
+    store = container().jobs.store
     for token, scope, token_id in (
         (events.FULL_TOKEN, "full", "tok_example"),
         (events.WORKER_TOKEN, "worker", "tok_worker"),
     ):
         info = TokenInfo(id=token_id, name="example", scope=scope, created_at="2026-01-01 12:00:00")
         store.client.put_item(TableName=TABLE_NAMES["tokens_table"], Item=_item(hash_token(token), info))
-    queue = get_queue()
+    queue = container().jobs
     job, _ = queue.build(NewJob(type="email", payload={"to": "admin@example.com", "subject": "Hi", "message": "Body"}))
     job = job.model_copy(update={"id": events.JOB_ID})
     store.put_new(job)
-    queue.redis.enqueue([QueueEntry(job.id, job.queue, job.priority, job.timeout, job.max_attempts, 0)])
-    cron = get_cron()
+    queue.broker.enqueue([QueueEntry(job.id, job.queue, job.priority, job.timeout, job.max_attempts, 0)])
+    cron = container().cron
     cron.runs.create(events.RUN_ID, "redis", "tok_example")
     if case.name == "sites_delete":  # only there: a run would call it
         cron.runner.sites.put([Site(url="https://shop.example.com")])
@@ -82,7 +81,7 @@ def test_every_handler_answers_its_events(
     reset_caches()
     _seed(case)
     if case.name == "run_sync":  # a synchronous run calls every site before it answers
-        get_cron().runner.sites.put([Site(url=farm.url("blog"))])
+        container().cron.runner.sites.put([Site(url=farm.url("blog"))])
     handler: Any = load_handler(case.function).handler
     event = json.loads((events.EVENTS / case.path).read_text())
     context = FakeLambdaContext(function_name=case.function)

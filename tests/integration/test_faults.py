@@ -15,24 +15,13 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 
-from devstack.job_types import register_test_types
 from devstack.redis_server import RedisServer
-from relayq import aws
-from relayq.models import NewJob
-from relayq.registry import registry
-from relayq.service import get_queue
+from relayq.container import container
+from relayq.domain.models import NewJob
 
 ROOT = Path(__file__).resolve().parents[2]
 # `make bench` drains 10,000 jobs; `make test` a bounded 400 (moto's server is the slow part).
 DRAIN_JOBS = int(os.environ.get("RELAYQ_DRAIN_JOBS", "400"))
-
-
-@pytest.fixture
-def test_types() -> Any:
-    register_test_types(registry)
-    yield
-    for name in ("echo", "noop", "flaky", "broken", "retry_after", "sleep", "unserialisable"):
-        registry.unregister(name)
 
 
 def worker(env: dict[str, str], queue: str, max_jobs: int, concurrency: int = 1) -> subprocess.Popen[str]:
@@ -54,11 +43,11 @@ def summary(process: subprocess.Popen[str]) -> dict[str, int]:
 
 
 def test_killed_worker_loses_nothing_and_completes_each_job_once(
-    lambda_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, test_types: Any
+    lambda_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env = {**lambda_env, "QUEUE_LEASE_GRACE_SECONDS": "0"}
     monkeypatch.setenv("QUEUE_LEASE_GRACE_SECONDS", "0")
-    queue = get_queue()
+    queue = container().jobs
     jobs = [queue.create(NewJob(type="sleep", payload={"seconds": 0.3}, timeout=2)) for _ in range(6)]
     victim = worker(env, "default", 100)
     deadline = time.monotonic() + 30
@@ -77,8 +66,8 @@ def test_killed_worker_loses_nothing_and_completes_each_job_once(
     assert rescuer["processed"] == len(left)
 
 
-def test_parallel_workers_drain_every_job_exactly_once(lambda_env: dict[str, str], test_types: Any) -> None:
-    queue = get_queue()
+def test_parallel_workers_drain_every_job_exactly_once(lambda_env: dict[str, str]) -> None:
+    queue = container().jobs
     jobs = queue.create_many([NewJob(type="noop", queue="bulk") for _ in range(DRAIN_JOBS)])
     workers = [worker(lambda_env, "bulk", DRAIN_JOBS, concurrency=4) for _ in range(4)]
     totals = [summary(w) for w in workers]
@@ -90,7 +79,7 @@ def test_parallel_workers_drain_every_job_exactly_once(lambda_env: dict[str, str
 
 
 def test_redis_restart_keeps_pending_delayed_and_running_jobs(
-    tmp_path: Path, lambda_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, test_types: Any
+    tmp_path: Path, lambda_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from tests.integration.conftest import reset_caches
 
@@ -99,16 +88,16 @@ def test_redis_restart_keeps_pending_delayed_and_running_jobs(
         monkeypatch.setenv("QUEUE_REDIS_URL", server.url)
         monkeypatch.setenv("QUEUE_LEASE_GRACE_SECONDS", "0")
         reset_caches()
-        queue = get_queue()
+        queue = container().jobs
         running = queue.create(NewJob(type="echo", timeout=1))
-        (lease,) = queue.redis.claim(["default"], 1)
+        (lease,) = queue.broker.claim(["default"], 1)
         queue.store.start(lease.id, lease.attempt)  # its worker is running it when Redis goes down
         pending = queue.create(NewJob(type="echo"))
         delayed = queue.create(NewJob(type="echo", delay=1))
         server.stop()
         server.start()
         reset_caches()
-        queue = get_queue()
+        queue = container().jobs
         time.sleep(1.1)  # the delayed job is due, the running job's lease has run out
         result = queue.process(["default"], 10)
         assert result.recovered == 1 and result.successful == 3
@@ -117,8 +106,8 @@ def test_redis_restart_keeps_pending_delayed_and_running_jobs(
         server.stop()
 
 
-def test_dynamodb_throttling_is_retried(lambda_env: dict[str, str], test_types: Any) -> None:
-    queue = get_queue()
+def test_dynamodb_throttling_is_retried(lambda_env: dict[str, str]) -> None:
+    queue = container().jobs
     job = queue.create(NewJob(type="echo"))
     throttled: list[str] = []
 
@@ -132,7 +121,7 @@ def test_dynamodb_throttling_is_retried(lambda_env: dict[str, str], test_types: 
             return AWSResponse(request.url, 400, headers, _Raw(body))
         return None
 
-    aws.client("dynamodb").meta.events.register_first("before-send.dynamodb.UpdateItem", throttle)
+    container().aws.client("dynamodb").meta.events.register_first("before-send.dynamodb.UpdateItem", throttle)
     result = queue.process(["default"], 5)
     assert len(throttled) == 2
     assert result.successful == 1 and queue.get(job.id).status == "completed"

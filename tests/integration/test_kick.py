@@ -13,12 +13,10 @@ import pytest
 
 from devstack.handlers import load_handler
 from devstack.http_recorder import LambdaRecorder
-from devstack.job_types import Echo
 from devstack.lambda_context import FakeLambdaContext
-from relayq.models import NewJob
-from relayq.registry import registry
-from relayq.service import get_queue
-from relayq.worker_status import WorkerStatus
+from relayq.container import container
+from relayq.domain.models import NewJob
+from relayq.redis.worker_status import WorkerStatus
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "worker"
 
@@ -28,14 +26,12 @@ def recorder(lambda_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Ite
     server = LambdaRecorder().start()
     monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", server.url)
     monkeypatch.setenv("QUEUE_KICK_FUNCTIONS", "email=worker-email,image=worker-media,*=worker-default")
-    registry.register(Echo)
     yield server
-    registry.unregister("echo")
     server.stop()
 
 
 def test_a_burst_into_an_idle_queue_starts_one_worker(recorder: LambdaRecorder) -> None:
-    queue = get_queue()
+    queue = container().jobs
     for n in range(25):
         queue.create(NewJob(type="echo", queue="email", payload={"n": n}))
     assert len(recorder.calls) == 1
@@ -45,7 +41,7 @@ def test_a_burst_into_an_idle_queue_starts_one_worker(recorder: LambdaRecorder) 
 
 
 def test_queues_without_their_own_worker_use_the_fallback(recorder: LambdaRecorder) -> None:
-    queue = get_queue()
+    queue = container().jobs
     queue.create(NewJob(type="echo", queue="reports"))
     queue.create_many([NewJob(type="echo", queue="image"), NewJob(type="echo", queue="image")])
     assert [(c.function, c.payload["queues"]) for c in recorder.calls] == [
@@ -55,8 +51,8 @@ def test_queues_without_their_own_worker_use_the_fallback(recorder: LambdaRecord
 
 
 def test_no_kick_while_a_worker_runs_on_the_queue_and_again_after(recorder: LambdaRecorder) -> None:
-    queue = get_queue()
-    status = WorkerStatus(queue.redis, 60)
+    queue = container().jobs
+    status = WorkerStatus(queue.broker, 60)
     status.begin("running-worker", ["email"], queue.clock() + 60_000)
     queue.create(NewJob(type="echo", queue="email"))
     assert recorder.calls == []
@@ -74,7 +70,7 @@ def test_no_kick_while_a_worker_runs_on_the_queue_and_again_after(recorder: Lamb
 
 def test_a_failed_invoke_never_fails_the_enqueue(recorder: LambdaRecorder) -> None:
     recorder.status = 500
-    queue = get_queue()
+    queue = container().jobs
     job = queue.create(NewJob(type="echo", queue="email"))
     assert queue.get(job.id).status == "queued"
     recorder.status = 202
@@ -83,7 +79,7 @@ def test_a_failed_invoke_never_fails_the_enqueue(recorder: LambdaRecorder) -> No
 
 
 def test_delayed_jobs_are_kicked_by_the_worker_run_that_promotes_them(recorder: LambdaRecorder) -> None:
-    queue = get_queue()
+    queue = container().jobs
     delayed = queue.create(NewJob(type="echo", queue="email", delay=1))
     assert recorder.calls == []  # not due yet: nothing to run
     time.sleep(1.1)

@@ -15,14 +15,11 @@ from typing import Any
 import pytest
 
 from devstack.handlers import ROOT, load_handler
-from devstack.job_types import Echo
 from devstack.lambda_context import FakeLambdaContext
 from devstack.moto_server import MotoServer
 from devstack.redis_server import RedisServer
-from relayq.models import NewJob
-from relayq.registry import registry
-from relayq.service import get_queue
-from relayq.tokens import get_token_store
+from relayq.container import container
+from relayq.domain.models import NewJob
 from tests.integration.conftest import reset_caches
 from tests.support.api_flow import Gateway
 
@@ -33,9 +30,7 @@ def own_redis(lambda_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("QUEUE_REDIS_URL", server.url)
     monkeypatch.setenv("QUEUE_REDIS_SOCKET_TIMEOUT", "0.3")
     reset_caches()
-    registry.register(Echo)
     yield server
-    registry.unregister("echo")
     server.stop()
 
 
@@ -48,11 +43,10 @@ def test_redis_down_then_back(
     own_redis: RedisServer, moto_server: MotoServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     api: ModuleType = load_handler("api")
-    api._limiter.cache_clear()
     api._idempotent_create.cache_clear()
     gw = Gateway(api, load_handler("authorizer"))
     worker: Any = load_handler("worker")
-    token = get_token_store().create("admin", "full").token
+    token = container().tokens.create("admin", "full").token
     waiting = [
         gw.request("POST", "/jobs", token=token, json_body={"type": "echo", "payload": {"n": n}}) for n in range(3)
     ]
@@ -88,7 +82,7 @@ def test_redis_down_then_back(
     own_redis.start()  # same port and data folder: the AOF brings the queued jobs back
     summary = worker.handler(event, FakeLambdaContext())
     assert summary["processed"] == 3 and summary["successful"] == 3
-    queue = get_queue()
+    queue = container().jobs
     assert {queue.get(a.body["job_id"]).status for a in waiting} == {"completed"}
     assert gw.request("GET", "/health", token=token).status == 200
     assert gw.request("POST", "/jobs", token=token, json_body={"type": "echo"}).status == 201

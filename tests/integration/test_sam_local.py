@@ -21,16 +21,18 @@ from devstack.samlocal.invoke import build, invoke, sam_local_session
 from devstack.samlocal.runtime import unavailable_reason
 from devstack.samlocal.stack import TABLE_NAMES, LocalStack
 from devstack.template import ROOT
-from relayq.job_store import JobStore
-from relayq.models import NewJob
-from relayq.redis_queue import RedisQueue
-from relayq.registry import JobRegistry
-from relayq.service import JobQueue
+from relayq.aws import AwsClients
+from relayq.domain.hooks import Hooks
+from relayq.domain.models import NewJob
+from relayq.domain.registry import JobRegistry
+from relayq.dynamodb.jobs import JobStore
+from relayq.redis.broker import RedisBroker
+from relayq.services.jobs import JobService
 from relayq.settings import Settings
 
 # A custom job-types module, registered the documented way (QUEUE_JOB_MODULES), so the container
 # knows the test's `echo` type.
-SMOKE_JOBS = "from job_types import Echo\nfrom relayq.registry import registry\n\nregistry.register(Echo)\n"
+SMOKE_JOBS = "from job_types import Echo\n\n\ndef register(registry):\n    registry.register(Echo)\n"
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +55,7 @@ def worker_with_test_jobs(build_dir: Path, out: Path) -> Path:
                 props[key] = str(build_dir / props[key])
     worker_dir = out / "WorkerFunction"
     shutil.copytree(build_dir / "WorkerFunction", worker_dir)
-    shutil.copy(ROOT / "tests" / "support" / "job_types.py", worker_dir / "job_types.py")
+    shutil.copy(ROOT / "devstack" / "job_types.py", worker_dir / "job_types.py")
     (worker_dir / "smoke_jobs.py").write_text(SMOKE_JOBS)
     worker = template["Resources"]["WorkerFunction"]["Properties"]
     worker["CodeUri"] = str(worker_dir)
@@ -63,7 +65,7 @@ def worker_with_test_jobs(build_dir: Path, out: Path) -> Path:
     return path
 
 
-def host_queue(stack: LocalStack) -> JobQueue:
+def host_queue(stack: LocalStack) -> JobService:
     """The same queue, seen from the test process."""
     settings = Settings(
         redis_url=stack.redis.url,
@@ -73,7 +75,13 @@ def host_queue(stack: LocalStack) -> JobQueue:
     )
     conn = redis.Redis.from_url(settings.redis_url, decode_responses=True)
     store = JobStore(stack.moto.client("dynamodb"), settings.jobs_table)
-    return JobQueue(RedisQueue(conn, settings.key_prefix), store, settings, registry=register_test_types(JobRegistry()))
+    return JobService(
+        RedisBroker(conn, settings.key_prefix),
+        store,
+        settings,
+        registry=register_test_types(JobRegistry(settings, AwsClients())),
+        hooks=Hooks(),
+    )
 
 
 def test_worker_in_a_container_processes_an_enqueued_job(

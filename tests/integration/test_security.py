@@ -9,7 +9,6 @@ import io
 import json
 import logging
 import re
-from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
@@ -19,12 +18,10 @@ from hypothesis import strategies as st
 
 from devstack.apigw import authorizer_event, policy_allows, proxy_event
 from devstack.handlers import ROOT, load_handler
-from devstack.job_types import Echo
 from devstack.lambda_context import FakeLambdaContext
 from devstack.template import resources
-from relayq.redis_client import get_redis
-from relayq.registry import registry
-from relayq.tokens import get_token_store, hash_token
+from relayq.container import container
+from relayq.dynamodb.tokens import hash_token
 from tests.integration.test_authorization import ROUTES as API_ROUTES
 from tests.integration.test_authorization import body_for
 from tests.support.api_flow import Gateway, HttpResult
@@ -54,12 +51,9 @@ def modules() -> dict[str, ModuleType]:
 
 
 @pytest.fixture
-def gateways(lambda_env: dict[str, str], modules: dict[str, ModuleType]) -> Iterator[dict[str, Gateway]]:
-    modules["api"]._limiter.cache_clear()
+def gateways(lambda_env: dict[str, str], modules: dict[str, ModuleType]) -> dict[str, Gateway]:
     modules["api"]._idempotent_create.cache_clear()
-    registry.register(Echo)
-    yield {name: Gateway(modules[name], modules["authorizer"]) for name in ("api", "trigger")}
-    registry.unregister("echo")
+    return {name: Gateway(modules[name], modules["authorizer"]) for name in ("api", "trigger")}
 
 
 def all_routes() -> list[tuple[str, str, str, dict[str, str] | None, Any]]:
@@ -92,7 +86,7 @@ def test_the_matrix_lists_every_route_of_the_template_and_the_openapi_document()
 
 
 def test_authorization_matrix_over_every_route(gateways: dict[str, Gateway]) -> None:
-    store = get_token_store()
+    store = container().tokens
     full = store.create("admin", "full").token
     worker = store.create("cron", "worker").token
     revoked = store.create("old", "full")
@@ -115,7 +109,7 @@ def test_authorization_matrix_over_every_route(gateways: dict[str, Gateway]) -> 
 def test_tokens_never_appear_in_logs_or_answers_after_creation(
     gateways: dict[str, Gateway], modules: dict[str, ModuleType], caplog: pytest.LogCaptureFixture
 ) -> None:
-    admin = get_token_store().create("admin", "full").token
+    admin = container().tokens.create("admin", "full").token
     created = gateways["api"].request("POST", "/tokens", token=admin, json_body={"name": "ci", "scope": "worker"})
     assert created.status == 201
     secret = created.body["token"]
@@ -159,7 +153,7 @@ def test_token_hashes_are_compared_in_constant_time(
         return real(a, b)
 
     monkeypatch.setattr(hmac, "compare_digest", spy)
-    token = get_token_store().create("admin", "full").token
+    token = container().tokens.create("admin", "full").token
     assert gateways["api"].request("GET", "/stats", token=token).status == 200
     assert compared and all(a == b for a, b in compared)  # the hashes, through compare_digest
     compared.clear()
@@ -168,11 +162,11 @@ def test_token_hashes_are_compared_in_constant_time(
 
 
 def redis_keys() -> set[str]:
-    return {str(k) for k in get_redis().keys("*") if ":ratelimit:" not in str(k)}
+    return {str(k) for k in container().redis.keys("*") if ":ratelimit:" not in str(k)}
 
 
 def test_key_injection_through_queue_names_is_refused(gateways: dict[str, Gateway], moto_server: Any) -> None:
-    token = get_token_store().create("admin", "full").token
+    token = container().tokens.create("admin", "full").token
     api = gateways["api"]
     before = redis_keys()
     for name in INJECTED_QUEUES:

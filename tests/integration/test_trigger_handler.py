@@ -18,9 +18,7 @@ from devstack.lambda_context import FakeLambdaContext
 from devstack.redis_server import free_port
 from devstack.sites import LambdaInvokeRecorder, SiteFarm, down_site
 from devstack.template import resources
-from relayq.cron.trigger import get_cron
-from relayq.redis_client import get_redis
-from relayq.service import get_queue
+from relayq.container import container
 
 SECRET = "tok_s3cr3t-never-in-logs"
 
@@ -133,8 +131,8 @@ def test_ga_output_then_cooldown_then_lock(trigger: Any, farm: SiteFarm, monkeyp
     assert limited_text["statusCode"] == 429 and limited_text["body"].startswith("::error::Rate limited. Try again in ")
 
     # Cooldown over, another run holds the lock.
-    get_redis().delete(get_cron().guard.cooldown)
-    get_cron().guard.admit("sync", "run_0000000000000000other")
+    container().redis.delete(container().cron.guard.cooldown)
+    container().cron.guard.admit("sync", "run_0000000000000000other")
     locked = call(trigger, api_event("GET", "/run", {"ga": "1"}))
     assert locked["statusCode"] == 409
     assert locked["body"] == "::error::Another cron run is in progress. Please try again later.\n"
@@ -171,7 +169,7 @@ def test_deferred_runs_coalesce_and_process_queue_runs_them(
     )["run"]
     assert run["status"] == "completed" and run["mode"] == "redis"
     assert run["status_counts"] == {"200": 1, "500": 1}
-    jobs = get_queue().list(type="cron_run").jobs
+    jobs = container().jobs.list(type="cron_run").jobs
     assert len(jobs) == 1 and jobs[0].status == "completed"
     # The run started the cooldown: a new deferred trigger is refused, not queued.
     assert call(trigger, api_event("GET", "/run", {"defer": "1"}))["statusCode"] == 429
@@ -187,7 +185,7 @@ def test_the_idle_queue_kick_of_the_cron_queue_runs_the_deferred_run(
     done = call(trigger, kick)
     assert done["count"] == 1 and done["success"] is True
     assert farm.called() == {"a"}
-    assert get_queue().list(type="cron_run").jobs[0].status == "completed"
+    assert container().jobs.list(type="cron_run").jobs[0].status == "completed"
 
 
 def test_a_deferred_trigger_that_cannot_record_its_run_leaves_no_queued_mark(
@@ -199,7 +197,7 @@ def test_a_deferred_trigger_that_cannot_record_its_run_leaves_no_queued_mark(
     failed = call(trigger, api_event("GET", "/run", {"defer": "1", "ga": "1"}))
 
     assert failed["statusCode"] == 503 and failed["body"].startswith("::error::")
-    assert get_redis().get(get_cron().guard.queued) is None  # the next trigger is not swallowed
+    assert container().redis.get(container().cron.guard.queued) is None  # the next trigger is not swallowed
 
 
 def test_redis_down_falls_back_to_async_self_invocation(
@@ -269,7 +267,7 @@ def test_two_thousand_sites_become_batch_jobs(trigger: Any, farm: SiteFarm, monk
     processed = body(call(trigger, api_event("POST", "/process-queue", {"max": "10"})))
 
     assert processed["count"] == 5 and processed["successful"] == 5  # the run job and 4 batch jobs
-    batches = get_queue().list(type="cron_batch", per_page=10).jobs
+    batches = container().jobs.list(type="cron_batch", per_page=10).jobs
     assert sorted(len(j.payload["targets"]) for j in batches) == [500, 500, 500, 500]
     assert len(farm.called()) == 2000
     run = body(

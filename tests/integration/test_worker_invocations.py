@@ -5,21 +5,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from devstack.handlers import load_handler
-from devstack.job_types import Broken, Echo
 from devstack.lambda_context import FakeLambdaContext
-from relayq import settings as settings_module
-from relayq.metrics import prometheus_text
-from relayq.models import NewJob
-from relayq.registry import registry
-from relayq.service import get_queue
-from relayq.worker_status import worker_status
+from relayq.container import container
+from relayq.container import reset as reset_container
+from relayq.domain.models import NewJob
+from relayq.services.metrics import prometheus_text
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "worker"
 
@@ -30,16 +26,12 @@ def event(name: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def worker(lambda_env: dict[str, str]) -> Iterator[Any]:
-    registry.register(Echo)
-    registry.register(Broken)
-    yield load_handler("worker")
-    registry.unregister("echo")
-    registry.unregister("broken")
+def worker(lambda_env: dict[str, str]) -> Any:
+    return load_handler("worker")
 
 
 def test_each_schedule_processes_its_own_queue_set(worker: Any) -> None:
-    queue = get_queue()
+    queue = container().jobs
     jobs = {q: queue.create(NewJob(type="echo", queue=q)) for q in ("email", "image", "api", "default", "reports")}
 
     def status(name: str) -> str:
@@ -54,7 +46,7 @@ def test_each_schedule_processes_its_own_queue_set(worker: Any) -> None:
 
 
 def test_a_manual_trigger_takes_several_queues_and_max_jobs(worker: Any) -> None:
-    queue = get_queue()
+    queue = container().jobs
     for q in ("default", "email") * 8:
         queue.create(NewJob(type="echo", queue=q))
     summary = worker.handler(event("manual.json"), FakeLambdaContext())  # max_jobs 10
@@ -69,14 +61,14 @@ def test_a_bad_event_gets_the_error_body(worker: Any) -> None:
 
 
 def test_status_after_runs(worker: Any) -> None:
-    before = worker_status()
+    before = container().worker_status.read()
     assert before["last_run"] is None and before["processing"] is False and before["recent_jobs"] == 0
-    queue = get_queue()
+    queue = container().jobs
     for _ in range(3):
         queue.create(NewJob(type="echo", queue="email"))
     queue.create(NewJob(type="broken", queue="email"))
     worker.handler(event("schedule-email.json"), FakeLambdaContext())
-    status = worker_status()
+    status = container().worker_status.read()
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", status["last_run"])
     assert status["processing"] is False and status["workers_running"] == 0
     assert status["recent_jobs"] == 4
@@ -88,7 +80,7 @@ def test_status_after_runs(worker: Any) -> None:
 
 
 def test_metrics_as_emf_and_prometheus_text(worker: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    queue = get_queue()
+    queue = container().jobs
     for _ in range(2):
         queue.create(NewJob(type="echo", queue="email"))
     queue.create(NewJob(type="broken", queue="email"))
@@ -100,7 +92,7 @@ def test_metrics_as_emf_and_prometheus_text(worker: Any, capsys: pytest.CaptureF
     assert by_type["broken"]["JobsFailed"] == [1.0] and len(by_type["echo"]["JobDuration"]) == 2
     assert [d["QueueDepth"] for d in documents if d.get("queue") == "email" and "QueueDepth" in d] == [[0.0]]
 
-    text = prometheus_text()
+    text = prometheus_text(container().broker)
     assert 'relayq_jobs_processed_total{queue="email",type="echo"} 2' in text
     assert 'relayq_jobs_completed_total{queue="email",type="echo"} 2' in text
     assert 'relayq_jobs_failed_total{queue="email",type="broken"} 1' in text
@@ -113,13 +105,12 @@ def test_metrics_as_emf_and_prometheus_text(worker: Any, capsys: pytest.CaptureF
 
 def test_a_custom_type_from_a_module_named_in_settings(lambda_env: dict[str, str], monkeypatch: Any) -> None:
     monkeypatch.setenv("QUEUE_JOB_MODULES", "tests.support.custom_jobs")
-    settings_module.get_settings.cache_clear()
-    get_queue.cache_clear()
+    reset_container()
     try:
-        queue = get_queue()
+        queue = container().jobs
         job = queue.create(NewJob(type="greeting", payload={"name": "Ada"}))
         load_handler("worker").handler(event("schedule.json"), FakeLambdaContext())
         assert queue.get(job.id).result == {"greeting": "Hello, Ada!"}
-        assert {"email", "image_processing", "api_sync", "greeting"} <= set(registry.names())
+        assert {"email", "image_processing", "api_sync", "greeting"} <= set(container().registry.names())
     finally:
-        registry.unregister("greeting")
+        container().registry.unregister("greeting")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from relayq.clock import now_ms
+from relayq.domain.clock import now_ms
 
 
 class FakeClock:

@@ -7,14 +7,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from relayq.registry import JobContext, JobType, registry
+from relayq.domain.registry import JobContext, JobRegistry, JobType
 
 
 class GreetingPayload(BaseModel):
     name: str = Field(min_length=1, max_length=100)
 
 
-@registry.register
 class Greeting(JobType):
     name = "greeting"
     payload_model = GreetingPayload
@@ -22,3 +21,7 @@ class Greeting(JobType):
 
     def handle(self, payload: dict[str, Any], context: JobContext) -> Any:
         return {"greeting": f"Hello, {payload['name']}!"}
+
+
+def register(registry: JobRegistry) -> None:
+    registry.register(Greeting)

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from dashboard_files import dashboard_file
 
 from devstack.redis_server import free_port
-from relayq.dashboard import dashboard_file
 
 DASHBOARD_ROOT = Path(__file__).resolve().parents[2] / "functions" / "api" / "dashboard"
 STAGE = "/v1"

@@ -1,9 +1,8 @@
-"""Importing this module registers the test job types in the global registry: name it in
-``QUEUE_JOB_MODULES`` to give a worker process (or the local stack) the test types."""
+"""Name this module in ``QUEUE_JOB_MODULES`` to give a worker process (or the local stack) the test
+job types."""
 
 from __future__ import annotations
 
-from devstack.job_types import register_test_types
-from relayq.registry import registry
+from devstack.job_types import register_test_types as register
 
-register_test_types(registry)
+__all__ = ["register"]

@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import sys
 
-from relayq.service import get_queue
+from relayq.container import container
 
 
 def main() -> None:
     queue, max_jobs = sys.argv[1], int(sys.argv[2])
     concurrency = int(sys.argv[3]) if len(sys.argv) > 3 else 1
-    result = get_queue().process([queue], max_jobs, concurrency=concurrency)
+    result = container().jobs.process([queue], max_jobs, concurrency=concurrency)
     print(json.dumps({"processed": result.processed, "successful": result.successful, "failed": result.failed}))
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from relayq.access import AccessRequest, route_allowed, scope_allows, token_from_request
-from relayq.hooks import Hooks
+from access_rules import AccessRequest, route_allowed, scope_allows, token_from_request
+
+from relayq.domain.hooks import Hooks
 from relayq.settings import Settings
 
 ROUTES = Settings().token_allowed_routes

@@ -5,9 +5,9 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import pytest
+from api_input import TriggerRequest, new_job, parse_body, parse_form, validate
 
-from relayq.api_input import TriggerRequest, new_job, parse_body, parse_form, validate
-from relayq.errors import InvalidInput, PayloadTooLarge
+from relayq.domain.errors import InvalidInput, PayloadTooLarge
 
 LIMIT = 10_000
 

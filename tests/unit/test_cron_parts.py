@@ -11,11 +11,11 @@ import redis
 from pydantic import ValidationError
 
 from devstack.sites import SiteFarm, down_site
-from relayq.cron.fanout import FanOutOptions, fan_out
-from relayq.cron.guard import CronGuard
-from relayq.cron.models import CronTarget, Site
-from relayq.cron.sites import cron_url, doing_wp_cron
-from relayq.errors import CronRateLimited, CronRunInProgress
+from relayq.domain.cron import CronTarget, Site
+from relayq.domain.errors import CronRateLimited, CronRunInProgress
+from relayq.redis.cron_guard import CronGuard
+from relayq.services.cron.fanout import FanOutOptions, fan_out
+from relayq.services.cron.targets import cron_url, doing_wp_cron
 from relayq.settings import Settings
 
 

@@ -6,8 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-
-from relayq.dashboard import dashboard_file
+from dashboard_files import dashboard_file
 
 ROOT = Path(__file__).resolve().parents[2] / "functions" / "api" / "dashboard"
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from devstack.template import template
-from relayq.errors import Forbidden, ForbiddenScope
+from relayq.domain.errors import Forbidden, ForbiddenScope
 
 RESPONSES = template()["Resources"]["RestApi"]["Properties"]["GatewayResponses"]
 # What API Gateway substitutes for the $context variables these templates use.

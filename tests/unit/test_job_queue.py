@@ -12,7 +12,7 @@ from redis.retry import Retry
 
 from devstack.counting import DynamoCounter, counting_redis
 from devstack.redis_server import RedisServer
-from relayq.errors import (
+from relayq.domain.errors import (
     InvalidInput,
     InvalidJobType,
     JobNotCancellable,
@@ -22,10 +22,11 @@ from relayq.errors import (
     PayloadTooLarge,
     RedisUnavailable,
 )
-from relayq.job_store import JobStore
-from relayq.models import NewJob
-from relayq.redis_queue import RedisQueue
-from relayq.service import JobQueue
+from relayq.domain.hooks import Hooks
+from relayq.domain.models import NewJob
+from relayq.dynamodb.jobs import JobStore
+from relayq.redis.broker import RedisBroker
+from relayq.services.jobs import JobService
 from tests.support.clock import FakeClock
 
 
@@ -33,7 +34,7 @@ def new(type_: str = "echo", **fields: Any) -> NewJob:
     return NewJob(type=type_, **fields)
 
 
-def test_create_applies_the_plugin_defaults(queue: JobQueue) -> None:
+def test_create_applies_the_plugin_defaults(queue: JobService) -> None:
     job = queue.create(new(payload={"x": 1}))
     assert (job.queue, job.priority, job.max_attempts, job.timeout) == ("default", 50, 3, 300)
     assert job.status == "queued" and job.attempts == 0
@@ -43,7 +44,7 @@ def test_create_applies_the_plugin_defaults(queue: JobQueue) -> None:
     assert len(stored.created_at) == 19  # "YYYY-MM-DD HH:MM:SS"
 
 
-def test_job_runs_to_completion(queue: JobQueue) -> None:
+def test_job_runs_to_completion(queue: JobService) -> None:
     job = queue.create(new(payload={"hello": "world"}))
     result = queue.process(["default"], 10)
     assert (result.processed, result.successful, result.failed) == (1, 1, 0)
@@ -55,7 +56,7 @@ def test_job_runs_to_completion(queue: JobQueue) -> None:
 
 
 def test_unknown_type_and_bad_payload_are_refused_with_nothing_written(
-    queue: JobQueue, redis_conn: redis.Redis
+    queue: JobService, redis_conn: redis.Redis
 ) -> None:
     with pytest.raises(InvalidJobType, match="Invalid job type 'nope'"):
         queue.create(new("nope"))
@@ -67,7 +68,7 @@ def test_unknown_type_and_bad_payload_are_refused_with_nothing_written(
     assert redis_conn.dbsize() == 0
 
 
-def test_retries_follow_the_backoff_schedule_then_fail(queue: JobQueue, clock: FakeClock) -> None:
+def test_retries_follow_the_backoff_schedule_then_fail(queue: JobService, clock: FakeClock) -> None:
     job = queue.create(new("flaky", max_attempts=3))
     first = queue.process(["default"], 10)
     assert (first.processed, first.retried) == (1, 1)
@@ -89,7 +90,7 @@ def test_retries_follow_the_backoff_schedule_then_fail(queue: JobQueue, clock: F
     assert failed.error_message == "flaky failure on attempt 3"
 
 
-def test_a_retry_that_succeeds(queue: JobQueue, clock: FakeClock) -> None:
+def test_a_retry_that_succeeds(queue: JobService, clock: FakeClock) -> None:
     job = queue.create(new("flaky", payload={"succeed_on": 2}))
     queue.process(["default"], 1)
     clock.advance(60)
@@ -98,7 +99,7 @@ def test_a_retry_that_succeeds(queue: JobQueue, clock: FakeClock) -> None:
     assert done.status == "completed" and done.result == {"ok": 2} and done.error_message is None
 
 
-def test_permanent_errors_fail_at_once(queue: JobQueue) -> None:
+def test_permanent_errors_fail_at_once(queue: JobService) -> None:
     job = queue.create(new("broken", max_attempts=5))
     result = queue.process(["default"], 5)
     assert (result.failed, result.retried) == (1, 0)
@@ -106,7 +107,7 @@ def test_permanent_errors_fail_at_once(queue: JobQueue) -> None:
     assert queue.get(job.id).attempts == 1
 
 
-def test_retry_after_overrides_the_schedule(queue: JobQueue, clock: FakeClock) -> None:
+def test_retry_after_overrides_the_schedule(queue: JobService, clock: FakeClock) -> None:
     job = queue.create(new("retry_after", payload={"after": 5}))
     queue.process(["default"], 1)
     clock.advance(5)
@@ -114,7 +115,7 @@ def test_retry_after_overrides_the_schedule(queue: JobQueue, clock: FakeClock) -
     assert queue.get(job.id).attempts == 2
 
 
-def test_timeout_is_enforced_and_the_worker_goes_on(queue: JobQueue) -> None:
+def test_timeout_is_enforced_and_the_worker_goes_on(queue: JobService) -> None:
     slow = queue.create(new("sleep", payload={"seconds": 3}, timeout=1, max_attempts=1))
     quick = queue.create(new("echo"))
     result = queue.process(["default"], 10)
@@ -124,14 +125,14 @@ def test_timeout_is_enforced_and_the_worker_goes_on(queue: JobQueue) -> None:
     assert queue.get(quick.id).status == "completed"
 
 
-def test_unserialisable_result_fails_clearly(queue: JobQueue) -> None:
+def test_unserialisable_result_fails_clearly(queue: JobService) -> None:
     job = queue.create(new("unserialisable", max_attempts=3))
     queue.process(["default"], 1)
     record = queue.get(job.id)
     assert record.status == "failed" and "not JSON-serialisable" in (record.error_message or "")
 
 
-def test_delayed_job_runs_when_due(queue: JobQueue, clock: FakeClock) -> None:
+def test_delayed_job_runs_when_due(queue: JobService, clock: FakeClock) -> None:
     job = queue.create(new(delay=120))
     assert job.delay_until is not None
     assert queue.process(["default"], 5).processed == 0
@@ -140,9 +141,9 @@ def test_delayed_job_runs_when_due(queue: JobQueue, clock: FakeClock) -> None:
     assert queue.get(job.id).status == "completed"
 
 
-def test_dead_worker_lease_is_recovered(queue: JobQueue, rqueue: RedisQueue, clock: FakeClock) -> None:
+def test_dead_worker_lease_is_recovered(queue: JobService, broker: RedisBroker, clock: FakeClock) -> None:
     job = queue.create(new(timeout=30))
-    (lease,) = rqueue.claim(["default"], 1)
+    (lease,) = broker.claim(["default"], 1)
     queue.store.start(lease.id, lease.attempt)  # the worker started it, then died
     assert queue.get(job.id).status == "processing"
     clock.advance(31)
@@ -152,9 +153,9 @@ def test_dead_worker_lease_is_recovered(queue: JobQueue, rqueue: RedisQueue, clo
     assert done.status == "completed" and done.attempts == 2
 
 
-def test_lease_lost_on_last_attempt_fails_the_job(queue: JobQueue, rqueue: RedisQueue, clock: FakeClock) -> None:
+def test_lease_lost_on_last_attempt_fails_the_job(queue: JobService, broker: RedisBroker, clock: FakeClock) -> None:
     job = queue.create(new(timeout=10, max_attempts=1))
-    (lease,) = rqueue.claim(["default"], 1)
+    (lease,) = broker.claim(["default"], 1)
     queue.store.start(lease.id, lease.attempt)
     clock.advance(11)
     assert queue.process(["default"], 5).recovered == 1
@@ -162,7 +163,7 @@ def test_lease_lost_on_last_attempt_fails_the_job(queue: JobQueue, rqueue: Redis
     assert failed.status == "failed" and "Lease expired" in (failed.error_message or "")
 
 
-def test_cancel_only_queued_or_failed(queue: JobQueue) -> None:
+def test_cancel_only_queued_or_failed(queue: JobService) -> None:
     waiting = queue.create(new())
     assert queue.cancel(waiting.id).status == "cancelled"
     assert queue.process(["default"], 5).processed == 0
@@ -179,7 +180,7 @@ def test_cancel_only_queued_or_failed(queue: JobQueue) -> None:
     assert queue.cancel(broken.id).status == "cancelled"
 
 
-def test_retry_a_failed_job(queue: JobQueue) -> None:
+def test_retry_a_failed_job(queue: JobService) -> None:
     job = queue.create(new("flaky", payload={"succeed_on": 1}, max_attempts=1))
     job = queue.create(new("broken", max_attempts=1))
     queue.process(["default"], 5)
@@ -191,7 +192,7 @@ def test_retry_a_failed_job(queue: JobQueue) -> None:
     assert queue.get(job.id).status == "failed"
 
 
-def test_clear_cancels_the_records_of_removed_jobs(queue: JobQueue) -> None:
+def test_clear_cancels_the_records_of_removed_jobs(queue: JobService) -> None:
     jobs = [queue.create(new(queue="email")) for _ in range(3)]
     later = queue.create(new(queue="email", delay=60))
     other = queue.create(new(queue="default"))
@@ -204,7 +205,7 @@ def test_clear_cancels_the_records_of_removed_jobs(queue: JobQueue) -> None:
         queue.clear("bad:name")
 
 
-def test_list_pages_newest_first_with_filters(queue: JobQueue, clock: FakeClock) -> None:
+def test_list_pages_newest_first_with_filters(queue: JobService, clock: FakeClock) -> None:
     created = []
     for i in range(12):
         clock.advance(1)
@@ -225,7 +226,7 @@ def test_list_pages_newest_first_with_filters(queue: JobQueue, clock: FakeClock)
     assert queue.list(9, 5).jobs == []
 
 
-def test_stats_and_counts(queue: JobQueue, clock: FakeClock) -> None:
+def test_stats_and_counts(queue: JobService, clock: FakeClock) -> None:
     queue.create(new())
     queue.create(new(queue="email"))
     queue.create(new(delay=30))
@@ -242,7 +243,9 @@ def test_redis_down_at_enqueue_leaves_no_record(
     store: JobStore, settings: Any, registry: Any, clock: FakeClock
 ) -> None:
     dead = redis.Redis(port=1, socket_connect_timeout=0.1, retry=Retry(NoBackoff(), 0))
-    broken = JobQueue(RedisQueue(dead, "rq", clock=clock), store, settings, registry=registry, clock=clock)
+    broken = JobService(
+        RedisBroker(dead, "rq", clock=clock), store, settings, registry=registry, hooks=Hooks(), clock=clock
+    )
     with pytest.raises(RedisUnavailable):
         broken.create(new())
     assert store.list().total == 0
@@ -250,14 +253,14 @@ def test_redis_down_at_enqueue_leaves_no_record(
     assert not health.healthy and not health.redis_connected and health.database_status
 
 
-def test_get_unknown(queue: JobQueue) -> None:
+def test_get_unknown(queue: JobService) -> None:
     with pytest.raises(JobNotFound):
         queue.get("job_00000000000000000000000000aa")
     with pytest.raises(JobNotFound):
         queue.get("../etc/passwd")
 
 
-def test_two_workers_never_complete_one_job_twice(queue: JobQueue) -> None:
+def test_two_workers_never_complete_one_job_twice(queue: JobService) -> None:
     jobs = [queue.create(new("sleep", payload={"seconds": 0.01})) for _ in range(40)]
     completions: list[str] = []
     queue.hooks.on("after_job", lambda job, result: completions.append(job.id))
@@ -270,15 +273,17 @@ def test_two_workers_never_complete_one_job_twice(queue: JobQueue) -> None:
     assert {queue.get(j.id).status for j in jobs} == {"completed"}
 
 
-def test_conditional_transitions_refuse_stale_attempts(queue: JobQueue, rqueue: RedisQueue, clock: FakeClock) -> None:
+def test_conditional_transitions_refuse_stale_attempts(
+    queue: JobService, broker: RedisBroker, clock: FakeClock
+) -> None:
     job = queue.create(new(timeout=5))
-    (old,) = rqueue.claim(["default"], 1)
+    (old,) = broker.claim(["default"], 1)
     queue.store.start(job.id, old.attempt)
     clock.advance(6)
-    rqueue.recover_expired()
-    (new_lease,) = rqueue.claim(["default"], 1)
+    broker.recover_expired()
+    (new_lease,) = broker.claim(["default"], 1)
     queue.store.start(job.id, new_lease.attempt)
-    from relayq.errors import TransitionRefused
+    from relayq.domain.errors import TransitionRefused
 
     with pytest.raises(TransitionRefused):
         queue.store.complete(job.id, old.attempt, "late")
@@ -287,7 +292,7 @@ def test_conditional_transitions_refuse_stale_attempts(queue: JobQueue, rqueue: 
     assert queue.store.complete(job.id, new_lease.attempt, "ok").result == "ok"
 
 
-def test_bulk_create(queue: JobQueue, dynamodb: Any) -> None:
+def test_bulk_create(queue: JobService, dynamodb: Any) -> None:
     counter = DynamoCounter(dynamodb)
     jobs = queue.create_many([new(payload={"i": i}) for i in range(60)])
     assert counter.calls["BatchWriteItem"] == 3 and counter.total == 3
@@ -300,7 +305,7 @@ def test_round_trips_per_job(
     redis_server: RedisServer, redis_conn: redis.Redis, store: JobStore, settings: Any, registry: Any, dynamodb: Any
 ) -> None:
     counting = counting_redis(redis_server.url)
-    q = JobQueue(RedisQueue(counting, "rq"), store, settings, registry=registry)
+    q = JobService(RedisBroker(counting, "rq"), store, settings, registry=registry, hooks=Hooks())
     q.create(new())
     q.process(["default"], 10)  # warm: scripts loaded
     counter = DynamoCounter(dynamodb)

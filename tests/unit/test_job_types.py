@@ -14,13 +14,12 @@ from moto.ses.models import ses_backends
 from PIL import Image
 
 from devstack.http_recorder import FakeApi
-from relayq import settings as settings_module
-from relayq.clock import to_text
-from relayq.errors import InvalidInput
-from relayq.jobs import BUILT_IN
-from relayq.models import NewJob
-from relayq.registry import JobRegistry
-from relayq.service import JobQueue
+from relayq.domain.clock import to_text
+from relayq.domain.errors import InvalidInput
+from relayq.domain.models import NewJob
+from relayq.domain.registry import JobRegistry
+from relayq.job_types import BUILT_IN
+from relayq.services.jobs import JobService
 from tests.support.clock import FakeClock
 
 SENDER = "queue@example.com"
@@ -28,18 +27,16 @@ BUCKET = "relayq-images"
 
 
 @pytest.fixture(autouse=True)
-def _built_in(registry: JobRegistry, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _built_in(registry: JobRegistry) -> Iterator[None]:
+    # The built-in types read these settings (QUEUE_EMAIL_FROM, ...) from their registry's.
+    overrides = {"email_from": SENDER, "images_bucket": BUCKET, "api_sync_max_response_bytes": 1000}
+    registry.settings = registry.settings.model_copy(update=overrides)
     for cls in BUILT_IN:
         registry.register(cls)
-    monkeypatch.setenv("QUEUE_EMAIL_FROM", SENDER)
-    monkeypatch.setenv("QUEUE_IMAGES_BUCKET", BUCKET)
-    monkeypatch.setenv("QUEUE_API_SYNC_MAX_RESPONSE_BYTES", "1000")
-    settings_module.get_settings.cache_clear()
     yield
-    settings_module.get_settings.cache_clear()
 
 
-def run_one(queue: JobQueue, request: NewJob) -> Any:
+def run_one(queue: JobService, request: NewJob) -> Any:
     job = queue.create(request)
     queue.process([job.queue], 1)
     return queue.get(job.id)
@@ -59,7 +56,7 @@ def sent_messages() -> list[Any]:
     return list(ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages)
 
 
-def test_email_is_sent_through_ses(queue: JobQueue, ses: Any) -> None:
+def test_email_is_sent_through_ses(queue: JobService, ses: Any) -> None:
     payload = {
         "to": "ada@example.org",
         "cc": ["bob@example.org"],
@@ -83,7 +80,7 @@ def test_email_is_sent_through_ses(queue: JobQueue, ses: Any) -> None:
     assert ses.get_send_quota()["SentLast24Hours"] == 3
 
 
-def test_email_with_an_unverified_sender_fails_at_once(queue: JobQueue, ses: Any) -> None:
+def test_email_with_an_unverified_sender_fails_at_once(queue: JobService, ses: Any) -> None:
     job = run_one(
         queue,
         NewJob(
@@ -105,7 +102,7 @@ def test_email_with_an_unverified_sender_fails_at_once(queue: JobQueue, ses: Any
         ({"to": "a@example.org", "subject": "s", "message": "m", "cc": ["x@"]}, "cc.0"),
     ],
 )
-def test_bad_email_payloads_are_refused_at_enqueue(queue: JobQueue, payload: dict[str, Any], reason: str) -> None:
+def test_bad_email_payloads_are_refused_at_enqueue(queue: JobService, payload: dict[str, Any], reason: str) -> None:
     with pytest.raises(InvalidInput, match=reason):
         queue.create(NewJob(type="email", payload=payload))
     assert queue.lengths().pending == {}
@@ -127,7 +124,7 @@ def png(width: int, height: int) -> bytes:
     return buffer.getvalue()
 
 
-def test_image_variants_are_written_back_to_s3(queue: JobQueue, s3: Any) -> None:
+def test_image_variants_are_written_back_to_s3(queue: JobService, s3: Any) -> None:
     s3.put_object(Bucket=BUCKET, Key="photos/cat.png", Body=png(800, 600))
     variants = [
         {"name": "thumb", "width": 100, "height": 100, "mode": "crop", "format": "JPEG"},
@@ -147,32 +144,32 @@ def test_image_variants_are_written_back_to_s3(queue: JobQueue, s3: Any) -> None
         assert Image.open(io.BytesIO(data)).size == (variant["width"], variant["height"])
 
 
-def test_default_variants(queue: JobQueue, s3: Any) -> None:
+def test_default_variants(queue: JobService, s3: Any) -> None:
     s3.put_object(Bucket=BUCKET, Key="a.png", Body=png(2000, 1000))
     job = run_one(queue, NewJob(type="image_processing", payload={"key": "a.png"}))
     sizes = {v["name"]: (v["width"], v["height"]) for v in job.result["variants"]}
     assert sizes == {"thumbnail": (150, 150), "medium": (300, 150), "large": (1024, 512)}
 
 
-def test_a_missing_image_fails_at_once(queue: JobQueue, s3: Any) -> None:
+def test_a_missing_image_fails_at_once(queue: JobService, s3: Any) -> None:
     job = run_one(queue, NewJob(type="image_processing", payload={"key": "nope.png"}))
     assert job.status == "failed" and job.attempts == 1
     assert job.error_message == f"Image not found: s3://{BUCKET}/nope.png"
 
 
-def test_a_file_that_is_not_an_image_fails_at_once(queue: JobQueue, s3: Any) -> None:
+def test_a_file_that_is_not_an_image_fails_at_once(queue: JobService, s3: Any) -> None:
     s3.put_object(Bucket=BUCKET, Key="notes.png", Body=b"this is text, not a picture")
     job = run_one(queue, NewJob(type="image_processing", payload={"key": "notes.png"}))
     assert job.status == "failed" and job.attempts == 1
     assert "is not a readable image" in (job.error_message or "")
 
 
-def test_a_missing_bucket_fails_at_once(queue: JobQueue, s3: Any) -> None:
+def test_a_missing_bucket_fails_at_once(queue: JobService, s3: Any) -> None:
     job = run_one(queue, NewJob(type="image_processing", payload={"key": "a.png", "bucket": "no-such-bucket"}))
     assert job.status == "failed" and "not found" in (job.error_message or "")
 
 
-def test_bad_image_payloads_are_refused_at_enqueue(queue: JobQueue) -> None:
+def test_bad_image_payloads_are_refused_at_enqueue(queue: JobService) -> None:
     with pytest.raises(InvalidInput, match=r"variants\.0\.width"):
         queue.create(
             NewJob(
@@ -191,7 +188,7 @@ def api() -> Iterator[FakeApi]:
     server.stop()
 
 
-def test_api_call_records_status_and_json_body(queue: JobQueue, api: FakeApi) -> None:
+def test_api_call_records_status_and_json_body(queue: JobService, api: FakeApi) -> None:
     payload = {"url": f"{api.url}/ok", "method": "POST", "headers": {"X-Token": "t1"}, "body": {"n": 1}}
     job = run_one(queue, NewJob(type="api_sync", payload=payload))
     assert job.status == "completed", job.error_message
@@ -200,43 +197,43 @@ def test_api_call_records_status_and_json_body(queue: JobQueue, api: FakeApi) ->
     assert api.requests[0]["headers"]["Content-Type"] == "application/json"
 
 
-def test_a_large_response_is_cut_to_the_limit(queue: JobQueue, api: FakeApi) -> None:
+def test_a_large_response_is_cut_to_the_limit(queue: JobService, api: FakeApi) -> None:
     job = run_one(queue, NewJob(type="api_sync", payload={"url": f"{api.url}/big"}))
     assert job.result["truncated"] is True and job.result["body"] == "x" * 1000
 
 
-def test_a_4xx_answer_fails_at_once(queue: JobQueue, api: FakeApi) -> None:
+def test_a_4xx_answer_fails_at_once(queue: JobService, api: FakeApi) -> None:
     job = run_one(queue, NewJob(type="api_sync", payload={"url": f"{api.url}/missing"}))
     assert job.status == "failed" and job.attempts == 1
     assert "HTTP 404" in (job.error_message or "") and "no such thing" in (job.error_message or "")
 
 
-def test_a_5xx_answer_is_retried_after_its_retry_after(queue: JobQueue, api: FakeApi, clock: FakeClock) -> None:
+def test_a_5xx_answer_is_retried_after_its_retry_after(queue: JobService, api: FakeApi, clock: FakeClock) -> None:
     job = run_one(queue, NewJob(type="api_sync", payload={"url": f"{api.url}/busy"}))
     assert job.status == "queued" and job.attempts == 1
     assert job.delay_until == to_text(clock() + 7000)
     assert "HTTP 503" in (job.error_message or "")
 
 
-def test_a_429_with_a_far_http_date_is_retried_within_a_day(queue: JobQueue, api: FakeApi, clock: FakeClock) -> None:
+def test_a_429_with_a_far_http_date_is_retried_within_a_day(queue: JobService, api: FakeApi, clock: FakeClock) -> None:
     job = run_one(queue, NewJob(type="api_sync", payload={"url": f"{api.url}/throttled"}))
     assert job.status == "queued" and job.delay_until == to_text(clock() + 86_400_000)
 
 
-def test_a_timeout_is_retried(queue: JobQueue, api: FakeApi) -> None:
+def test_a_timeout_is_retried(queue: JobService, api: FakeApi) -> None:
     job = run_one(queue, NewJob(type="api_sync", payload={"url": f"{api.url}/slow", "timeout": 0.2}))
     assert job.status == "queued" and job.attempts == 1
     assert "Timeout" in (job.error_message or "")
 
 
-def test_an_unreachable_host_is_retried(queue: JobQueue) -> None:
+def test_an_unreachable_host_is_retried(queue: JobService) -> None:
     from devstack.redis_server import free_port
 
     job = run_one(queue, NewJob(type="api_sync", payload={"url": f"http://127.0.0.1:{free_port()}/x"}))
     assert job.status == "queued" and job.attempts == 1
 
 
-def test_bad_api_payloads_are_refused_at_enqueue(queue: JobQueue) -> None:
+def test_bad_api_payloads_are_refused_at_enqueue(queue: JobService) -> None:
     with pytest.raises(InvalidInput, match="url"):
         queue.create(NewJob(type="api_sync", payload={"url": "ftp://example.com/x"}))
     with pytest.raises(InvalidInput, match="method"):

@@ -3,12 +3,12 @@ of the oldest waiting job (not the next one to run)."""
 
 from __future__ import annotations
 
-from relayq.metrics import percentile, prometheus_text, queue_depths
-from relayq.models import Job, NewJob
-from relayq.processor import Outcome
-from relayq.redis_queue import RedisQueue
-from relayq.service import JobQueue
-from relayq.worker_status import KEEP_DURATIONS, WorkerStatus
+from relayq.domain.models import Job, NewJob
+from relayq.domain.outcomes import Outcome
+from relayq.redis.broker import RedisBroker
+from relayq.redis.worker_status import KEEP_DURATIONS, WorkerStatus
+from relayq.services.jobs import JobService
+from relayq.services.metrics import percentile, prometheus_text, queue_depths
 from tests.support.clock import FakeClock
 
 
@@ -16,12 +16,12 @@ def outcome(job: Job, status: str, ms: float) -> Outcome:
     return Outcome(job.id, status, duration_ms=ms, job=job)
 
 
-def test_percentiles_and_counters(queue: JobQueue, rqueue: RedisQueue) -> None:
+def test_percentiles_and_counters(queue: JobService, broker: RedisBroker) -> None:
     job = queue.create(NewJob(type="echo", queue="api"))
-    status = WorkerStatus(rqueue, 3600)
+    status = WorkerStatus(broker, 3600)
     status.record([outcome(job, "completed", ms) for ms in range(1, 101)])
     status.record([outcome(job, "retry", 5), outcome(job, "failed", 5)])  # 102 durations: 1..100, 5, 5
-    text = prometheus_text(rqueue)
+    text = prometheus_text(broker)
     assert 'relayq_jobs_processed_total{queue="api",type="echo"} 102' in text
     assert 'relayq_jobs_completed_total{queue="api",type="echo"} 100' in text
     assert 'relayq_jobs_retried_total{queue="api",type="echo"} 1' in text
@@ -31,22 +31,22 @@ def test_percentiles_and_counters(queue: JobQueue, rqueue: RedisQueue) -> None:
     assert 'relayq_job_duration_seconds_count{type="echo"} 102' in text
 
 
-def test_durations_kept_are_bounded(queue: JobQueue, rqueue: RedisQueue, redis_conn: object) -> None:
+def test_durations_kept_are_bounded(queue: JobService, broker: RedisBroker, redis_conn: object) -> None:
     job = queue.create(NewJob(type="echo"))
-    WorkerStatus(rqueue, 3600).record([outcome(job, "completed", 1)] * (KEEP_DURATIONS + 50))
-    assert rqueue.conn.llen("{rq}:durations:echo") == KEEP_DURATIONS
+    WorkerStatus(broker, 3600).record([outcome(job, "completed", 1)] * (KEEP_DURATIONS + 50))
+    assert broker.conn.llen("{rq}:durations:echo") == KEEP_DURATIONS
 
 
-def test_oldest_waiting_job_across_priorities(queue: JobQueue, rqueue: RedisQueue, clock: FakeClock) -> None:
+def test_oldest_waiting_job_across_priorities(queue: JobService, broker: RedisBroker, clock: FakeClock) -> None:
     queue.create(NewJob(type="echo", queue="q", priority=50))
     clock.advance(30)
     queue.create(NewJob(type="echo", queue="q", priority=10))  # runs first, but is younger
     queue.create(NewJob(type="echo", queue="q", priority=90))
     clock.advance(10)
-    [depth] = queue_depths(rqueue, ["q"])
+    [depth] = queue_depths(broker, ["q"])
     assert (depth.pending, depth.oldest_age_s) == (3, 40.0)
-    assert 'relayq_queue_oldest_job_age_seconds{queue="q"} 40' in prometheus_text(rqueue)
-    assert queue_depths(rqueue, ["empty"])[0].oldest_age_s is None
+    assert 'relayq_queue_oldest_job_age_seconds{queue="q"} 40' in prometheus_text(broker)
+    assert queue_depths(broker, ["empty"])[0].oldest_age_s is None
 
 
 def test_percentile_nearest_rank() -> None:

@@ -6,7 +6,7 @@ import redis
 
 from devstack.counting import counting_redis
 from devstack.redis_server import RedisServer
-from relayq.rate_limit import RateLimiter
+from relayq.redis.rate_limit import RateLimiter
 from tests.support.clock import FakeClock
 
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import redis
 
-from relayq.models import NewJob
-from relayq.reconcile import Reconciler
-from relayq.redis_queue import QueueEntry, RedisQueue
-from relayq.service import JobQueue
+from relayq.domain.models import NewJob
+from relayq.redis.broker import QueueEntry, RedisBroker
+from relayq.services.jobs import JobService
+from relayq.services.reconcile import Reconciler
 from tests.support.clock import FakeClock
 
 
 def test_waiting_records_that_redis_forgot_are_queued_again(
-    queue: JobQueue, redis_conn: redis.Redis, clock: FakeClock
+    queue: JobService, redis_conn: redis.Redis, clock: FakeClock
 ) -> None:
     waiting = queue.create(NewJob(type="echo"))
     redis_conn.flushall()  # e.g. Redis restarted without its append-only file
@@ -25,10 +25,10 @@ def test_waiting_records_that_redis_forgot_are_queued_again(
 
 
 def test_running_records_that_redis_forgot_keep_their_attempts(
-    queue: JobQueue, rqueue: RedisQueue, redis_conn: redis.Redis, clock: FakeClock
+    queue: JobService, broker: RedisBroker, redis_conn: redis.Redis, clock: FakeClock
 ) -> None:
     job = queue.create(NewJob(type="echo"))
-    (lease,) = rqueue.claim(["default"], 1)
+    (lease,) = broker.claim(["default"], 1)
     queue.store.start(job.id, lease.attempt)
     redis_conn.flushall()
     clock.advance(600)
@@ -41,10 +41,10 @@ def test_running_records_that_redis_forgot_keep_their_attempts(
 
 
 def test_lost_on_the_last_attempt_fails(
-    queue: JobQueue, rqueue: RedisQueue, redis_conn: redis.Redis, clock: FakeClock
+    queue: JobService, broker: RedisBroker, redis_conn: redis.Redis, clock: FakeClock
 ) -> None:
     job = queue.create(NewJob(type="echo", max_attempts=1))
-    (lease,) = rqueue.claim(["default"], 1)
+    (lease,) = broker.claim(["default"], 1)
     queue.store.start(job.id, lease.attempt)
     redis_conn.flushall()
     clock.advance(600)
@@ -52,15 +52,17 @@ def test_lost_on_the_last_attempt_fails(
     assert queue.get(job.id).status == "failed"
 
 
-def test_redis_entries_without_a_live_record_are_dropped(queue: JobQueue, rqueue: RedisQueue, clock: FakeClock) -> None:
+def test_redis_entries_without_a_live_record_are_dropped(
+    queue: JobService, broker: RedisBroker, clock: FakeClock
+) -> None:
     orphan = f"job_{clock.now:012x}{'0' * 16}"
-    rqueue.enqueue([QueueEntry(orphan, "default", 50, 30, 3)])
+    broker.enqueue([QueueEntry(orphan, "default", 50, 30, 3)])
     done = queue.create(NewJob(type="echo"))
     queue.store.cancel(done.id)  # record cancelled, Redis entry left behind
     kept = queue.create(NewJob(type="echo"))
     clock.advance(600)
     report = Reconciler(queue).run()
     assert sorted(report.dropped) == sorted([orphan, done.id])
-    assert rqueue.lengths().pending == {"default": 1}
+    assert broker.lengths().pending == {"default": 1}
     result = queue.process(["default"], 5)
     assert result.successful == 1 and queue.get(kept.id).status == "completed"

@@ -10,7 +10,8 @@ import pytest
 import redis
 
 from devstack.redis_server import RedisServer
-from relayq.redis_client import connect
+from relayq.aws import AwsClients
+from relayq.redis.connection import connect
 from relayq.settings import Settings
 
 PASSWORD = "s3cret-token-of-thirty-two-chars"
@@ -30,19 +31,19 @@ def _secret(value: str) -> str:
 
 def test_json_secret_as_the_template_generates_it(aws: None, protected_redis: RedisServer) -> None:
     arn = _secret(json.dumps({"username": "default", "password": PASSWORD}))
-    conn = connect(Settings(redis_url=protected_redis.url, redis_auth_secret_arn=arn))
+    conn = connect(Settings(redis_url=protected_redis.url, redis_auth_secret_arn=arn), AwsClients())
     assert conn.ping() is True
 
 
 def test_plain_text_secret(aws: None, protected_redis: RedisServer) -> None:
     arn = _secret(PASSWORD)
-    assert connect(Settings(redis_url=protected_redis.url, redis_auth_secret_arn=arn)).ping() is True
+    assert connect(Settings(redis_url=protected_redis.url, redis_auth_secret_arn=arn), AwsClients()).ping() is True
 
 
 def test_a_token_given_directly_wins_over_the_secret(aws: None, protected_redis: RedisServer) -> None:
     arn = _secret("not-the-password")
     settings = Settings(redis_url=protected_redis.url, redis_auth_token=PASSWORD, redis_auth_secret_arn=arn)
-    assert connect(settings).ping() is True
+    assert connect(settings, AwsClients()).ping() is True
 
 
 def test_empty_values_from_cloudformation_mean_no_auth(
@@ -53,10 +54,10 @@ def test_empty_values_from_cloudformation_mean_no_auth(
     settings = Settings(redis_url=protected_redis.url)
     assert settings.redis_auth_secret_arn is None
     with pytest.raises(redis.AuthenticationError):
-        connect(settings).ping()
+        connect(settings, AwsClients()).ping()
 
 
 def test_a_secret_without_a_password_is_refused(aws: None) -> None:
     arn = _secret(json.dumps({"username": "default"}))
     with pytest.raises(ValueError, match="password"):
-        connect(Settings(redis_url="redis://127.0.0.1:1/0", redis_auth_secret_arn=arn))
+        connect(Settings(redis_url="redis://127.0.0.1:1/0", redis_auth_secret_arn=arn), AwsClients())

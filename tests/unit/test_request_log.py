@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from devstack.apigw import proxy_event
-from relayq.request_log import request_log_fields
+from relayq.http.request_log import request_log_fields
 
 
 def test_fields_from_an_authorized_event() -> None:

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from devstack.template import ROOT, TABLES, resources, template
-from relayq.job_store import INDEXES
-from relayq.models import check_queue_name
+from relayq.domain.models import check_queue_name
+from relayq.domain.worker_input import WorkerInput
+from relayq.dynamodb.jobs import INDEXES
 from relayq.settings import Settings
-from relayq.worker_input import WorkerInput
 
 FUNCTIONS = resources("AWS::Serverless::Function")
 PREFIX = str(Settings.model_config.get("env_prefix", ""))
@@ -134,7 +134,7 @@ def test_jobs_table_declares_every_index_the_store_queries() -> None:
         assert index_name in declared, f"index {index_name} is queried but not declared"
         hash_key = next(k["AttributeName"] for k in declared[index_name]["KeySchema"] if k["KeyType"] == "HASH")
         assert hash_key == attribute
-    # The store writes finished records with this attribute (relayq.job_store), TTL removes them.
+    # The store writes finished records with this attribute (relayq.dynamodb.jobs), TTL removes them.
     assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
 
 

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from relayq.errors import TokenNotFound
+from relayq.domain.errors import TokenNotFound
+from relayq.dynamodb.tokens import TokenStore, hash_token
 from relayq.settings import Settings
-from relayq.tokens import TokenStore, hash_token, main
+from tools.tokens import main
 
 
 @pytest.fixture

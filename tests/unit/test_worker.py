@@ -11,16 +11,17 @@ from typing import Any, ClassVar
 import pytest
 
 from devstack.lambda_context import FakeLambdaContext
-from relayq.hooks import Hooks
-from relayq.job_store import JobStore
-from relayq.locks import Lock
-from relayq.models import NewJob
-from relayq.redis_queue import RedisQueue
-from relayq.registry import JobContext, JobRegistry, JobType
-from relayq.service import JobQueue
+from relayq.domain.hooks import Hooks
+from relayq.domain.models import NewJob
+from relayq.domain.registry import JobContext, JobRegistry, JobType
+from relayq.domain.worker_input import WorkerInput
+from relayq.dynamodb.jobs import JobStore
+from relayq.redis.broker import RedisBroker
+from relayq.redis.locks import Lock
+from relayq.redis.worker_status import WorkerStatus
+from relayq.services.jobs import JobService
+from relayq.services.worker import Worker
 from relayq.settings import Settings
-from relayq.worker import Worker
-from relayq.worker_input import WorkerInput
 from tests.support.clock import FakeClock
 
 
@@ -56,19 +57,23 @@ def _probes(registry: JobRegistry) -> None:
         counter.clear()
 
 
-def make_queue(queue: JobQueue, **overrides: Any) -> JobQueue:
+def make_queue(queue: JobService, **overrides: Any) -> JobService:
     """The same queue with other settings (settings are frozen, as in a deployed container)."""
     settings = queue.settings.model_copy(update=overrides)
-    return JobQueue(queue.redis, queue.store, settings, registry=queue.registry, hooks=Hooks(), clock=queue.clock)
+    return JobService(queue.broker, queue.store, settings, registry=queue.registry, hooks=Hooks(), clock=queue.clock)
 
 
-def run(queue: JobQueue, queues: list[str], max_jobs: int = 100, context: FakeLambdaContext | None = None) -> Any:
+def worker(queue: JobService) -> Worker:
+    return Worker(queue, WorkerStatus(queue.broker, queue.settings.worker_status_ttl_seconds))
+
+
+def run(queue: JobService, queues: list[str], max_jobs: int = 100, context: FakeLambdaContext | None = None) -> Any:
     context = context or FakeLambdaContext()
     request = WorkerInput(queues=queues, max_jobs=max_jobs)
-    return Worker(queue).run(request, context.get_remaining_time_in_millis, context.aws_request_id)
+    return worker(queue).run(request, context.get_remaining_time_in_millis, context.aws_request_id)
 
 
-def test_a_worker_processes_only_its_queue_set(queue: JobQueue) -> None:
+def test_a_worker_processes_only_its_queue_set(queue: JobService) -> None:
     jobs = {q: [queue.create(NewJob(type="echo", queue=q)) for _ in range(2)] for q in ("email", "image", "api")}
     summary = run(queue, ["image", "api"])
     assert summary.processed == 4 and summary.successful == 4
@@ -76,14 +81,14 @@ def test_a_worker_processes_only_its_queue_set(queue: JobQueue) -> None:
     assert {queue.get(j.id).status for j in jobs["email"]} == {"queued"}
 
 
-def test_max_jobs_stops_the_invocation(queue: JobQueue) -> None:
+def test_max_jobs_stops_the_invocation(queue: JobService) -> None:
     for _ in range(5):
         queue.create(NewJob(type="echo"))
     assert run(queue, ["default"], max_jobs=3).processed == 3
     assert queue.lengths().pending["default"] == 2
 
 
-def test_a_job_that_cannot_finish_before_the_function_times_out_is_not_started(queue: JobQueue) -> None:
+def test_a_job_that_cannot_finish_before_the_function_times_out_is_not_started(queue: JobService) -> None:
     slow = queue.create(NewJob(type="sleep", payload={"seconds": 0}, timeout=60))
     quick = queue.create(NewJob(type="sleep", payload={"seconds": 0}, timeout=10))
     # 20 s left, 5 s kept back: a 10 s job fits, a 60 s job does not.
@@ -96,18 +101,18 @@ def test_a_job_that_cannot_finish_before_the_function_times_out_is_not_started(q
     assert queue.get(slow.id).status == "completed"
 
 
-def test_nothing_is_started_when_the_reserve_eats_the_remaining_time(queue: JobQueue) -> None:
+def test_nothing_is_started_when_the_reserve_eats_the_remaining_time(queue: JobService) -> None:
     job = queue.create(NewJob(type="echo", timeout=1))
     summary = run(queue, ["default"], context=FakeLambdaContext(timeout_s=5))
     assert summary.processed == 0 and queue.get(job.id).status == "queued"
 
 
 def test_jobs_of_a_worker_that_crashed_mid_batch_are_recovered_and_run(
-    queue: JobQueue, rqueue: RedisQueue, store: JobStore, clock: FakeClock
+    queue: JobService, broker: RedisBroker, store: JobStore, clock: FakeClock
 ) -> None:
     jobs = [queue.create(NewJob(type="echo", timeout=30, payload={"n": i})) for i in range(3)]
     # A worker claims two jobs, starts the first one, and dies (no finish, no retry).
-    leases = rqueue.claim(["default"], 2)
+    leases = broker.claim(["default"], 2)
     store.start(leases[0].id, leases[0].attempt)
     clock.advance(31)  # the leases (timeout + grace 0) run out
     summary = run(queue, ["default"])
@@ -115,21 +120,21 @@ def test_jobs_of_a_worker_that_crashed_mid_batch_are_recovered_and_run(
     finished = {j.id: queue.get(j.id) for j in jobs}
     assert {j.status for j in finished.values()} == {"completed"}
     assert sorted(j.attempts for j in finished.values()) == [1, 2, 2]
-    assert rqueue.lengths().processing == 0
+    assert broker.lengths().processing == 0
 
 
-def test_per_queue_limit_holds_across_parallel_workers(queue: JobQueue, redis_conn: Any) -> None:
+def test_per_queue_limit_holds_across_parallel_workers(queue: JobService, redis_conn: Any) -> None:
     limited = make_queue(queue, concurrency_limits={"api": 2}, worker_concurrency=4)
     jobs = [limited.create(NewJob(type="probe", queue="api", payload={"seconds": 0.05})) for _ in range(12)]
     jobs += [limited.create(NewJob(type="probe", queue="image", payload={"seconds": 0.2})) for _ in range(8)]
     summaries: list[Any] = []
 
-    def worker(n: int) -> None:
+    def one_worker(n: int) -> None:
         context = FakeLambdaContext(aws_request_id=f"worker-{n}")
         request = WorkerInput(queues=["api", "image"], max_jobs=100)
-        summaries.append(Worker(limited).run(request, context.get_remaining_time_in_millis, f"worker-{n}"))
+        summaries.append(worker(limited).run(request, context.get_remaining_time_in_millis, f"worker-{n}"))
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    threads = [threading.Thread(target=one_worker, args=(n,)) for n in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -141,7 +146,7 @@ def test_per_queue_limit_holds_across_parallel_workers(queue: JobQueue, redis_co
     assert {k: int(v) for k, v in redis_conn.hgetall("{rq}:inflight").items()} == {"api": 0, "image": 0}
 
 
-def test_exclusive_jobs_never_run_at_once_and_keep_their_attempts(queue: JobQueue, clock: FakeClock) -> None:
+def test_exclusive_jobs_never_run_at_once_and_keep_their_attempts(queue: JobService, clock: FakeClock) -> None:
     parallel = make_queue(queue, worker_concurrency=4)
     jobs = [parallel.create(NewJob(type="exclusive", payload={"seconds": 0.3})) for _ in range(3)]
     first = run(parallel, ["default"])  # claims all three at once, on four threads
@@ -160,10 +165,10 @@ def test_exclusive_jobs_never_run_at_once_and_keep_their_attempts(queue: JobQueu
 
 
 def test_an_exclusive_job_waits_while_another_worker_holds_the_lock(
-    queue: JobQueue, rqueue: RedisQueue, clock: FakeClock
+    queue: JobService, broker: RedisBroker, clock: FakeClock
 ) -> None:
     job = queue.create(NewJob(type="exclusive", payload={"seconds": 0}))
-    holder = Lock(rqueue, "exclusive:exclusive", ttl_ms=60_000)
+    holder = Lock(broker, "exclusive:exclusive", ttl_ms=60_000)
     assert holder.acquire()
     assert run(queue, ["default"]).processed == 0
     assert queue.get(job.id).status == "queued"
@@ -172,12 +177,12 @@ def test_an_exclusive_job_waits_while_another_worker_holds_the_lock(
     assert run(queue, ["default"]).successful == 1
 
 
-def test_a_lock_is_only_released_by_its_owner(rqueue: RedisQueue, redis_conn: Any) -> None:
-    first = Lock(rqueue, "report", ttl_ms=60_000)
+def test_a_lock_is_only_released_by_its_owner(broker: RedisBroker, redis_conn: Any) -> None:
+    first = Lock(broker, "report", ttl_ms=60_000)
     assert first.acquire()
-    assert not Lock(rqueue, "report", ttl_ms=60_000).acquire()
+    assert not Lock(broker, "report", ttl_ms=60_000).acquire()
     redis_conn.delete(first.key)  # the first holder's lock expired...
-    second = Lock(rqueue, "report", ttl_ms=60_000)
+    second = Lock(broker, "report", ttl_ms=60_000)
     assert second.acquire()  # ...and another worker took it
     assert not first.release()  # the late first holder cannot free the second's lock
     assert redis_conn.get(second.key) == second.token
@@ -195,7 +200,7 @@ def test_limits_and_kick_targets_are_read_from_the_environment(monkeypatch: pyte
         Settings()
 
 
-def test_a_job_enqueued_as_the_worker_finishes_is_run_by_it(queue: JobQueue, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_job_enqueued_as_the_worker_finishes_is_run_by_it(queue: JobService, monkeypatch: pytest.MonkeyPatch) -> None:
     """A job that lands after the worker's last empty claim, while it is still listed as running
     (so no kick), is picked up by the look the worker takes after unlisting itself."""
     queue.create(NewJob(type="echo"))
@@ -214,9 +219,9 @@ def test_a_job_enqueued_as_the_worker_finishes_is_run_by_it(queue: JobQueue, mon
     assert queue.get(late[0].id).status == "completed"
 
 
-def test_a_round_that_runs_nothing_ends_the_invocation(queue: JobQueue) -> None:
+def test_a_round_that_runs_nothing_ends_the_invocation(queue: JobService) -> None:
     limited = make_queue(queue, concurrency_limits={"api": 1})
-    limited.redis.conn.hset("{rq}:inflight", "api", 1)  # another worker holds the only slot
+    limited.broker.conn.hset("{rq}:inflight", "api", 1)  # another worker holds the only slot
     limited.create(NewJob(type="echo", queue="api"))
     summary = run(limited, ["api"])
     assert (summary.processed, summary.rounds) == (0, 2)

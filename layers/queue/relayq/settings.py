@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from .models import MAX_JOB_TIMEOUT
+from relayq.domain.models import MAX_JOB_TIMEOUT
 
 # Seconds one cron batch job may take (its job timeout): well inside one worker invocation.
 CRON_BATCH_TIMEOUT = 600
@@ -50,7 +49,7 @@ class Settings(BaseSettings):
     # Modules imported at start that register custom job types (comma separated).
     job_modules: Annotated[tuple[str, ...], NoDecode] = ()
 
-    # --- workers (relayq.worker) ---
+    # --- workers (relayq.services.worker) ---
     # Jobs run at once by one worker invocation (a thread pool; jobs are mostly I/O-bound).
     worker_concurrency: int = Field(default=1, ge=1, le=64)
     # Time kept back from the Lambda timeout to record the last job and return.
@@ -68,7 +67,7 @@ class Settings(BaseSettings):
     # How long one kick keeps further kicks of the same queue quiet if no worker shows up.
     kick_debounce_ms: int = Field(default=10_000, ge=100, le=900_000)
 
-    # --- built-in job types (relayq.jobs) ---
+    # --- built-in job types (relayq.job_types) ---
     email_from: str | None = None
     images_bucket: str | None = None
     api_sync_max_response_bytes: int = Field(default=64 * 1024, ge=0, le=256 * 1024)
@@ -94,7 +93,7 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(default=60, ge=1, le=100_000)
     api_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
-    # --- all-sites cron (functions/trigger, relayq.cron) ---
+    # --- all-sites cron (functions/trigger, relayq.services.cron) ---
     # Sites listed here are cron'd together with the records managed through /sites.
     cron_sites: Annotated[tuple[str, ...], NoDecode] = ()
     sites_table: str = "relayq-sites"
@@ -149,9 +148,3 @@ class Settings(BaseSettings):
                 f"lower QUEUE_CRON_BATCH_SIZE or QUEUE_CRON_REQUEST_TIMEOUT to fit {CRON_BATCH_TIMEOUT} s"
             )
         return self
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings (one read of the environment per container)."""
-    return Settings()

@@ -1,0 +1,142 @@
+"""Request bodies of the REST API, as the plugin accepts them: JSON or form-encoded, with the
+job payload as an object, a JSON string, ``payload[key]=value`` fields, or the contract's curl form
+``--data-urlencode 'payload[{...}]'`` (a field named ``payload[<json>]`` with no value)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from relayq.domain.errors import InvalidInput, PayloadTooLarge
+from relayq.domain.models import NewJob, QueueName
+from relayq.dynamodb.tokens import Scope
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# Where a value sat in the request; field names in error messages leave it out.
+LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
+MAX_FORM_FIELDS = 1000
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def invalid_params(errors: Iterable[Mapping[str, Any]]) -> InvalidInput:
+    """One 400 ``rest_invalid_param`` naming every bad field and why (WordPress's ``data.params``)."""
+    params: dict[str, str] = {}
+    for error in errors:
+        loc = [str(part) for part in error.get("loc", ())]
+        if loc and loc[0] in LOCATIONS:
+            loc = loc[1:]
+        params.setdefault(".".join(loc) or "body", str(error.get("msg") or error.get("type", "invalid")))
+    detail = ", ".join(f"{name} ({reason})" for name, reason in params.items())
+    return InvalidInput(f"Invalid parameter(s): {detail}.", params=params)
+
+
+def validate(model: type[Model], data: Mapping[str, Any]) -> Model:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise invalid_params(error.errors(include_url=False, include_context=False)) from None
+
+
+def _set_nested(data: dict[str, Any], name: str, path: Sequence[str], value: str) -> None:
+    """``name[a][b]=v`` -> data[name][a][b] = v; ``name[]=v`` appends to a list."""
+    target: Any = data
+    keys = [name, *path]
+    for depth, key in enumerate(keys):
+        last = depth == len(keys) - 1
+        if last or keys[depth + 1] == "":
+            if last:
+                target[key] = value
+            else:
+                existing = target.setdefault(key, [])
+                if not isinstance(existing, list):
+                    raise InvalidInput(f"Invalid parameter(s): {name} (mixes a list with other values).")
+                existing.append(value)
+            return
+        target = target.setdefault(key, {})
+        if not isinstance(target, dict):
+            raise InvalidInput(f"Invalid parameter(s): {name} (mixes an object with other values).")
+
+
+def parse_form(text: str) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS, strict_parsing=False)
+    except ValueError:
+        raise InvalidInput(f"Invalid parameter(s): body (more than {MAX_FORM_FIELDS} form fields).") from None
+    for key, value in pairs:
+        name, bracket, rest = key.partition("[")
+        if not bracket:
+            data[name] = value
+            continue
+        inner = rest[:-1] if rest.endswith("]") else rest
+        if name == "payload" and inner.startswith("{") and value == "":
+            data["payload"] = inner  # the contract's curl form: the JSON object is the field name
+            continue
+        _set_nested(data, name, inner.split("]["), value)
+    return data
+
+
+def parse_body(
+    body: str | None, content_type: str | None, *, is_base64: bool = False, max_bytes: int
+) -> dict[str, Any]:
+    """The request body as a dict: JSON object, or form fields for form content types."""
+    if is_base64 and body:
+        try:
+            body = base64.b64decode(body, validate=True).decode("utf-8")
+        except ValueError:  # bad base64 (binascii.Error), non-ASCII input, or bytes that are not UTF-8
+            raise InvalidInput("Invalid parameter(s): body (not valid UTF-8 text).") from None
+    if not body or not body.strip():
+        return {}
+    if len(body.encode()) > max_bytes:
+        raise PayloadTooLarge(f"The request body is larger than {max_bytes} bytes.")
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    if media_type in FORM_TYPES:
+        return parse_form(body)
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError as error:
+        raise InvalidInput(f"Invalid parameter(s): body (invalid JSON: {error.msg} at position {error.pos}).") from None
+    if not isinstance(data, dict):
+        raise InvalidInput("Invalid parameter(s): body (must be a JSON object).")
+    return data
+
+
+def new_job(data: Mapping[str, Any]) -> NewJob:
+    """A create request from a parsed body; ``payload`` may also be a JSON text of an object."""
+    fields = dict(data)
+    payload = fields.get("payload")
+    if isinstance(payload, str):
+        try:
+            fields["payload"] = json.loads(payload) if payload.strip() else {}
+        except json.JSONDecodeError:
+            raise InvalidInput(
+                "Invalid parameter(s): payload (not a valid JSON object).", params={"payload": "invalid JSON"}
+            ) from None
+    return validate(NewJob, fields)
+
+
+class TriggerRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    queues: list[QueueName] = Field(default_factory=lambda: ["default"], min_length=1, max_length=50)
+    max_jobs: int = Field(default=10, ge=1, le=100)
+
+
+class PurgeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    older_than_days: int = Field(default=7, ge=1, le=3650, description="Finished jobs older than this are deleted.")
+
+
+class CreateTokenRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    scope: Scope = "worker"
+    rate_limit: int | None = Field(default=None, ge=1, le=100_000)

@@ -1,0 +1,180 @@
+"""The Redis side of the queue: waiting, delayed and leased jobs. Every multi-key step is one Lua
+script (atomic, one round trip); see the ``lua/`` folder for the transitions themselves."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Literal
+
+from redis.commands.core import Script
+
+from relayq.domain.clock import now_ms
+from relayq.redis.connection import RedisConnection
+from relayq.redis.keys import Keys
+
+# Width of one priority band of a pending set's score (priority * 2^40 + sequence, enqueue.lua).
+PRIORITY_BAND = 2**40
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """What Redis needs to schedule a job; the rest of the job lives in DynamoDB."""
+
+    id: str
+    queue: str
+    priority: int
+    timeout: int
+    max_attempts: int
+    due_ms: int = 0
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class Lease:
+    id: str
+    attempt: int
+
+
+@dataclass(frozen=True)
+class Recovered:
+    id: str
+    attempt: int
+    outcome: Literal["retry", "failed"]
+
+
+@dataclass(frozen=True)
+class QueueLengths:
+    pending: dict[str, int]
+    delayed: int
+    processing: int
+
+
+def _load_scripts(conn: RedisConnection) -> dict[str, Script]:
+    folder = resources.files(__package__).joinpath("lua")
+    return {
+        path.name.removesuffix(".lua"): conn.register_script(path.read_text())
+        for path in folder.iterdir()
+        if path.name.endswith(".lua")
+    }
+
+
+class RedisBroker:
+    """The Redis side of every job of one deployment (waiting, delayed, leased), over its keys.
+    ``clock`` returns epoch milliseconds."""
+
+    def __init__(
+        self, conn: RedisConnection, prefix: str, *, lease_grace_ms: int = 30_000, clock: Callable[[], int] = now_ms
+    ) -> None:
+        self.conn = conn
+        self.keys = Keys(prefix)
+        self.lease_grace_ms = lease_grace_ms
+        self.clock = clock
+        self._scripts = _load_scripts(conn)
+
+    def _run(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        return self._scripts[name](keys=list(keys), args=list(args))
+
+    def run_script(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        """Run a ``lua/`` script of a concern beyond the queue itself (locks, worker status, metrics)."""
+        return self._run(name, keys, args)
+
+    def enqueue(self, entries: Iterable[QueueEntry]) -> int:
+        """Schedule jobs (one round trip for any number); returns how many were new."""
+        args: list[Any] = [self.keys.tag, self.clock()]
+        for e in entries:
+            self.keys.pending(e.queue)  # refuses an unsafe queue name before it reaches Lua
+            args += [e.id, e.queue, e.priority, e.timeout, e.max_attempts, e.due_ms, e.attempts]
+        if len(args) == 2:
+            return 0
+        k = self.keys
+        return int(self._run("enqueue", [k.meta, k.queues, k.seq, k.delayed], args))
+
+    def claim(
+        self, queues: Sequence[str], n: int, limits: Mapping[str, int] | None = None, max_timeout: int = 0
+    ) -> list[Lease]:
+        """Lease up to ``n`` jobs from ``queues``, best priority first, within per-queue limits,
+        leaving alone jobs whose timeout exceeds ``max_timeout`` seconds (0: any timeout)."""
+        limits = limits or {}
+        args: list[Any] = [self.keys.tag, self.clock(), n, self.lease_grace_ms, max_timeout]
+        for queue in queues:
+            self.keys.pending(queue)
+            args += [queue, limits.get(queue, 0)]
+        k = self.keys
+        flat = self._run("claim", [k.meta, k.processing, k.inflight], args)
+        return [Lease(flat[i], int(flat[i + 1])) for i in range(0, len(flat), 2)]
+
+    def finish(self, lease: Lease) -> bool:
+        """Drop a completed or finally failed job; False when the lease was lost meanwhile."""
+        k = self.keys
+        return bool(self._run("finish", [k.meta, k.processing, k.inflight], [lease.id, lease.attempt]))
+
+    def retry(self, lease: Lease, due_ms: int) -> bool:
+        """Give the job back for another attempt at ``due_ms``; False when the lease was lost."""
+        k = self.keys
+        args = [k.tag, lease.id, lease.attempt, due_ms, self.clock()]
+        return bool(self._run("retry", [k.meta, k.processing, k.inflight, k.delayed, k.seq], args))
+
+    def defer(self, lease: Lease, due_ms: int) -> bool:
+        """Give a claimed job back until ``due_ms`` without spending its attempt (it never started)."""
+        k = self.keys
+        return bool(
+            self._run("defer", [k.meta, k.processing, k.inflight, k.delayed], [lease.id, lease.attempt, due_ms])
+        )
+
+    def promote_due(self, limit: int = 1000) -> int:
+        """Move delayed jobs that are due into their queues."""
+        k = self.keys
+        return int(self._run("promote", [k.delayed, k.meta, k.seq], [k.tag, self.clock(), limit]))
+
+    def recover_expired(self, limit: int = 1000) -> list[Recovered]:
+        """Requeue (or drop as failed) jobs whose lease ran out."""
+        k = self.keys
+        flat = self._run("recover", [k.processing, k.meta, k.inflight, k.seq], [k.tag, self.clock(), limit])
+        return [Recovered(flat[i], int(flat[i + 1]), flat[i + 2]) for i in range(0, len(flat), 3)]
+
+    def cancel(self, job_id: str) -> bool:
+        """Take a waiting job out of its queue; False if it is not waiting."""
+        return bool(self._run("cancel", [self.keys.meta, self.keys.delayed], [self.keys.tag, job_id]))
+
+    def clear(self, queue: str) -> list[str]:
+        """Remove every waiting job of ``queue``; returns their ids."""
+        self.keys.pending(queue)
+        return list(self._run("clear", [self.keys.meta, self.keys.delayed], [self.keys.tag, queue]))
+
+    def queue_names(self) -> list[str]:
+        return sorted(map(str, self.conn.smembers(self.keys.queues)))
+
+    def lengths(self, queues: Sequence[str] | None = None) -> QueueLengths:
+        """Pending count per queue, delayed and processing counts, in one round trip."""
+        names = list(queues) if queues is not None else self.queue_names()
+        pipe = self.conn.pipeline(transaction=False)
+        for name in names:
+            pipe.zcard(self.keys.pending(name))
+        pipe.zcard(self.keys.delayed)
+        pipe.zcard(self.keys.processing)
+        counts = pipe.execute()
+        return QueueLengths(dict(zip(names, counts[:-2], strict=True)), counts[-2], counts[-1])
+
+    def presence(self, job_ids: Sequence[str]) -> dict[str, bool]:
+        """Which of ``job_ids`` Redis still knows (waiting or leased), in one round trip."""
+        pipe = self.conn.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.hexists(self.keys.meta, job_id)
+        return dict(zip(job_ids, map(bool, pipe.execute()), strict=True))
+
+    def known_ids(self, batch: int = 1000) -> Iterable[str]:
+        """Every job id Redis holds, a batch at a time (HSCAN: never blocks the server)."""
+        for job_id, _ in self.conn.hscan_iter(self.keys.meta, count=batch):
+            yield str(job_id)
+
+    def oldest(self, queues: Sequence[str]) -> dict[str, tuple[int, str | None]]:
+        """Per queue: how many jobs wait, and the id of the oldest (ids are time-ordered)."""
+        flat = self._run("oldest", [self.keys.pending(q) for q in queues], [PRIORITY_BAND])
+        return {q: (int(flat[2 * i]), flat[2 * i + 1] or None) for i, q in enumerate(queues)}
+
+    def next_due_ms(self) -> int | None:
+        """When the earliest delayed job becomes due, if any."""
+        first = self.conn.zrange(self.keys.delayed, 0, 0, withscores=True)
+        return int(first[0][1]) if first else None

@@ -1,0 +1,59 @@
+"""One cron run at a time: a lock with expiry, a cooldown between runs, and a queued mark that
+makes duplicate deferred triggers join the run already waiting. Each step is one Lua script."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from typing import Literal
+
+from redis.commands.core import Script
+
+from relayq.domain.errors import CronRateLimited, CronRunInProgress
+from relayq.redis.connection import RedisConnection
+from relayq.redis.keys import Keys
+
+# A queued run not picked up within this time stops holding off new triggers (no worker ran).
+QUEUED_MARK_MS = 15 * 60 * 1000
+
+
+@dataclass(frozen=True)
+class Admission:
+    outcome: Literal["admitted", "coalesced"]
+    run_id: str
+
+
+def _script(conn: RedisConnection, name: str) -> Script:
+    return conn.register_script(resources.files("relayq.redis").joinpath("lua", f"{name}.lua").read_text())
+
+
+class CronGuard:
+    def __init__(self, conn: RedisConnection, prefix: str, *, lock_seconds: int, cooldown_seconds: int) -> None:
+        keys = Keys(prefix)
+        self.lock, self.queued, self.cooldown = (keys.named("cron", k) for k in ("lock", "queued", "cooldown"))
+        self.lock_ms = lock_seconds * 1000
+        self.cooldown_s = cooldown_seconds
+        self._admit = _script(conn, "cron_admit")
+        self._hold = _script(conn, "cron_hold")
+        self._release = _script(conn, "cron_release")
+
+    def admit(self, mode: Literal["sync", "defer"], run_id: str) -> Admission:
+        """Let a run in (sync: take the lock; defer: mark it queued) or raise why not."""
+        answer = self._admit(
+            keys=[self.lock, self.queued, self.cooldown], args=[mode, run_id, self.lock_ms, QUEUED_MARK_MS]
+        )
+        outcome = answer[0]
+        if outcome == "locked":
+            raise CronRunInProgress()
+        if outcome == "rate_limited":
+            retry_after = max(1, -(-int(answer[1]) // 1000))
+            raise CronRateLimited(retry_after, self.cooldown_s)
+        return Admission(outcome, answer[1])
+
+    def hold(self, run_id: str) -> int:
+        """Take or extend the lock for this run; 0 when held, else ms until the other run's lock ends."""
+        return int(self._hold(keys=[self.lock, self.queued], args=[run_id, self.lock_ms]))
+
+    def release(self, run_id: str, *, cooldown: bool) -> None:
+        cooldown_ms = self.cooldown_s * 1000 if cooldown else 0
+        self._release(keys=[self.lock, self.queued, self.cooldown], args=[run_id, cooldown_ms])

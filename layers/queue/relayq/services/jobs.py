@@ -1,0 +1,260 @@
+"""The job service: what callers do with jobs (create, read, cancel, retry, clear, process,
+stats, health). It keeps the Redis half (the broker) and the DynamoDB half (the job store) of
+every job consistent."""
+
+from __future__ import annotations
+
+import logging
+import platform
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from relayq import __version__
+from relayq.domain.clock import Clock, now_ms, to_text
+from relayq.domain.errors import (
+    InvalidInput,
+    JobNotCancellable,
+    JobNotFound,
+    JobNotRetryable,
+    MissingQueueName,
+    PayloadTooLarge,
+    QueueError,
+    RedisUnavailable,
+    StoreUnavailable,
+    TransitionRefused,
+)
+from relayq.domain.hooks import Hooks
+from relayq.domain.models import Job, JobStatus, NewJob, is_job_id, new_job_id, payload_size
+from relayq.domain.outcomes import BatchResult
+from relayq.domain.registry import JobRegistry
+from relayq.dynamodb.jobs import JobPage, JobStore
+from relayq.redis.broker import QueueEntry, QueueLengths, RedisBroker
+from relayq.services.processor import Processor
+from relayq.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Health:
+    healthy: bool
+    redis_connected: bool
+    database_status: bool
+    redis_info: dict[str, Any] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+def queue_entry(job: Job, due_ms: int) -> QueueEntry:
+    return QueueEntry(job.id, job.queue, job.priority, job.timeout, job.max_attempts, due_ms, job.attempts)
+
+
+class JobService:
+    def __init__(
+        self,
+        broker: RedisBroker,
+        store: JobStore,
+        settings: Settings,
+        *,
+        registry: JobRegistry,
+        hooks: Hooks,
+        clock: Clock = now_ms,
+    ) -> None:
+        self.broker = broker
+        self.store = store
+        self.settings = settings
+        self.registry = registry
+        self.hooks = hooks
+        self.clock = clock
+        self.processor = Processor(broker, store, registry, settings, hooks, clock=clock)
+
+    # --- creating jobs --------------------------------------------------------------------------
+
+    def build(self, request: NewJob) -> tuple[Job, int]:
+        """A validated job record and the time it is due, from a create request."""
+        handler = self.registry.get(request.type)
+        payload = handler.validate(request.payload)
+        size = payload_size(payload)
+        if size > self.settings.max_payload_bytes:
+            raise PayloadTooLarge(
+                f"The job payload is {size} bytes; the limit is {self.settings.max_payload_bytes} bytes."
+            )
+        now = self.clock()
+        due = now + request.delay * 1000 if request.delay else 0
+        text = to_text(now)
+        job = Job(
+            id=new_job_id(now),
+            type=request.type,
+            queue=request.queue or self.settings.default_queue,
+            status=JobStatus.QUEUED,
+            priority=_first(request.priority, handler.priority, self.settings.default_priority),
+            payload=payload,
+            max_attempts=_first(request.max_attempts, handler.max_attempts, self.settings.default_max_attempts),
+            timeout=_first(request.timeout, handler.timeout, self.settings.default_timeout),
+            created_at=text,
+            updated_at=text,
+            delay_until=to_text(due) if due else None,
+        )
+        return job, due
+
+    def create(self, request: NewJob) -> Job:
+        """Record the job, then queue it. If Redis refuses, the record is removed again and the
+        caller gets 503, so no record waits "queued" for a job Redis never had."""
+        job, due = self.build(request)
+        self.store.put_new(job)
+        try:
+            self.broker.enqueue([queue_entry(job, due)])
+        except RedisError as error:
+            self.store.delete_if_queued(job.id)
+            raise RedisUnavailable() from error
+        self.hooks.emit("job_created", job=job)
+        return job
+
+    def create_many(self, requests: Sequence[NewJob]) -> list[Job]:
+        """Bulk create: one BatchWriteItem per 25 jobs and one Redis round trip for all."""
+        built = [self.build(r) for r in requests]
+        jobs = [job for job, _ in built]
+        self.store.put_many(jobs)
+        try:
+            self.broker.enqueue([queue_entry(job, due) for job, due in built])
+        except RedisError as error:
+            for job in jobs:
+                self.store.delete_if_queued(job.id)
+            raise RedisUnavailable() from error
+        self.hooks.emit("jobs_created", jobs=jobs)
+        return jobs
+
+    # --- reading --------------------------------------------------------------------------------
+
+    def get(self, job_id: str) -> Job:
+        job = self.store.get(job_id) if is_job_id(job_id) else None
+        if job is None:
+            raise JobNotFound()
+        return job
+
+    def list(
+        self,
+        page: int = 1,
+        per_page: int = 10,
+        *,
+        status: str | None = None,
+        queue: str | None = None,
+        type: str | None = None,
+    ) -> JobPage:
+        return self.store.list(page, per_page, status=status, queue=queue, type=type)
+
+    # --- changing jobs --------------------------------------------------------------------------
+
+    def cancel(self, job_id: str) -> Job:
+        """Cancel a queued or failed job (the contract's rule); its Redis entry goes too."""
+        if not is_job_id(job_id):
+            raise JobNotCancellable()
+        try:
+            job = self.store.cancel(job_id)
+        except TransitionRefused:
+            raise JobNotCancellable() from None
+        try:
+            self.broker.cancel(job_id)
+        except RedisError:
+            # The record says cancelled; a worker that still claims it is refused by the
+            # conditional start and drops it, so nothing runs.
+            logger.warning("cancelled %s in the database; Redis unavailable to drop it", job_id)
+        return job
+
+    def retry(self, job_id: str) -> Job:
+        """Run a failed job again with a fresh set of attempts."""
+        if not is_job_id(job_id):
+            raise JobNotRetryable()
+        try:
+            job = self.store.reopen(job_id)
+        except TransitionRefused:
+            raise JobNotRetryable() from None
+        try:
+            self.broker.enqueue([queue_entry(job, 0)])
+        except RedisError as error:
+            self.store.unreopen(job_id)
+            raise RedisUnavailable() from error
+        return job
+
+    def clear(self, queue: str) -> int:
+        """Remove every waiting job of ``queue`` from Redis; their records become cancelled."""
+        if not queue:
+            raise MissingQueueName()
+        try:
+            removed = self.broker.clear(queue)
+        except ValueError as error:
+            raise InvalidInput(str(error)) from error
+        except RedisError as error:
+            raise RedisUnavailable() from error
+        self.store.cancel_waiting(removed)
+        return len(removed)
+
+    def purge(self, older_than_days: int) -> int:
+        return self.store.purge_finished(self.clock() - older_than_days * 86_400_000)
+
+    # --- processing -----------------------------------------------------------------------------
+
+    def process(
+        self,
+        queues: Sequence[str],
+        max_jobs: int,
+        *,
+        deadline_ms: int | None = None,
+        limits: Mapping[str, int] | None = None,
+        concurrency: int = 1,
+    ) -> BatchResult:
+        try:
+            return self.processor.run_batch(
+                queues, max_jobs, deadline_ms=deadline_ms, limits=limits, concurrency=concurrency
+            )
+        except RedisError as error:
+            raise RedisUnavailable() from error
+
+    # --- observing ------------------------------------------------------------------------------
+
+    def lengths(self) -> QueueLengths:
+        try:
+            return self.broker.lengths()
+        except RedisError as error:
+            raise RedisUnavailable() from error
+
+    def stats(self) -> dict[str, Any]:
+        """The contract's stats: per-queue pending/size, the delayed set, database counts."""
+        lengths = self.lengths()
+        data: dict[str, Any] = {name: {"pending": n, "size": n} for name, n in lengths.pending.items()}
+        data["delayed"] = {"pending": lengths.delayed, "size": lengths.delayed}
+        data["processing"] = {"pending": lengths.processing, "size": lengths.processing}
+        data["database"] = self.store.count_by_status()
+        return data
+
+    def health(self) -> Health:
+        health = Health(healthy=True, redis_connected=False, database_status=False)
+        try:
+            info = self.broker.conn.info()
+            health.redis_connected = True
+            health.redis_info = {
+                key: info.get(key)
+                for key in ("redis_version", "used_memory_human", "connected_clients", "uptime_in_seconds")
+            }
+        except RedisError as error:
+            health.errors.append(f"redis: {type(error).__name__}")
+        try:
+            self.store.client.describe_table(TableName=self.store.table)
+            health.database_status = True
+        except Exception as error:  # any failure of the probe means "database down"
+            health.errors.append(f"database: {type(error).__name__}")
+        health.healthy = health.redis_connected and health.database_status
+        return health
+
+    @staticmethod
+    def runtime_info() -> dict[str, str]:
+        return {"python_version": platform.python_version(), "version": __version__}
+
+
+def _first(*values: int | None) -> int:
+    return next(v for v in values if v is not None)
+
+
+__all__ = ["Health", "JobService", "QueueError", "StoreUnavailable"]

@@ -1,0 +1,113 @@
+"""One worker invocation over a queue set: promote due delayed jobs, recover dead leases, then
+claim and run jobs until the queues are empty, ``max_jobs`` ran, or the time left cannot fit the
+next job's timeout. Around it: running markers (for the idle-queue kick and the status), status
+and metrics in Redis, EMF metrics, and kicks for queues of other sets whose delayed jobs came due.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from redis.exceptions import RedisError
+
+from relayq.domain.errors import InvalidInput, RedisUnavailable
+from relayq.domain.outcomes import BatchResult, JobCounts
+from relayq.domain.registry import describe_validation_error
+from relayq.domain.worker_input import WorkerInput
+from relayq.redis.worker_status import WorkerStatus
+from relayq.services.jobs import JobService
+from relayq.services.kick import Kicker
+from relayq.services.metrics import emit_emf, queue_depths
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class WorkerSummary(JobCounts):
+    rounds: int = 0
+    kicked: list[str] = field(default_factory=list)
+
+    def add(self, batch: BatchResult) -> None:
+        self.rounds += 1
+        self.add_counts(batch)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Worker:
+    def __init__(self, jobs: JobService, status: WorkerStatus, kicker: Kicker | None = None) -> None:
+        self.jobs = jobs
+        self.settings = jobs.settings
+        self.status = status
+        self.kicker = kicker
+
+    def run(self, request: WorkerInput, remaining_ms: Callable[[], int], invocation: str) -> WorkerSummary:
+        """Process ``request.queues`` within the invocation's time (``remaining_ms`` is Lambda's
+        ``get_remaining_time_in_millis``), keeping back ``worker_reserve_seconds`` to finish."""
+        clock = self.jobs.clock
+        deadline = clock() + remaining_ms() - self.settings.worker_reserve_seconds * 1000
+        queues = list(dict.fromkeys(request.queues))
+        summary = WorkerSummary()
+        while True:
+            self.status.begin(invocation, queues, deadline)
+            try:
+                batch = self.jobs.process(
+                    queues,
+                    request.max_jobs - summary.processed,
+                    deadline_ms=deadline,
+                    limits=self.settings.concurrency_limits,
+                    concurrency=self.settings.worker_concurrency,
+                )
+            except Exception:
+                self.status.end(invocation, queues, summary.to_dict())
+                raise
+            summary.add(batch)
+            self.status.end(invocation, queues, summary.to_dict())
+            self._report(batch, queues, summary)
+            if summary.processed >= request.max_jobs or deadline - clock() < 1000:
+                break
+            # A job enqueued while this worker was still listed as running got no kick: look
+            # again now that it is not listed. A round that ran nothing (jobs held back by limits
+            # or too long for the time left) ends the invocation instead of spinning.
+            if (summary.rounds > 1 and batch.processed == 0) or not any(
+                self.jobs.broker.lengths(queues).pending.values()
+            ):
+                break
+        return summary
+
+    def _report(self, batch: BatchResult, queues: list[str], summary: WorkerSummary) -> None:
+        """Status and metrics of one round; failures here never fail the jobs already done."""
+        try:
+            self.status.record(batch.outcomes)
+            all_queues = self.jobs.broker.queue_names()
+            depths = queue_depths(self.jobs.broker, all_queues)
+            emit_emf(batch.outcomes, [d for d in depths if d.queue in queues])
+            if batch.promoted and self.kicker is not None:
+                # Delayed jobs that came due in queues of other sets: start their workers now.
+                waiting = [d.queue for d in depths if d.pending and d.queue not in queues]
+                summary.kicked += self.kicker.kick_queues(waiting)
+        except Exception:
+            logger.exception("worker status/metrics update failed")
+
+    def invoke(
+        self, event: Mapping[str, Any] | None, remaining_ms: Callable[[], int], invocation: str
+    ) -> dict[str, Any]:
+        """A worker invocation from a schedule's Input, a kick or a manual invoke: ``{queues,
+        max_jobs}`` (anything else in the event, e.g. EventBridge's envelope, is ignored). A bad event
+        gets the contract's error body instead of a retry of the same bad event."""
+        try:
+            request = WorkerInput.model_validate(event or {})
+        except ValidationError as error:
+            return InvalidInput(f"Invalid worker input: {describe_validation_error(error)}").to_body()
+        try:
+            return self.run(request, remaining_ms, invocation).to_dict()
+        except (RedisError, RedisUnavailable):
+            # Nothing is lost: waiting jobs stay queued and a lease taken before the outage expires and
+            # is recovered by a later run. Answering (not raising) keeps Lambda from retrying into it.
+            logger.exception("worker invocation stopped: Redis is unavailable")
+            return RedisUnavailable().to_body()
