@@ -76,7 +76,7 @@ def defer_rows(sizes: list[int], repeats: int) -> list[tuple[int, float, float]]
                 }
             )
             moto.create_tables(TABLES)
-            trigger: Any = load_handler("trigger")
+            cron: Any = load_handler("cron")
             from relayq.container import container
 
             # One sites table per network size, measured in turns so load on the machine hits every size alike.
@@ -89,7 +89,7 @@ def defer_rows(sizes: list[int], repeats: int) -> list[tuple[int, float, float]]
                     event = proxy_event(
                         "POST", "/sites", body=json.dumps({"sites": urls[start : start + 1000]}), authorizer=PRINCIPAL
                     )
-                    assert trigger.handler(event, FakeLambdaContext())["statusCode"] == 201
+                    assert cron.handler(event, FakeLambdaContext())["statusCode"] == 201
             guard = container().cron.guard
             timings: dict[int, list[float]] = {size: [] for size in sizes}
             for attempt in range(repeats + 1):  # the first turn warms up, untimed
@@ -98,7 +98,7 @@ def defer_rows(sizes: list[int], repeats: int) -> list[tuple[int, float, float]]
                     container().redis.delete(guard.queued)  # each trigger queues a new run (no coalescing)
                     event = proxy_event("GET", "/run", query={"defer": "1"}, authorizer=PRINCIPAL)
                     started = time.perf_counter()
-                    answer = trigger.handler(event, FakeLambdaContext())
+                    answer = cron.handler(event, FakeLambdaContext())
                     if attempt:
                         timings[size].append(time.perf_counter() - started)
                     assert answer["statusCode"] == 202 and json.loads(answer["body"])["mode"] == "redis"

@@ -1,6 +1,6 @@
 """Every sample event of ``events/<function>/<case>.json``, built in this one place from the same
 builders the tests and the local gateway use (devstack/apigw.py), the schedules of
-template.yaml and the trigger's own event models, so the samples never drift from what the code
+template.yaml and the cron function's own event models, so the samples never drift from what the code
 expects. ``python -m devstack.events`` (``make events``) writes them;
 tests/integration/test_events.py fails when the committed copy is stale and invokes every handler
 with every event.
@@ -123,17 +123,24 @@ def api_cases() -> list[Case]:
     form = "type=email&priority=10&queue=default&" + quote(f"payload[{_json(EMAIL)}]", safe="=&")
     listing = [("status", "queued"), ("queue", "default"), ("page", "1"), ("per_page", "10")]
     create = _json({"type": "email", "payload": EMAIL, "priority": 10})
-    trigger = _json({"queues": ["default", "email"], "max_jobs": 5})
-    trigger_form = urlencode([("queues[]", "default"), ("max_jobs", "5")])
+    worker_trigger = _json({"queues": ["default", "email"], "max_jobs": 5})
+    worker_trigger_form = urlencode([("queues[]", "default"), ("max_jobs", "5")])
     return [
         _rest("api", "list_jobs", 200, "GET", "/jobs", PROXY, query=listing),
         _rest("api", "get_job", 200, "GET", f"/jobs/{JOB_ID}", PROXY),
         _rest("api", "create_job", 201, "POST", "/jobs", PROXY, body=create, content_type=JSON),
         _rest("api", "create_job_form", 201, "POST", "/jobs", PROXY, body=form, content_type=FORM),
         _rest("api", "cancel_job", 200, "DELETE", f"/jobs/{JOB_ID}", PROXY),
-        _rest("api", "trigger_worker", 200, "POST", "/workers/trigger", PROXY, body=trigger, content_type=JSON),
+        _rest("api", "trigger_worker", 200, "POST", "/workers/trigger", PROXY, body=worker_trigger, content_type=JSON),
         _rest(
-            "api", "trigger_worker_form", 200, "POST", "/workers/trigger", PROXY, body=trigger_form, content_type=FORM
+            "api",
+            "trigger_worker_form",
+            200,
+            "POST",
+            "/workers/trigger",
+            PROXY,
+            body=worker_trigger_form,
+            content_type=FORM,
         ),
         _rest("api", "worker_status", 200, "GET", "/workers/status", PROXY),
         _rest("api", "stats", 200, "GET", "/stats", PROXY),
@@ -173,29 +180,27 @@ def _kick(queue: str) -> dict[str, Any]:
     return {"queues": [queue], "max_jobs": Settings().kick_max_jobs, "source": "kick"}
 
 
-def trigger_cases() -> list[Case]:
+def cron_cases() -> list[Case]:
     sites = _json({"sites": [SITE, {"url": "https://shop.example.com"}]})
     batch = BatchSpec(run_id=RUN_ID, index=0, targets=[CronTarget(site=SITE, url=f"{SITE}/wp-cron.php")])
-    # A cron service that cannot send headers puts the token in the URL (trigger routes only).
+    # A cron service that cannot send headers puts the token in the URL (the cron routes only).
     defer, defer_ga = [("defer", "1")], [("defer", "1"), ("ga", "1"), ("token", WORKER_TOKEN)]
     return [
-        _rest("trigger", "run_sync", 200, "GET", "/run", "/run"),
-        _rest("trigger", "run_defer", 202, "GET", "/run", "/run", query=defer),
-        _rest("trigger", "run_defer_ga_token", 202, "GET", "/run", "/run", query=defer_ga),
-        _rest("trigger", "process_queue", 200, "POST", "/process-queue", "/process-queue"),
-        _rest("trigger", "sites_add", 201, "POST", "/sites", "/sites", body=sites, content_type=JSON),
-        _rest("trigger", "sites_list", 200, "GET", "/sites", "/sites"),
-        _rest(
-            "trigger", "sites_delete", 200, "DELETE", "/sites", "/sites", query=[("url", "https://shop.example.com")]
-        ),
-        _rest("trigger", "runs_list", 200, "GET", "/runs", "/runs", query=[("limit", "10")]),
-        _rest("trigger", "run_get", 200, "GET", f"/runs/{RUN_ID}", "/runs/{id}"),
-        Case("trigger", "schedule_process_queue", _schedule_input("TriggerFunction", "ProcessCronQueue")),
-        # The trigger's asynchronous invocations of itself (the deferred fallback without Redis).
-        Case("trigger", "deferred_run", RunEvent(cron_action="run", run_id=RUN_ID).model_dump()),
-        Case("trigger", "self_invoke_batch", {"cron_action": "batch", **batch.model_dump()}),
+        _rest("cron", "run_sync", 200, "GET", "/run", "/run"),
+        _rest("cron", "run_defer", 202, "GET", "/run", "/run", query=defer),
+        _rest("cron", "run_defer_ga_token", 202, "GET", "/run", "/run", query=defer_ga),
+        _rest("cron", "process_queue", 200, "POST", "/process-queue", "/process-queue"),
+        _rest("cron", "sites_add", 201, "POST", "/sites", "/sites", body=sites, content_type=JSON),
+        _rest("cron", "sites_list", 200, "GET", "/sites", "/sites"),
+        _rest("cron", "sites_delete", 200, "DELETE", "/sites", "/sites", query=[("url", "https://shop.example.com")]),
+        _rest("cron", "runs_list", 200, "GET", "/runs", "/runs", query=[("limit", "10")]),
+        _rest("cron", "run_get", 200, "GET", f"/runs/{RUN_ID}", "/runs/{id}"),
+        Case("cron", "schedule_process_queue", _schedule_input("CronFunction", "ProcessCronQueue")),
+        # The cron function's asynchronous invocations of itself (the deferred fallback without Redis).
+        Case("cron", "deferred_run", RunEvent(cron_action="run", run_id=RUN_ID).model_dump()),
+        Case("cron", "self_invoke_batch", {"cron_action": "batch", **batch.model_dump()}),
         # The idle-queue kick of the cron queue (relayq.services.kick routes it to this function).
-        Case("trigger", "kick", _kick("cron")),
+        Case("cron", "kick", _kick("cron")),
     ]
 
 
@@ -215,7 +220,7 @@ def worker_cases() -> list[Case]:
 
 
 def cases() -> list[Case]:
-    return api_cases() + authorizer_cases() + trigger_cases() + worker_cases()
+    return api_cases() + authorizer_cases() + cron_cases() + worker_cases()
 
 
 def render(case: Case) -> str:

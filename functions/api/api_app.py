@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from api_input import (
     CreateTokenRequest,
     PurgeRequest,
-    TriggerRequest,
+    WorkerTriggerRequest,
     invalid_params,
     new_job,
     parse_body,
@@ -254,7 +254,7 @@ def purge_jobs() -> dict[str, Any]:
 
 @app.post("/workers/trigger", summary="Process a batch synchronously", tags=["workers"])
 def trigger_workers() -> dict[str, Any]:
-    request = validate(TriggerRequest, _body())
+    request = validate(WorkerTriggerRequest, _body())
     # No deadline: like the plugin's synchronous trigger, any job may run (a deadline shorter than
     # the default 300 s job timeout would refuse every job). A batch that outlives the function is
     # cut off; its leases expire and the scheduled worker finishes those jobs.

@@ -121,7 +121,7 @@ def new_job(data: Mapping[str, Any]) -> NewJob:
     return validate(NewJob, fields)
 
 
-class TriggerRequest(BaseModel):
+class WorkerTriggerRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     queues: list[QueueName] = Field(default_factory=lambda: ["default"], min_length=1, max_length=50)

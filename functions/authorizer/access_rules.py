@@ -13,7 +13,7 @@ from fnmatch import fnmatchcase
 
 from relayq.domain.hooks import Hooks
 
-# Only the trigger routes take the token from the query string (cron services that cannot send
+# Only the cron routes take the token from the query string (cron services that cannot send
 # headers call them); anywhere else a token in a URL would end up in logs and browser history.
 QUERY_TOKEN_PATHS = frozenset({"/run", "/process-queue"})
 TOKEN_HEADER = "x-redis-queue-token"  # noqa: S105 (a header name)
@@ -47,7 +47,7 @@ def token_from_request(
     headers: Mapping[str, str] | None, query: Mapping[str, str] | None, path: str
 ) -> tuple[str | None, str]:
     """The token and where it came from: ``Authorization: Bearer`` first, then
-    ``X-Redis-Queue-Token``, then ``?token=`` on the trigger routes only."""
+    ``X-Redis-Queue-Token``, then ``?token=`` on the cron routes only."""
     authorization = (_header(headers, "authorization") or "").strip()
     scheme, _, credentials = authorization.partition(" ")
     if scheme.lower() == "bearer" and credentials.strip():

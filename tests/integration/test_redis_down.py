@@ -1,7 +1,7 @@
 """Redis unavailable, through the handlers: the API refuses creates with the contract's 503 and
 writes no record, /health says unhealthy, the worker answers with the error instead of crashing,
 and once redis-server is back (AOF) the next scheduled run processes what was waiting. The
-trigger's fallback to ``mode: "deferred"`` is proved in test_trigger_handler.py."""
+trigger's fallback to ``mode: "deferred"`` is proved in test_cron_handler.py."""
 
 from __future__ import annotations
 

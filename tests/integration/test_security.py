@@ -28,7 +28,7 @@ from tests.support.api_flow import Gateway, HttpResult
 
 # Every trigger route with a request a full-scope token gets a non-5xx answer for (defer=1 queues
 # the run instead of calling sites, so no site list is needed).
-TRIGGER_ROUTES: list[tuple[str, str, dict[str, str] | None, Any]] = [
+CRON_ROUTES: list[tuple[str, str, dict[str, str] | None, Any]] = [
     ("GET", "/run", {"defer": "1"}, None),
     ("POST", "/run", {"defer": "1"}, None),
     ("POST", "/process-queue", None, None),
@@ -47,18 +47,18 @@ INJECTED_QUEUES = ["{rq}", "a:b", "../x", "x/../../y", "é", "名前", "a b", "a
 
 @pytest.fixture(scope="module")
 def modules() -> dict[str, ModuleType]:
-    return {name: load_handler(name) for name in ("api", "authorizer", "trigger")}
+    return {name: load_handler(name) for name in ("api", "authorizer", "cron")}
 
 
 @pytest.fixture
 def gateways(lambda_env: dict[str, str], modules: dict[str, ModuleType]) -> dict[str, Gateway]:
     modules["api"]._idempotent_create.cache_clear()
-    return {name: Gateway(modules[name], modules["authorizer"]) for name in ("api", "trigger")}
+    return {name: Gateway(modules[name], modules["authorizer"]) for name in ("api", "cron")}
 
 
 def all_routes() -> list[tuple[str, str, str, dict[str, str] | None, Any]]:
     api = [("api", m, p, None, body_for(m, p)) for m, p in API_ROUTES]
-    return api + [("trigger", m, p, q, b) for m, p, q, b in TRIGGER_ROUTES]
+    return api + [("cron", m, p, q, b) for m, p, q, b in CRON_ROUTES]
 
 
 def call(gws: dict[str, Gateway], route: tuple[str, str, str, dict[str, str] | None, Any], **kw: Any) -> HttpResult:
@@ -74,14 +74,14 @@ def test_the_matrix_lists_every_route_of_the_template_and_the_openapi_document()
         for method in methods:
             generic = re.sub(r"\{[a-z_]+\}", "{id}", path).replace("/queues/{id}", "/queues/default")
             assert (method.upper(), generic) in listed, (method, path)
-    trigger_events = resources("AWS::Serverless::Function")["TriggerFunction"]["Properties"]["Events"]
+    trigger_events = resources("AWS::Serverless::Function")["CronFunction"]["Properties"]["Events"]
     declared = {
         (m, e["Properties"]["Path"])
         for e in trigger_events.values()
         if e["Type"] == "Api"
         for m in (["GET", "POST"] if e["Properties"]["Method"] == "ANY" else [e["Properties"]["Method"]])
     }
-    listed_trigger = {(m, re.sub(r"/run_0+", "/{id}", p)) for m, p, _, _ in TRIGGER_ROUTES}
+    listed_trigger = {(m, re.sub(r"/run_0+", "/{id}", p)) for m, p, _, _ in CRON_ROUTES}
     assert declared == listed_trigger
 
 
@@ -123,7 +123,7 @@ def test_tokens_never_appear_in_logs_or_answers_after_creation(
                 answers.append(call(gateways, route, token=token))
                 answers.append(call(gateways, route, token=token + "-bad"))
             for query in ({"token": token}, {"token": token, "defer": "1", "ga": "1"}):
-                answers.append(gateways["trigger"].request("GET", "/run", query=query))
+                answers.append(gateways["cron"].request("GET", "/run", query=query))
                 answers.append(gateways["api"].request("GET", "/jobs", query=query))
             answers.append(gateways["api"].request("GET", "/stats", headers={"X-Redis-Queue-Token": token}))
     finally:
@@ -228,7 +228,7 @@ def test_fuzzed_tokens_get_the_401_gateway_answer(gateways: dict[str, Gateway], 
     headers = {"Authorization": f"Bearer {token}"} if where == "bearer" else {}
     headers |= {"X-Redis-Queue-Token": token} if where == "header" else {}
     query = {"token": token} if where == "query" else None
-    answer = gateways["trigger"].request("POST", "/process-queue", headers=headers, query=query)
+    answer = gateways["cron"].request("POST", "/process-queue", headers=headers, query=query)
     assert (answer.status, answer.code) == (401, "rest_forbidden")
 
 
@@ -320,7 +320,7 @@ def test_fuzzed_trigger_events_answer_without_a_5xx_crash(
     event = proxy_event(
         method, path, query=query, body=body, authorizer={"principalId": "tok_f", "token_id": "tok_f", "scope": "full"}
     )
-    answer = gateways["trigger"].api.handler(event, FakeLambdaContext())
+    answer = gateways["cron"].api.handler(event, FakeLambdaContext())
     assert answer["statusCode"] < 500 or json.loads(answer["body"]).get("error_code") in {"NO_SITES", "ALL_FAILED"}
     if answer["statusCode"] >= 400 and "ga" not in query:
         parsed = json.loads(answer["body"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import pytest
-from api_input import TriggerRequest, new_job, parse_body, parse_form, validate
+from api_input import WorkerTriggerRequest, new_job, parse_body, parse_form, validate
 
 from relayq.domain.errors import InvalidInput, PayloadTooLarge
 
@@ -68,6 +68,6 @@ def test_new_job_payload_forms_and_errors() -> None:
 
 
 def test_trigger_request_defaults_and_bounds() -> None:
-    assert validate(TriggerRequest, {}) == TriggerRequest(queues=["default"], max_jobs=10)
+    assert validate(WorkerTriggerRequest, {}) == WorkerTriggerRequest(queues=["default"], max_jobs=10)
     with pytest.raises(InvalidInput, match="max_jobs"):
-        validate(TriggerRequest, {"max_jobs": 101})
+        validate(WorkerTriggerRequest, {"max_jobs": 101})

@@ -34,15 +34,15 @@ def test_functions_get_the_template_environment_with_local_names(resolver: Resol
 
 
 def test_the_function_with_a_fixed_name_is_invoked_by_that_name(resolver: Resolver) -> None:
-    trigger = next(s for s in function_specs(resolver).values() if s.logical_id == "TriggerFunction")
-    assert trigger.name == "relayq-local-trigger"
-    assert trigger.arn == "arn:aws:lambda:us-east-1:123456789012:function:relayq-local-trigger"
+    trigger = next(s for s in function_specs(resolver).values() if s.logical_id == "CronFunction")
+    assert trigger.name == "relayq-local-cron"
+    assert trigger.arn == "arn:aws:lambda:us-east-1:123456789012:function:relayq-local-cron"
 
 
 def test_routes_match_as_api_gateway_matches_them(resolver: Resolver) -> None:
     api = rest_apis(resolver)[0]
     assert api.stage == template()["Resources"]["RestApi"]["Properties"]["StageName"]
-    trigger = "relayq-local-trigger"
+    trigger = "relayq-local-cron"
     cases = {
         ("GET", "/jobs"): ("/{proxy+}", "ApiFunction"),
         ("DELETE", "/jobs/job_1"): ("/{proxy+}", "ApiFunction"),

@@ -93,7 +93,7 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(default=60, ge=1, le=100_000)
     api_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
-    # --- all-sites cron (functions/trigger, relayq.services.cron) ---
+    # --- all-sites cron (functions/cron, relayq.services.cron) ---
     # Sites listed here are cron'd together with the records managed through /sites.
     cron_sites: Annotated[tuple[str, ...], NoDecode] = ()
     sites_table: str = "relayq-sites"

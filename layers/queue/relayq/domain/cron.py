@@ -1,4 +1,4 @@
-"""What the cron trigger reads and writes: sites, per-site results, runs and their batches."""
+"""What the all-sites cron reads and writes: sites, per-site results, runs and their batches."""
 
 from __future__ import annotations
 

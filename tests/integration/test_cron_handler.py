@@ -55,10 +55,10 @@ def invoker(monkeypatch: pytest.MonkeyPatch) -> Iterator[LambdaInvokeRecorder]:
 
 @pytest.fixture
 def trigger(lambda_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, invoker: LambdaInvokeRecorder) -> Any:
-    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "relayq-local-trigger")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "relayq-local-cron")
     monkeypatch.setenv("QUEUE_CRON_REQUEST_TIMEOUT", "0.5")
     monkeypatch.setenv("QUEUE_CRON_HOME_URL", "https://network.example/")
-    return load_handler("trigger")
+    return load_handler("cron")
 
 
 def call(trigger: Any, event: dict[str, Any]) -> dict[str, Any]:
@@ -181,7 +181,7 @@ def test_the_idle_queue_kick_of_the_cron_queue_runs_the_deferred_run(
     set_sites(monkeypatch, [farm.url("a")])
     queued = body(call(trigger, api_event("GET", "/run", {"defer": "1"})))
     assert queued["mode"] == "redis" and farm.calls == []
-    kick = json.loads((ROOT / "events" / "trigger" / "kick.json").read_text())
+    kick = json.loads((ROOT / "events" / "cron" / "kick.json").read_text())
     done = call(trigger, kick)
     assert done["count"] == 1 and done["success"] is True
     assert farm.called() == {"a"}
@@ -212,7 +212,7 @@ def test_redis_down_falls_back_to_async_self_invocation(
     assert answer["statusCode"] == 202
     data = body(answer)
     assert data["mode"] == "deferred" and data["message"] == "Cron job queued for background processing"
-    assert [(i["function"], i["type"]) for i in invoker.invocations] == [("relayq-local-trigger", "Event")]
+    assert [(i["function"], i["type"]) for i in invoker.invocations] == [("relayq-local-cron", "Event")]
     assert farm.calls == []
     text = call(trigger, api_event("GET", "/run", {"defer": "1", "ga": "1"}))
     assert text["body"] == "::notice::Cron job queued for background processing\n"
@@ -331,7 +331,7 @@ def test_the_token_query_parameter_is_never_logged(
     assert SECRET not in logged
 
 
-EVENTS = ROOT / "events" / "trigger"
+EVENTS = ROOT / "events" / "cron"
 
 
 def sample(name: str) -> dict[str, Any]:
@@ -343,7 +343,7 @@ def test_sample_events_and_the_schedule_drive_a_deferred_run(
     trigger: Any, farm: SiteFarm, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     set_sites(monkeypatch, [farm.url("a")])
-    schedule = resources("AWS::Serverless::Function")["TriggerFunction"]["Properties"]["Events"]["ProcessCronQueue"]
+    schedule = resources("AWS::Serverless::Function")["CronFunction"]["Properties"]["Events"]["ProcessCronQueue"]
     assert json.loads(schedule["Properties"]["Input"]) == sample("schedule_process_queue")
 
     queued = body(call(trigger, sample("run_defer")))
