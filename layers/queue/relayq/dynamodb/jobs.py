@@ -278,7 +278,7 @@ class JobStore(TableStore):
             values[":d"] = {"S": to_text(due_ms)}
         return self._update(job_id, update, "#s = :p AND #a = :a", values)
 
-    def unstart(self, job_id: str, attempt: int, due_ms: int) -> Job:
+    def defer_unstarted(self, job_id: str, attempt: int, due_ms: int) -> Job:
         """processing -> queued for an attempt that never ran (its exclusive lock was taken): the
         attempt is given back, so waiting for a lock never uses up a job's attempts."""
         return self._update(
@@ -323,7 +323,7 @@ class JobStore(TableStore):
         update = "SET #s = :q, #a = :zero, #u = :now REMOVE error_message, failed_at, expires_at, #r"
         return self._update(job_id, update, "#s = :f", values)
 
-    def unreopen(self, job_id: str) -> None:
+    def revert_reopen(self, job_id: str) -> None:
         """Put a reopened job back to failed when its Redis half could not be queued."""
         with contextlib.suppress(TransitionRefused):
             self._update(

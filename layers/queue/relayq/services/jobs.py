@@ -174,7 +174,7 @@ class JobService:
         try:
             self.broker.enqueue([queue_entry(job, 0)])
         except RedisError as error:
-            self.store.unreopen(job_id)
+            self.store.revert_reopen(job_id)
             raise RedisUnavailable() from error
         return job
 

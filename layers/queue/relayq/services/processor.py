@@ -164,7 +164,7 @@ class Processor:
         """Another job of the exclusive type runs: wait in the delayed set, keeping the attempt."""
         due = self.clock() + self.settings.exclusive_retry_seconds * 1000
         try:
-            self.store.unstart(job.id, lease.attempt, due)
+            self.store.defer_unstarted(job.id, lease.attempt, due)
         except TransitionRefused:
             self.broker.finish(lease)
             return Outcome(job.id, "skipped")
