@@ -9,7 +9,7 @@ export SAM_CLI_TELEMETRY := 0
 export SAM_CLI_DISABLE_TELEMETRY := 1
 PYTEST_WORKERS ?= 2
 
-.PHONY: test run events install system-deps lint format typecheck sam-validate sam-build unit integration e2e bench clean template-check
+.PHONY: test run events docs config-docs install system-deps lint format typecheck sam-validate sam-build unit integration e2e bench clean template-check
 .PHONY: sam-local sam-local-api sam-local-setup sam-local-optional-setup
 
 $(STAMP): requirements-dev.txt layers/queue/requirements.txt
@@ -72,7 +72,7 @@ integration: install
 e2e: install
 	$(BIN)/pytest -q tests/e2e
 
-test: install lint typecheck sam-validate sam-build template-check sam-local-optional-setup
+test: install lint typecheck docs sam-validate sam-build template-check sam-local-optional-setup
 	$(BIN)/pytest -q tests -n $(PYTEST_WORKERS)
 
 # Benchmarks print figures against a baseline measured in the same run (see bench/README.md).
@@ -123,3 +123,20 @@ run: install
 # Regenerates events/ from devstack/events.py (a test fails when the committed copy is stale).
 events: install
 	PYTHONPATH=layers/queue:. $(BIN)/python -m devstack.events
+
+# --- docs (docs/, mkdocs.yml): MkDocs + Material in a virtualenv of their own (requirements-docs.txt) ---
+DOCS_VENV := .venv-docs
+DOCS_STAMP := $(DOCS_VENV)/.installed
+
+$(DOCS_STAMP): requirements-docs.txt
+	test -x $(DOCS_VENV)/bin/python || $(PYTHON) -m venv $(DOCS_VENV)
+	$(DOCS_VENV)/bin/python -m pip install -q -r requirements-docs.txt
+	touch $(DOCS_STAMP)
+
+# The site in site/; --strict fails on a broken link or anchor, a missing page or one left out of the nav.
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(DOCS_VENV)/bin/mkdocs build --strict --quiet --site-dir site
+
+# Rewrites docs/configuration.md from the settings model (a test fails when the committed page is stale).
+config-docs: install
+	PYTHONPATH=layers/queue:. $(BIN)/python -m tools.config_docs

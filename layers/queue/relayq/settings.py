@@ -14,63 +14,134 @@ CRON_BATCH_TIMEOUT = 600
 
 
 class Settings(BaseSettings):
-    """Deployment settings. A bad value fails at start with the variable's name."""
+    """Deployment settings. A bad value fails at start with the variable's name.
+
+    Each field's description is its documentation: ``python -m tools.config_docs`` writes
+    docs/configuration.md from them (a test fails when that page is stale)."""
 
     model_config = SettingsConfigDict(env_prefix="QUEUE_", extra="ignore", frozen=True)
 
-    # Redis / ElastiCache. ``rediss://`` turns TLS on; the auth token may also come separately
-    # (ElastiCache AUTH / Valkey user password) so the URL can live in plain configuration.
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    redis_auth_token: str | None = None
-    # Secrets Manager secret holding the auth token (plain text, or JSON with a "password" key as the
-    # template generates it); read once per container when no token is given directly.
-    redis_auth_secret_arn: str | None = None
-    redis_cluster: bool = False
-    redis_socket_timeout: float = Field(default=2.0, gt=0)
-    # Every key of one deployment shares this hash tag so multi-key scripts stay in one slot.
-    key_prefix: str = "rq"
+    # --- Redis / ElastiCache ---
+    redis_url: str = Field(
+        default="redis://127.0.0.1:6379/0",
+        description="Redis/Valkey URL; `rediss://` turns TLS on.",
+    )
+    redis_auth_token: str | None = Field(
+        default=None,
+        description="AUTH token (ElastiCache AUTH, Valkey user password), given separately so the URL can "
+        "live in plain configuration.",
+    )
+    redis_auth_secret_arn: str | None = Field(
+        default=None,
+        description="Secrets Manager secret holding the auth token (plain text, or JSON with a `password` key "
+        "as the template generates it); read once per container when no token is given directly.",
+    )
+    redis_cluster: bool = Field(
+        default=False,
+        description="Speak the cluster protocol (ElastiCache Serverless, cluster mode).",
+    )
+    redis_socket_timeout: float = Field(default=2.0, gt=0, description="Seconds for connect and for each command.")
+    key_prefix: str = Field(
+        default="rq",
+        description="Hash tag shared by every key of one deployment (`{rq}:...`), so multi-key scripts stay in "
+        "one slot.",
+    )
 
-    jobs_table: str = "relayq-jobs"
-    tokens_table: str = "relayq-tokens"
-    idempotency_table: str = "relayq-idempotency"
+    jobs_table: str = Field(default="relayq-jobs", description="DynamoDB table of the job records.")
+    tokens_table: str = Field(default="relayq-tokens", description="DynamoDB table of the API tokens.")
+    idempotency_table: str = Field(
+        default="relayq-idempotency",
+        description="DynamoDB table of the `Idempotency-Key` records of `POST /jobs`.",
+    )
 
-    default_queue: str = "default"
-    default_priority: int = Field(default=50, ge=0, le=1000)
-    default_max_attempts: int = Field(default=3, ge=1, le=100)
-    default_timeout: int = Field(default=300, ge=1, le=MAX_JOB_TIMEOUT)
-    # Retry delays of the plugin: 60 s, 300 s, 900 s, then min(2^attempt * 60 s, 3600 s).
-    retry_delays: Annotated[tuple[int, ...], NoDecode] = (60, 300, 900)
-    retry_max_delay: int = Field(default=3600, ge=1)
-    retry_jitter: float = Field(default=0.1, ge=0, le=1)
-    # Extra time past a job's timeout before its lease counts as abandoned.
-    lease_grace_seconds: int = Field(default=30, ge=0)
-    retention_days: int = Field(default=14, ge=1)
-    max_payload_bytes: int = Field(default=256 * 1024, ge=1, le=350 * 1024)
-    # Modules imported at start that register custom job types (comma separated).
-    job_modules: Annotated[tuple[str, ...], NoDecode] = ()
+    default_queue: str = Field(default="default", description="Queue of jobs created without one.")
+    default_priority: int = Field(
+        default=50, ge=0, le=1000, description="Priority of jobs created without one (0 is the highest)."
+    )
+    default_max_attempts: int = Field(default=3, ge=1, le=100, description="Attempts before a job fails for good.")
+    default_timeout: int = Field(
+        default=300,
+        ge=1,
+        le=MAX_JOB_TIMEOUT,
+        description="Seconds one run of a job may take; a run must fit in one 900 s worker invocation.",
+    )
+    retry_delays: Annotated[tuple[int, ...], NoDecode] = Field(
+        default=(60, 300, 900),
+        description="Seconds before retries 1, 2, 3 (the plugin's delays); later retries wait "
+        "min(2^attempt x 60 s, `QUEUE_RETRY_MAX_DELAY`).",
+    )
+    retry_max_delay: int = Field(default=3600, ge=1, description="Cap of the exponential retry delay, in seconds.")
+    retry_jitter: float = Field(
+        default=0.1, ge=0, le=1, description="Random spread on each retry delay, as a fraction (plus or minus)."
+    )
+    lease_grace_seconds: int = Field(
+        default=30, ge=0, description="Extra time past a job's timeout before its lease counts as abandoned."
+    )
+    retention_days: int = Field(
+        default=14, ge=1, description="Finished job records and cron runs expire (DynamoDB TTL) after this many days."
+    )
+    max_payload_bytes: int = Field(
+        default=256 * 1024, ge=1, le=350 * 1024, description="Payload size limit (DynamoDB items stop at 400 KB)."
+    )
+    job_modules: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Modules imported at start that register custom job types (comma separated); each has a "
+        "`register(registry)` function.",
+    )
 
     # --- workers (relayq.services.worker) ---
-    # Jobs run at once by one worker invocation (a thread pool; jobs are mostly I/O-bound).
-    worker_concurrency: int = Field(default=1, ge=1, le=64)
-    # Time kept back from the Lambda timeout to record the last job and return.
-    worker_reserve_seconds: int = Field(default=5, ge=0, le=60)
-    # Jobs of a queue in flight across all workers at once ("api=2,image=4"; unlisted: no limit).
-    concurrency_limits: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
-    # An exclusive job that finds its type's lock taken waits this long in the delayed set.
-    exclusive_retry_seconds: int = Field(default=5, ge=1, le=3600)
-    # Status and recent jobs of workers expire from Redis after this.
-    worker_status_ttl_seconds: int = Field(default=86_400, ge=60)
-    # Idle-queue kick: queue -> worker function to invoke ("email=fn-a,image=fn-b,*=fn-c");
-    # empty turns the kick off.
-    kick_functions: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
-    kick_max_jobs: int = Field(default=100, ge=1, le=10_000)
-    # How long one kick keeps further kicks of the same queue quiet if no worker shows up.
-    kick_debounce_ms: int = Field(default=10_000, ge=100, le=900_000)
+    worker_concurrency: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Jobs run at once by one worker invocation (a thread pool; jobs are mostly I/O-bound).",
+    )
+    worker_reserve_seconds: int = Field(
+        default=5,
+        ge=0,
+        le=60,
+        description="Time kept back from the Lambda timeout to record the last job and return; no job starts "
+        "that cannot end before it.",
+    )
+    concurrency_limits: Annotated[dict[str, int], NoDecode] = Field(
+        default_factory=dict,
+        description="Jobs of a queue in flight across all workers at once (`api=2,image=4`; unlisted queues: no "
+        "limit).",
+    )
+    exclusive_retry_seconds: int = Field(
+        default=5,
+        ge=1,
+        le=3600,
+        description="How long an exclusive job that finds its type's lock taken waits in the delayed set (no "
+        "attempt spent).",
+    )
+    worker_status_ttl_seconds: int = Field(
+        default=86_400, ge=60, description="Status and recent jobs of workers expire from Redis after this."
+    )
+    kick_functions: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict,
+        description="Idle-queue kick: queue -> worker function to invoke (`email=fn-a,image=fn-b,*=fn-c`, `*` "
+        "for every other queue); empty turns the kick off.",
+    )
+    kick_max_jobs: int = Field(default=100, ge=1, le=10_000, description="`max_jobs` of a kicked worker.")
+    kick_debounce_ms: int = Field(
+        default=10_000,
+        ge=100,
+        le=900_000,
+        description="How long one kick keeps further kicks of the same queue quiet if no worker shows up.",
+    )
 
     # --- built-in job types (relayq.job_types) ---
-    email_from: str | None = None
-    images_bucket: str | None = None
-    api_sync_max_response_bytes: int = Field(default=64 * 1024, ge=0, le=256 * 1024)
+    email_from: str | None = Field(
+        default=None, description="Default sender of `email` jobs (an SES-verified identity)."
+    )
+    images_bucket: str | None = Field(default=None, description="Default bucket of `image_processing` jobs.")
+    api_sync_max_response_bytes: int = Field(
+        default=64 * 1024,
+        ge=0,
+        le=256 * 1024,
+        description="Response body an `api_sync` job keeps (the rest is cut, `truncated: true`).",
+    )
 
     @field_validator("concurrency_limits", "kick_functions", mode="before")
     @classmethod
@@ -81,37 +152,78 @@ class Settings(BaseSettings):
             return {name.strip(): item.strip() for name, item in pairs}
         return value
 
-    # REST API and tokens. Routes a scope may call, as "METHOD /path" patterns ("*" matches any
-    # text, "*" alone any route); JSON in the environment, like the plugin's allowed-routes filter.
+    # --- REST API and tokens ---
     token_allowed_routes: dict[str, list[str]] = Field(
         default_factory=lambda: {
             "full": ["*"],
             "worker": ["POST /workers/trigger", "GET /run", "POST /run", "POST /process-queue"],
-        }
+        },
+        description="Routes each token scope may call, as `METHOD /path` patterns (`*` matches any text, `*` "
+        "alone any route); JSON in the environment, like the plugin's allowed-routes filter.",
     )
-    # Calls per token per minute when a token has no limit of its own (the contract's default: 60).
-    rate_limit_per_minute: int = Field(default=60, ge=1, le=100_000)
-    api_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    rate_limit_per_minute: int = Field(
+        default=60,
+        ge=1,
+        le=100_000,
+        description="Calls per token per minute when a token has no limit of its own (the contract's default: "
+        "60; the template's `TokenRateLimit` parameter).",
+    )
+    api_max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Request bodies above this are refused (400 `payload_too_large`) before parsing.",
+    )
 
     # --- all-sites cron (functions/cron, relayq.services.cron) ---
-    # Sites listed here are cron'd together with the records managed through /sites.
-    cron_sites: Annotated[tuple[str, ...], NoDecode] = ()
-    sites_table: str = "relayq-sites"
-    runs_table: str = "relayq-runs"
-    cron_queue: str = "cron"
-    cron_concurrency: int = Field(default=50, ge=1, le=1000)
-    cron_request_timeout: float = Field(default=10.0, gt=0, le=60)
-    cron_connect_retries: int = Field(default=2, ge=0, le=5)
-    # Sites per batch job. The worst case of one batch, ceil(batch/concurrency) rounds of
-    # timeout x (retries + 1), must fit the batch job's timeout (checked below).
-    cron_batch_size: int = Field(default=500, ge=1, le=5000)
-    cron_max_sites: int = Field(default=10_000, ge=1)
-    cron_lock_seconds: int = Field(default=300, ge=1)
-    cron_cooldown_seconds: int = Field(default=60, ge=0)
-    # Shown in each request's user-agent (``All Sites Cron; <home url>``); empty: the site's own.
-    cron_home_url: str = ""
-    # The function that runs deferred work when Redis is down; empty: AWS_LAMBDA_FUNCTION_NAME.
-    cron_function_name: str = ""
+    cron_sites: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Site URLs (comma separated) cron'd together with the records managed through `/sites`.",
+    )
+    sites_table: str = Field(default="relayq-sites", description="DynamoDB table of the cron sites.")
+    runs_table: str = Field(
+        default="relayq-runs", description="DynamoDB table of the cron runs and their per-site results."
+    )
+    cron_queue: str = Field(default="cron", description="Queue of the cron run and batch jobs.")
+    cron_concurrency: int = Field(default=50, ge=1, le=1000, description="Cron URLs called at once by one batch.")
+    cron_request_timeout: float = Field(
+        default=10.0, gt=0, le=60, description="Seconds per cron request (the answer is awaited to record it)."
+    )
+    cron_connect_retries: int = Field(
+        default=2,
+        ge=0,
+        le=5,
+        description="Retries of a request whose connection failed (refused, reset, DNS); timeouts are not retried.",
+    )
+    cron_batch_size: int = Field(
+        default=500,
+        ge=1,
+        le=5000,
+        description="Sites per batch job. The worst case of one batch, ceil(batch size / concurrency) rounds of "
+        f"timeout x (retries + 1), must fit the batch job's timeout of {CRON_BATCH_TIMEOUT} s (checked at start).",
+    )
+    cron_max_sites: int = Field(
+        default=10_000,
+        ge=1,
+        description="At most this many sites per run (the plugin's `number_of_sites`, 1000 by default there).",
+    )
+    cron_lock_seconds: int = Field(
+        default=300, ge=1, description="Expiry of the run lock, renewed by each batch (the plugin's 300 s)."
+    )
+    cron_cooldown_seconds: int = Field(
+        default=60,
+        ge=0,
+        description="Least time from the end of a run to the next one (`/run` answers `rate_limited` inside it); "
+        "0: none.",
+    )
+    cron_home_url: str = Field(
+        default="",
+        description="Shown in each request's user-agent (`All Sites Cron; <home url>`); empty: the site's own URL.",
+    )
+    cron_function_name: str = Field(
+        default="",
+        description="The function that runs deferred work when Redis is down (the cron function invokes itself); "
+        "empty: `AWS_LAMBDA_FUNCTION_NAME`.",
+    )
 
     @field_validator("key_prefix")
     @classmethod
