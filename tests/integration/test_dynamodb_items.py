@@ -49,9 +49,13 @@ def jobs(dynamodb: Any, settings: Settings, fixed_clock: FakeClock) -> JobStore:
     return JobStore(dynamodb, settings.jobs_table, clock=fixed_clock)
 
 
-def stored_job(jobs: JobStore) -> dict[str, Any]:
-    item: dict[str, Any] = jobs.client.get_item(TableName=jobs.table, Key={"id": {"S": JOB_ID}})["Item"]
+def raw_item(client: Any, table: str, key: dict[str, Any]) -> dict[str, Any]:
+    item: dict[str, Any] = client.get_item(TableName=table, Key=key)["Item"]
     return item
+
+
+def stored_job(jobs: JobStore) -> dict[str, Any]:
+    return raw_item(jobs.client, jobs.table, {"id": {"S": JOB_ID}})
 
 
 def put_job(jobs: JobStore, **fields: Any) -> Job:
@@ -85,8 +89,7 @@ def test_a_new_job_item(jobs: JobStore) -> None:
 def test_a_bulk_created_job_item_is_the_same(jobs: JobStore) -> None:
     job = Job.model_validate(put_job(jobs).model_dump() | {"id": JOB_ID[:-1] + "9"})
     jobs.put_many([job])
-    item = jobs.client.get_item(TableName=jobs.table, Key={"id": {"S": job.id}})["Item"]
-    assert item == QUEUED_JOB | {"id": {"S": job.id}}
+    assert raw_item(jobs.client, jobs.table, {"id": {"S": job.id}}) == QUEUED_JOB | {"id": {"S": job.id}}
 
 
 def test_job_items_through_start_and_complete(jobs: JobStore, fixed_clock: FakeClock) -> None:
@@ -204,8 +207,7 @@ def test_token_items_through_create_use_revoke_and_rotate(
     unlimited = tokens.create("ops", "full", token_id="tok_ba9876543210")
 
     def stored(token: str) -> dict[str, Any]:
-        item: dict[str, Any] = dynamodb.get_item(TableName=tokens.table, Key={"token_hash": {"S": hash_token(token)}})
-        return item["Item"]
+        return raw_item(dynamodb, tokens.table, {"token_hash": {"S": hash_token(token)}})
 
     token_item = {
         "token_hash": {"S": hash_token(created.token)},
@@ -251,10 +253,7 @@ def test_run_items_through_create_start_batches_and_finish(
     runs = RunStore(dynamodb, settings.runs_table, clock=fixed_clock)
 
     def stored(part: str) -> dict[str, Any]:
-        item: dict[str, Any] = dynamodb.get_item(
-            TableName=runs.table, Key={"run_id": {"S": RUN_ID}, "part": {"S": part}}
-        )
-        return item["Item"]
+        return raw_item(dynamodb, runs.table, {"run_id": {"S": RUN_ID}, "part": {"S": part}})
 
     runs.create(RUN_ID, "redis", "tok_0123456789ab")
     header = {
