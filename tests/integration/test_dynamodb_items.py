@@ -1,6 +1,9 @@
 """The raw items every store writes, pinned attribute by attribute: deployed tables hold items in
 this shape, the indexes key on some of its attributes and the readers parse it, so a change of the
-stores' code must never change what lands in the table."""
+stores' code must never change what lands in the table.
+
+Against moto's server, like every integration test: moto's in-process ``mock_aws`` shares the
+server's state in this process and would reset its tables when it ends."""
 
 from __future__ import annotations
 
@@ -8,13 +11,14 @@ from typing import Any
 
 import pytest
 
+from devstack.moto_server import MotoServer
 from relayq.domain.cron import Site, SiteResult
 from relayq.domain.models import Job
 from relayq.dynamodb.jobs import JobStore
 from relayq.dynamodb.runs import RunStore
 from relayq.dynamodb.sites import SiteStore
 from relayq.dynamodb.tokens import TokenStore, hash_token
-from relayq.settings import Settings
+from tests.integration.conftest import TABLE_NAMES
 from tests.support.clock import FakeClock
 
 START_MS = 1_767_225_600_000  # 2026-01-01 00:00:00 UTC
@@ -45,8 +49,14 @@ def fixed_clock() -> FakeClock:
 
 
 @pytest.fixture
-def jobs(dynamodb: Any, settings: Settings, fixed_clock: FakeClock) -> JobStore:
-    return JobStore(dynamodb, settings.jobs_table, clock=fixed_clock)
+def dynamodb(lambda_env: dict[str, str], moto_server: MotoServer) -> Any:
+    """moto's server, its tables emptied (``lambda_env``)."""
+    return moto_server.client("dynamodb")
+
+
+@pytest.fixture
+def jobs(dynamodb: Any, fixed_clock: FakeClock) -> JobStore:
+    return JobStore(dynamodb, TABLE_NAMES["jobs_table"], clock=fixed_clock)
 
 
 def raw_item(client: Any, table: str, key: dict[str, Any]) -> dict[str, Any]:
@@ -199,10 +209,8 @@ def test_job_items_through_defer_and_cancel_waiting(jobs: JobStore, fixed_clock:
     }
 
 
-def test_token_items_through_create_use_revoke_and_rotate(
-    dynamodb: Any, settings: Settings, fixed_clock: FakeClock
-) -> None:
-    tokens = TokenStore(dynamodb, settings.tokens_table, clock=fixed_clock)
+def test_token_items_through_create_use_revoke_and_rotate(dynamodb: Any, fixed_clock: FakeClock) -> None:
+    tokens = TokenStore(dynamodb, TABLE_NAMES["tokens_table"], clock=fixed_clock)
     created = tokens.create("ci", "worker", rate_limit=30, token_id="tok_0123456789ab")
     unlimited = tokens.create("ops", "full", token_id="tok_ba9876543210")
 
@@ -247,10 +255,8 @@ def test_token_items_through_create_use_revoke_and_rotate(
     assert stored(unlimited.token)["revoked_at"] == {"S": "2026-01-01 00:00:03"}
 
 
-def test_run_items_through_create_start_batches_and_finish(
-    dynamodb: Any, settings: Settings, fixed_clock: FakeClock
-) -> None:
-    runs = RunStore(dynamodb, settings.runs_table, clock=fixed_clock)
+def test_run_items_through_create_start_batches_and_finish(dynamodb: Any, fixed_clock: FakeClock) -> None:
+    runs = RunStore(dynamodb, TABLE_NAMES["runs_table"], clock=fixed_clock)
 
     def stored(part: str) -> dict[str, Any]:
         return raw_item(dynamodb, runs.table, {"run_id": {"S": RUN_ID}, "part": {"S": part}})
@@ -322,8 +328,8 @@ def test_run_items_through_create_start_batches_and_finish(
     }
 
 
-def test_site_items(dynamodb: Any, settings: Settings, fixed_clock: FakeClock) -> None:
-    sites = SiteStore(dynamodb, settings.sites_table, clock=fixed_clock)
+def test_site_items(dynamodb: Any, fixed_clock: FakeClock) -> None:
+    sites = SiteStore(dynamodb, TABLE_NAMES["sites_table"], clock=fixed_clock)
     sites.put([Site(url="https://a.example", cron_url="https://a.example/cron"), Site(url="https://b.example")])
     sites.put([Site(url="https://c.example", enabled=False)])
     items = sorted(dynamodb.scan(TableName=sites.table)["Items"], key=lambda item: item["url"]["S"])
