@@ -8,7 +8,6 @@ workers can never both complete one job.
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from relayq.domain.clock import to_text
 from relayq.domain.errors import StoreUnavailable, TransitionRefused
 from relayq.domain.models import FINISHED, Job, JobStatus
+from relayq.dynamodb.codec import Item, ModelCodec, attributes, expression_values, plain, to_json
 from relayq.dynamodb.table import TableStore, batch_write
 
 # Index name -> partition attribute; every index sorts by the time-ordered job id.
@@ -39,53 +39,12 @@ class JobPage:
     total_pages: int
 
 
-def _item(job: Job, expires_at: int | None = None) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "id": {"S": job.id},
-        "type": {"S": job.type},
-        "queue": {"S": job.queue},
-        "status": {"S": str(job.status)},
-        "priority": {"N": str(job.priority)},
-        "payload": {"S": json.dumps(job.payload, separators=(",", ":"))},
-        "attempts": {"N": str(job.attempts)},
-        "max_attempts": {"N": str(job.max_attempts)},
-        "timeout": {"N": str(job.timeout)},
-        "created_at": {"S": job.created_at},
-        "updated_at": {"S": job.updated_at},
-    }
-    if job.result is not None:
-        item["result"] = {"S": json.dumps(job.result, separators=(",", ":"))}
-    for name in ("error_message", "processed_at", "failed_at", "delay_until"):
-        value = getattr(job, name)
-        if value is not None:
-            item[name] = {"S": value}
-    if expires_at is not None:
-        item["expires_at"] = {"N": str(expires_at)}
-    return item
+# The payload and result are JSON strings: any JSON value, stored exactly as the job carried it.
+JOB_ITEM = ModelCodec(Job, as_json=("payload", "result"))
 
 
-def _job(item: dict[str, Any]) -> Job:
-    def text(name: str) -> str | None:
-        return item[name]["S"] if name in item else None
-
-    return Job(
-        id=item["id"]["S"],
-        type=item["type"]["S"],
-        queue=item["queue"]["S"],
-        status=JobStatus(item["status"]["S"]),
-        priority=int(item["priority"]["N"]),
-        payload=json.loads(item["payload"]["S"]),
-        result=json.loads(item["result"]["S"]) if "result" in item else None,
-        attempts=int(item["attempts"]["N"]),
-        max_attempts=int(item["max_attempts"]["N"]),
-        timeout=int(item["timeout"]["N"]),
-        error_message=text("error_message"),
-        created_at=item["created_at"]["S"],
-        updated_at=item["updated_at"]["S"],
-        processed_at=text("processed_at"),
-        failed_at=text("failed_at"),
-        delay_until=text("delay_until"),
-    )
+def _key(job_id: str) -> Item:
+    return attributes({"id": job_id})
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -99,39 +58,40 @@ class JobStore(TableStore):
     # --- creation -------------------------------------------------------------------------------
 
     def put_new(self, job: Job) -> None:
-        self._call("put_item", Item=_item(job), ConditionExpression="attribute_not_exists(id)")
+        self._call("put_item", Item=JOB_ITEM.to_item(job), ConditionExpression="attribute_not_exists(id)")
 
     def put_many(self, jobs: Sequence[Job]) -> None:
         """Bulk create: 25 items a request, unprocessed items retried with backoff."""
-        batch_write(self.client, self.table, [{"PutRequest": {"Item": _item(job)}} for job in jobs])
+        batch_write(self.client, self.table, [{"PutRequest": {"Item": JOB_ITEM.to_item(job)}} for job in jobs])
 
     def delete_if_queued(self, job_id: str) -> None:
         """Undo a create whose Redis half failed, unless a worker already picked the job up."""
         with contextlib.suppress(TransitionRefused):
             self._call(
                 "delete_item",
-                Key={"id": {"S": job_id}},
+                Key=_key(job_id),
                 ConditionExpression="#s = :q",
                 ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":q": {"S": JobStatus.QUEUED}},
+                ExpressionAttributeValues=expression_values(q=JobStatus.QUEUED),
             )
 
     # --- reads ----------------------------------------------------------------------------------
 
     def get(self, job_id: str) -> Job | None:
-        answer = self._call("get_item", Key={"id": {"S": job_id}}, ConsistentRead=True)
-        return _job(answer["Item"]) if "Item" in answer else None
+        answer = self._call("get_item", Key=_key(job_id), ConsistentRead=True)
+        return JOB_ITEM.from_item(answer["Item"]) if "Item" in answer else None
 
     def get_many(self, job_ids: Sequence[str]) -> dict[str, Job]:
         found: dict[str, Job] = {}
         for chunk in _chunks(list(dict.fromkeys(job_ids)), 100):
-            keys: list[dict[str, Any]] = [{"id": {"S": i}} for i in chunk]
+            keys = [_key(i) for i in chunk]
             for attempt in range(8):
                 try:
                     answer = self.client.batch_get_item(RequestItems={self.table: {"Keys": keys}})
                 except (ClientError, BotoCoreError) as error:
                     raise StoreUnavailable(f"DynamoDB batch_get_item failed: {error}") from error
-                found.update((item["id"]["S"], _job(item)) for item in answer["Responses"].get(self.table, []))
+                jobs = [JOB_ITEM.from_item(item) for item in answer["Responses"].get(self.table, [])]
+                found.update((job.id, job) for job in jobs)
                 keys = answer.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", [])
                 if not keys:
                     break
@@ -142,7 +102,7 @@ class JobStore(TableStore):
         """Ids of jobs matching every filter, newest first, from the most selective index."""
         index_key = next((k for k in ("status", "type", "queue") if k in filters), None)
         names = {"#id": "id"} | {f"#{k}": k for k in filters}
-        values: dict[str, Any] = {f":{k}": {"S": v} for k, v in filters.items()}
+        values = expression_values(**filters)
         rest = [f"#{k} = :{k}" for k in filters if k != index_key]
         kwargs: dict[str, Any] = {"ProjectionExpression": "#id", "ExpressionAttributeNames": names}
         if index_key is None:
@@ -152,7 +112,7 @@ class JobStore(TableStore):
             condition = f"#{index_key} = :{index_key}"
             if before_id:
                 condition += " AND #id < :before"
-                values[":before"] = {"S": before_id}
+                values |= expression_values(before=before_id)
             kwargs |= {"IndexName": INDEXES[index_key], "ScanIndexForward": False, "KeyConditionExpression": condition}
         if rest:
             kwargs["FilterExpression"] = " AND ".join(rest)
@@ -160,7 +120,7 @@ class JobStore(TableStore):
             kwargs["ExpressionAttributeValues"] = values
         while True:
             answer = self._call(operation, **kwargs)
-            yield from (item["id"]["S"] for item in answer.get("Items", []))
+            yield from (plain(item)["id"] for item in answer.get("Items", []))
             if "LastEvaluatedKey" not in answer:
                 return
             kwargs["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
@@ -184,7 +144,7 @@ class JobStore(TableStore):
                 "Select": "COUNT",
                 "KeyConditionExpression": "#s = :s",
                 "ExpressionAttributeNames": {"#s": "status"},
-                "ExpressionAttributeValues": {":s": {"S": status}},
+                "ExpressionAttributeValues": expression_values(s=status),
             }
             total = 0
             while True:
@@ -200,83 +160,75 @@ class JobStore(TableStore):
 
     # --- status transitions (all conditional) ---------------------------------------------------
 
-    def _update(self, job_id: str, update: str, condition: str, values: dict[str, Any]) -> Job:
+    def _update(self, job_id: str, update: str, condition: str, /, **values: Any) -> Job:
+        """One conditional update; ``values`` are the expression's ``:name`` values."""
         attribute_names = {k: v for k, v in _NAMES.items() if k in update or k in condition}
         answer = self._call(
             "update_item",
-            Key={"id": {"S": job_id}},
+            Key=_key(job_id),
             UpdateExpression=update,
             ConditionExpression=condition,
             ExpressionAttributeNames=attribute_names,
-            ExpressionAttributeValues=values,
+            ExpressionAttributeValues=expression_values(**values),
             ReturnValues="ALL_NEW",
         )
-        return _job(answer["Attributes"])
+        return JOB_ITEM.from_item(answer["Attributes"])
 
     def start(self, job_id: str, attempt: int) -> Job:
         """queued -> processing for ``attempt``. Also taken from ``processing`` when a newer
         attempt replaces one whose worker died (its lease expired), never by an older attempt."""
-        now = to_text(self.clock())
         return self._update(
             job_id,
             "SET #s = :p, #a = :a, #u = :now, processed_at = if_not_exists(processed_at, :now) REMOVE delay_until",
             "attribute_exists(id) AND #s IN (:q, :p) AND #a < :a",
-            {
-                ":p": {"S": JobStatus.PROCESSING},
-                ":q": {"S": JobStatus.QUEUED},
-                ":a": {"N": str(attempt)},
-                ":now": {"S": now},
-            },
+            p=JobStatus.PROCESSING,
+            q=JobStatus.QUEUED,
+            a=attempt,
+            now=to_text(self.clock()),
         )
 
     def complete(self, job_id: str, attempt: int, result: Any) -> Job:
-        now = to_text(self.clock())
         return self._update(
             job_id,
             "SET #s = :c, #r = :r, #u = :now, expires_at = :exp REMOVE error_message",
             "#s = :p AND #a = :a",
-            {
-                ":c": {"S": JobStatus.COMPLETED},
-                ":p": {"S": JobStatus.PROCESSING},
-                ":a": {"N": str(attempt)},
-                ":r": {"S": json.dumps(result, separators=(",", ":"))},
-                ":now": {"S": now},
-                ":exp": {"N": str(self._expires())},
-            },
+            c=JobStatus.COMPLETED,
+            p=JobStatus.PROCESSING,
+            a=attempt,
+            r=to_json(result),
+            now=to_text(self.clock()),
+            exp=self._expires(),
         )
 
     def fail(self, job_id: str, attempt: int, error: str) -> Job:
         """processing -> failed for good (attempts spent, or an error no retry can fix)."""
-        now = to_text(self.clock())
         return self._update(
             job_id,
             "SET #s = :f, error_message = :e, failed_at = :now, #u = :now, expires_at = :exp",
             "#s = :p AND #a = :a",
-            {
-                ":f": {"S": JobStatus.FAILED},
-                ":p": {"S": JobStatus.PROCESSING},
-                ":a": {"N": str(attempt)},
-                ":e": {"S": error[:2000]},
-                ":now": {"S": now},
-                ":exp": {"N": str(self._expires())},
-            },
+            f=JobStatus.FAILED,
+            p=JobStatus.PROCESSING,
+            a=attempt,
+            e=error[:2000],
+            now=to_text(self.clock()),
+            exp=self._expires(),
         )
 
     def requeue(self, job_id: str, attempt: int, error: str | None, due_ms: int) -> Job:
         """processing -> queued after a failed attempt that will be retried at ``due_ms``."""
         now = self.clock()
-        values: dict[str, Any] = {
-            ":q": {"S": JobStatus.QUEUED},
-            ":p": {"S": JobStatus.PROCESSING},
-            ":a": {"N": str(attempt)},
-            ":now": {"S": to_text(now)},
-            ":e": {"S": (error or "lease expired")[:2000]},
-        }
-        update = "SET #s = :q, #u = :now, error_message = :e"
-        if due_ms > now:
-            update += ", delay_until = :d"
-            values[":d"] = {"S": to_text(due_ms)}
-        return self._update(job_id, update, "#s = :p AND #a = :a", values)
+        delayed = due_ms > now
+        return self._update(
+            job_id,
+            "SET #s = :q, #u = :now, error_message = :e" + (", delay_until = :d" if delayed else ""),
+            "#s = :p AND #a = :a",
+            q=JobStatus.QUEUED,
+            p=JobStatus.PROCESSING,
+            a=attempt,
+            now=to_text(now),
+            e=(error or "lease expired")[:2000],
+            d=to_text(due_ms) if delayed else None,
+        )
 
     def defer_unstarted(self, job_id: str, attempt: int, due_ms: int) -> Job:
         """processing -> queued for an attempt that never ran (its exclusive lock was taken): the
@@ -285,43 +237,38 @@ class JobStore(TableStore):
             job_id,
             "SET #s = :q, #a = :prev, #u = :now, delay_until = :d",
             "#s = :p AND #a = :a",
-            {
-                ":q": {"S": JobStatus.QUEUED},
-                ":p": {"S": JobStatus.PROCESSING},
-                ":a": {"N": str(attempt)},
-                ":prev": {"N": str(attempt - 1)},
-                ":now": {"S": to_text(self.clock())},
-                ":d": {"S": to_text(due_ms)},
-            },
+            q=JobStatus.QUEUED,
+            p=JobStatus.PROCESSING,
+            a=attempt,
+            prev=attempt - 1,
+            now=to_text(self.clock()),
+            d=to_text(due_ms),
         )
 
     def cancel(self, job_id: str) -> Job:
         """queued or failed -> cancelled (the contract allows nothing else)."""
-        now = to_text(self.clock())
         return self._update(
             job_id,
             "SET #s = :x, #u = :now, expires_at = :exp",
             "#s IN (:q, :f)",
-            {
-                ":x": {"S": JobStatus.CANCELLED},
-                ":q": {"S": JobStatus.QUEUED},
-                ":f": {"S": JobStatus.FAILED},
-                ":now": {"S": now},
-                ":exp": {"N": str(self._expires())},
-            },
+            x=JobStatus.CANCELLED,
+            q=JobStatus.QUEUED,
+            f=JobStatus.FAILED,
+            now=to_text(self.clock()),
+            exp=self._expires(),
         )
 
     def reopen(self, job_id: str) -> Job:
         """failed -> queued with a fresh set of attempts (the retry action for failed jobs)."""
-        now = self.clock()
-        values: dict[str, Any] = {
-            ":q": {"S": JobStatus.QUEUED},
-            ":f": {"S": JobStatus.FAILED},
-            ":zero": {"N": "0"},
-            ":now": {"S": to_text(now)},
-        }
-        update = "SET #s = :q, #a = :zero, #u = :now REMOVE error_message, failed_at, expires_at, #r"
-        return self._update(job_id, update, "#s = :f", values)
+        return self._update(
+            job_id,
+            "SET #s = :q, #a = :zero, #u = :now REMOVE error_message, failed_at, expires_at, #r",
+            "#s = :f",
+            q=JobStatus.QUEUED,
+            f=JobStatus.FAILED,
+            zero=0,
+            now=to_text(self.clock()),
+        )
 
     def revert_reopen(self, job_id: str) -> None:
         """Put a reopened job back to failed when its Redis half could not be queued."""
@@ -330,13 +277,11 @@ class JobStore(TableStore):
                 job_id,
                 "SET #s = :f, failed_at = :now, #u = :now, expires_at = :exp",
                 "#s = :q AND #a = :zero",
-                {
-                    ":f": {"S": JobStatus.FAILED},
-                    ":q": {"S": JobStatus.QUEUED},
-                    ":zero": {"N": "0"},
-                    ":now": {"S": to_text(self.clock())},
-                    ":exp": {"N": str(self._expires())},
-                },
+                f=JobStatus.FAILED,
+                q=JobStatus.QUEUED,
+                zero=0,
+                now=to_text(self.clock()),
+                exp=self._expires(),
             )
 
     def cancel_waiting(self, job_ids: Sequence[str]) -> int:
@@ -348,12 +293,10 @@ class JobStore(TableStore):
                     job_id,
                     "SET #s = :x, #u = :now, expires_at = :exp",
                     "#s = :q",
-                    {
-                        ":x": {"S": JobStatus.CANCELLED},
-                        ":q": {"S": JobStatus.QUEUED},
-                        ":now": {"S": to_text(self.clock())},
-                        ":exp": {"N": str(self._expires())},
-                    },
+                    x=JobStatus.CANCELLED,
+                    q=JobStatus.QUEUED,
+                    now=to_text(self.clock()),
+                    exp=self._expires(),
                 )
             except TransitionRefused:
                 return False
@@ -368,5 +311,5 @@ class JobStore(TableStore):
         doomed: list[str] = []
         for status in FINISHED:
             doomed += self.matching_ids({"status": str(status)}, before_id=before)
-        batch_write(self.client, self.table, [{"DeleteRequest": {"Key": {"id": {"S": i}}}} for i in doomed])
+        batch_write(self.client, self.table, [{"DeleteRequest": {"Key": _key(i)}} for i in doomed])
         return len(doomed)

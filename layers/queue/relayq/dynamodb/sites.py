@@ -8,7 +8,11 @@ from typing import Any
 from relayq.domain.clock import to_text
 from relayq.domain.cron import Site
 from relayq.domain.errors import SiteNotFound, TransitionRefused
+from relayq.dynamodb.codec import Item, ModelCodec, attributes
 from relayq.dynamodb.table import TableStore, batch_write
+
+# Each item also holds ``updated_at``, the time it was last put.
+SITE_ITEM = ModelCodec(Site)
 
 
 class SiteStore(TableStore):
@@ -18,12 +22,7 @@ class SiteStore(TableStore):
         """Add or replace sites (one BatchWriteItem per 25)."""
         stored = list({site.url: site for site in sites}.values())
         now = to_text(self.clock())
-        requests = []
-        for site in stored:
-            item: dict[str, Any] = {"url": {"S": site.url}, "enabled": {"BOOL": site.enabled}, "updated_at": {"S": now}}
-            if site.cron_url:
-                item["cron_url"] = {"S": site.cron_url}
-            requests.append({"PutRequest": {"Item": item}})
+        requests = [{"PutRequest": {"Item": SITE_ITEM.to_item(site, updated_at=now)}} for site in stored]
         batch_write(self.client, self.table, requests)
         return stored
 
@@ -31,7 +30,7 @@ class SiteStore(TableStore):
         try:
             self._call(
                 "delete_item",
-                Key={"url": {"S": url}},
+                Key=attributes({"url": url}),
                 ConditionExpression="attribute_exists(#u)",
                 ExpressionAttributeNames={"#u": "url"},
             )
@@ -39,19 +38,12 @@ class SiteStore(TableStore):
             raise SiteNotFound(f"No site with URL {url}.") from None
 
     def all(self) -> list[Site]:
-        sites = []
-        start: dict[str, Any] | None = None
+        sites: list[Site] = []
+        start: Item | None = None
         while True:
             kwargs: dict[str, Any] = {"ExclusiveStartKey": start} if start else {}
             page = self._call("scan", **kwargs)
-            for item in page["Items"]:
-                sites.append(
-                    Site(
-                        url=item["url"]["S"],
-                        cron_url=item["cron_url"]["S"] if "cron_url" in item else None,
-                        enabled=item.get("enabled", {}).get("BOOL", True),
-                    )
-                )
+            sites += [SITE_ITEM.from_item(item) for item in page["Items"]]
             start = page.get("LastEvaluatedKey")
             if not start:
                 return sorted(sites, key=lambda s: s.url)

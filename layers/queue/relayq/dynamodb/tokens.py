@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from relayq.domain.clock import from_text, to_text
 from relayq.domain.errors import StoreUnavailable, TokenNotFound, TransitionRefused
+from relayq.dynamodb.codec import Item, ModelCodec, attributes, expression_values, plain
 from relayq.dynamodb.table import TableStore
 
 Scope = Literal["worker", "full"]
@@ -55,34 +56,16 @@ class NewToken(BaseModel):
     info: TokenInfo
 
 
-def _item(token_hash: str, info: TokenInfo) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "token_hash": {"S": token_hash},
-        "id": {"S": info.id},
-        "name": {"S": info.name},
-        "scope": {"S": info.scope},
-        "created_at": {"S": info.created_at},
-        "revoked": {"BOOL": info.revoked},
-    }
-    if info.rate_limit is not None:
-        item["rate_limit"] = {"N": str(info.rate_limit)}
-    return item
+TOKEN_ITEM = ModelCodec(TokenInfo)
 
 
-def _info(item: dict[str, Any]) -> TokenInfo:
-    def text(name: str) -> str | None:
-        return item[name]["S"] if name in item else None
+def _key(token_hash: str) -> Item:
+    return attributes({"token_hash": token_hash})
 
-    return TokenInfo(
-        id=item["id"]["S"],
-        name=item["name"]["S"],
-        scope=item["scope"]["S"],
-        rate_limit=int(item["rate_limit"]["N"]) if "rate_limit" in item else None,
-        created_at=item["created_at"]["S"],
-        last_used_at=text("last_used_at"),
-        revoked=item.get("revoked", {}).get("BOOL", False),
-        revoked_at=text("revoked_at"),
-    )
+
+def _item(token_hash: str, info: TokenInfo) -> Item:
+    """A token's item, keyed by the hash of its secret."""
+    return TOKEN_ITEM.to_item(info, token_hash=token_hash)
 
 
 class TokenStore(TableStore):
@@ -107,12 +90,12 @@ class TokenStore(TableStore):
         if not token:
             return None
         token_hash = hash_token(token)
-        item = self._call("get_item", Key={"token_hash": {"S": token_hash}}, ConsistentRead=True).get("Item")
+        item = self._call("get_item", Key=_key(token_hash), ConsistentRead=True).get("Item")
         # The key lookup already matched; the constant-time compare keeps any later change of the
         # lookup (a prefix index, a cache) from turning into a timing oracle on the hash.
-        if item is None or not hmac.compare_digest(item["token_hash"]["S"], token_hash):
+        if item is None or not hmac.compare_digest(plain(item)["token_hash"], token_hash):
             return None
-        info = _info(item)
+        info = TOKEN_ITEM.from_item(item)
         if info.revoked:
             return None
         self._touch(token_hash, info)
@@ -125,14 +108,14 @@ class TokenStore(TableStore):
         with suppress(ClientError):  # a missed last-used time never blocks a call
             self.client.update_item(
                 TableName=self.table,
-                Key={"token_hash": {"S": token_hash}},
+                Key=_key(token_hash),
                 UpdateExpression="SET last_used_at = :now",
                 ConditionExpression="attribute_exists(token_hash)",
-                ExpressionAttributeValues={":now": {"S": to_text(now)}},
+                ExpressionAttributeValues=expression_values(now=to_text(now)),
             )
 
-    def _items(self) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
+    def _items(self) -> list[Item]:
+        items: list[Item] = []
         kwargs: dict[str, Any] = {}
         while True:
             page = self._call("scan", **kwargs)
@@ -143,26 +126,22 @@ class TokenStore(TableStore):
 
     def list(self, *, include_revoked: bool = True) -> list[TokenInfo]:
         """Every token, oldest first (the table holds a handful of tokens: a scan is the right tool)."""
-        tokens = sorted((_info(item) for item in self._items()), key=lambda t: (t.created_at, t.id))
+        tokens = sorted((TOKEN_ITEM.from_item(item) for item in self._items()), key=lambda t: (t.created_at, t.id))
         return [t for t in tokens if include_revoked or not t.revoked]
 
     def _live_hash(self, token_id: str) -> tuple[str, TokenInfo]:
         for item in self._items():
-            info = _info(item)
+            info = TOKEN_ITEM.from_item(item)
             if info.id == token_id and not info.revoked:
-                return item["token_hash"]["S"], info
+                return plain(item)["token_hash"], info
         raise TokenNotFound()
 
     def _revoke_update(self, token_hash: str) -> dict[str, Any]:
         return {
-            "Key": {"token_hash": {"S": token_hash}},
+            "Key": _key(token_hash),
             "UpdateExpression": "SET revoked = :yes, revoked_at = :now",
             "ConditionExpression": "revoked = :no",
-            "ExpressionAttributeValues": {
-                ":yes": {"BOOL": True},
-                ":no": {"BOOL": False},
-                ":now": {"S": to_text(self.clock())},
-            },
+            "ExpressionAttributeValues": expression_values(yes=True, no=False, now=to_text(self.clock())),
         }
 
     def revoke(self, token_id: str) -> TokenInfo:
