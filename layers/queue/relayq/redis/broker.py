@@ -3,18 +3,21 @@ script (atomic, one round trip); see the ``lua/`` folder for the transitions the
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any, Literal
 
-from redis.commands.core import Script
-
 from relayq.domain.clock import now_ms
+from relayq.redis.codes import ScriptCode
 from relayq.redis.connection import RedisConnection
 from relayq.redis.keys import Keys
+from relayq.redis.scripts import Scripts
 
-# Width of one priority band of a pending set's score (priority * 2^40 + sequence, enqueue.lua).
+logger = logging.getLogger(__name__)
+
+# Width of one priority band of a pending set's score (priority * 2^40 + sequence,
+# lua/includes/pending.lua).
 PRIORITY_BAND = 2**40
 
 
@@ -51,18 +54,10 @@ class QueueLengths:
     processing: int
 
 
-def _load_scripts(conn: RedisConnection) -> dict[str, Script]:
-    folder = resources.files(__package__).joinpath("lua")
-    return {
-        path.name.removesuffix(".lua"): conn.register_script(path.read_text())
-        for path in folder.iterdir()
-        if path.name.endswith(".lua")
-    }
-
-
 class RedisBroker:
     """The Redis side of every job of one deployment (waiting, delayed, leased), over its keys.
-    ``clock`` returns epoch milliseconds."""
+    ``clock`` returns epoch milliseconds. ``scripts`` runs the layer's scripts on its connection
+    (the locks, the kick and the worker status run theirs through it too)."""
 
     def __init__(
         self, conn: RedisConnection, prefix: str, *, lease_grace_ms: int = 30_000, clock: Callable[[], int] = now_ms
@@ -71,14 +66,14 @@ class RedisBroker:
         self.keys = Keys(prefix)
         self.lease_grace_ms = lease_grace_ms
         self.clock = clock
-        self._scripts = _load_scripts(conn)
+        self.scripts = Scripts(conn)
 
-    def _run(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
-        return self._scripts[name](keys=list(keys), args=list(args))
-
-    def run_script(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
-        """Run a ``lua/`` script of a concern beyond the queue itself (locks, worker status, metrics)."""
-        return self._run(name, keys, args)
+    def _run_leased(self, name: str, lease: Lease, keys: Sequence[str], args: Sequence[Any]) -> bool:
+        """Run a script only the lease holder may run; True if it was, else the refusal is logged."""
+        code = ScriptCode(self.scripts.run(name, keys, args))
+        if code is not ScriptCode.OK:
+            logger.info("Redis refused %s of %s attempt %d: %s", name, lease.id, lease.attempt, code.name)
+        return code is ScriptCode.OK
 
     def enqueue(self, entries: Iterable[QueueEntry]) -> int:
         """Schedule jobs (one round trip for any number); returns how many were new."""
@@ -89,7 +84,7 @@ class RedisBroker:
         if len(args) == 2:
             return 0
         k = self.keys
-        return int(self._run("enqueue", [k.meta, k.queues, k.seq, k.delayed], args))
+        return int(self.scripts.run("enqueue", [k.meta, k.queues, k.seq, k.delayed], args))
 
     def claim(
         self, queues: Sequence[str], n: int, limits: Mapping[str, int] | None = None, max_timeout: int = 0
@@ -102,46 +97,47 @@ class RedisBroker:
             self.keys.pending(queue)
             args += [queue, limits.get(queue, 0)]
         k = self.keys
-        flat = self._run("claim", [k.meta, k.processing, k.inflight], args)
+        flat = self.scripts.run("claim", [k.meta, k.processing, k.inflight], args)
         return [Lease(flat[i], int(flat[i + 1])) for i in range(0, len(flat), 2)]
 
     def finish(self, lease: Lease) -> bool:
-        """Drop a completed or finally failed job; False when the lease was lost meanwhile."""
+        """Drop a completed or finally failed job; False when the lease was lost meanwhile (or the
+        job is unknown)."""
         k = self.keys
-        return bool(self._run("finish", [k.meta, k.processing, k.inflight], [lease.id, lease.attempt]))
+        return self._run_leased("finish", lease, [k.meta, k.processing, k.inflight], [lease.id, lease.attempt])
 
     def retry(self, lease: Lease, due_ms: int) -> bool:
         """Give the job back for another attempt at ``due_ms``; False when the lease was lost."""
         k = self.keys
         args = [k.tag, lease.id, lease.attempt, due_ms, self.clock()]
-        return bool(self._run("retry", [k.meta, k.processing, k.inflight, k.delayed, k.seq], args))
+        return self._run_leased("retry", lease, [k.meta, k.processing, k.inflight, k.delayed, k.seq], args)
 
     def defer(self, lease: Lease, due_ms: int) -> bool:
-        """Give a claimed job back until ``due_ms`` without spending its attempt (it never started)."""
+        """Give a claimed job back until ``due_ms`` without spending its attempt (it never started);
+        False when the lease was lost."""
         k = self.keys
-        return bool(
-            self._run("defer", [k.meta, k.processing, k.inflight, k.delayed], [lease.id, lease.attempt, due_ms])
-        )
+        keys = [k.meta, k.processing, k.inflight, k.delayed]
+        return self._run_leased("defer", lease, keys, [lease.id, lease.attempt, due_ms])
 
     def promote_due(self, limit: int = 1000) -> int:
         """Move delayed jobs that are due into their queues."""
         k = self.keys
-        return int(self._run("promote", [k.delayed, k.meta, k.seq], [k.tag, self.clock(), limit]))
+        return int(self.scripts.run("promote", [k.delayed, k.meta, k.seq], [k.tag, self.clock(), limit]))
 
     def recover_expired(self, limit: int = 1000) -> list[Recovered]:
         """Requeue (or drop as failed) jobs whose lease ran out."""
         k = self.keys
-        flat = self._run("recover", [k.processing, k.meta, k.inflight, k.seq], [k.tag, self.clock(), limit])
+        flat = self.scripts.run("recover", [k.processing, k.meta, k.inflight, k.seq], [k.tag, self.clock(), limit])
         return [Recovered(flat[i], int(flat[i + 1]), flat[i + 2]) for i in range(0, len(flat), 3)]
 
     def cancel(self, job_id: str) -> bool:
         """Take a waiting job out of its queue; False if it is not waiting."""
-        return bool(self._run("cancel", [self.keys.meta, self.keys.delayed], [self.keys.tag, job_id]))
+        return bool(self.scripts.run("cancel", [self.keys.meta, self.keys.delayed], [self.keys.tag, job_id]))
 
     def clear(self, queue: str) -> list[str]:
         """Remove every waiting job of ``queue``; returns their ids."""
         self.keys.pending(queue)
-        return list(self._run("clear", [self.keys.meta, self.keys.delayed], [self.keys.tag, queue]))
+        return list(self.scripts.run("clear", [self.keys.meta, self.keys.delayed], [self.keys.tag, queue]))
 
     def queue_names(self) -> list[str]:
         return sorted(map(str, self.conn.smembers(self.keys.queues)))
@@ -171,7 +167,7 @@ class RedisBroker:
 
     def oldest(self, queues: Sequence[str]) -> dict[str, tuple[int, str | None]]:
         """Per queue: how many jobs wait, and the id of the oldest (ids are time-ordered)."""
-        flat = self._run("oldest", [self.keys.pending(q) for q in queues], [PRIORITY_BAND])
+        flat = self.scripts.run("oldest", [self.keys.pending(q) for q in queues], [PRIORITY_BAND])
         return {q: (int(flat[2 * i]), flat[2 * i + 1] or None) for i, q in enumerate(queues)}
 
     def next_due_ms(self) -> int | None:

@@ -4,14 +4,12 @@ makes duplicate deferred triggers join the run already waiting. Each step is one
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 from typing import Literal
-
-from redis.commands.core import Script
 
 from relayq.domain.errors import CronRateLimited, CronRunInProgress
 from relayq.redis.connection import RedisConnection
 from relayq.redis.keys import Keys
+from relayq.redis.scripts import Scripts
 
 # A queued run not picked up within this time stops holding off new triggers (no worker ran).
 QUEUED_MARK_MS = 15 * 60 * 1000
@@ -23,25 +21,18 @@ class Admission:
     run_id: str
 
 
-def _script(conn: RedisConnection, name: str) -> Script:
-    return conn.register_script(resources.files("relayq.redis").joinpath("lua", f"{name}.lua").read_text())
-
-
 class CronGuard:
     def __init__(self, conn: RedisConnection, prefix: str, *, lock_seconds: int, cooldown_seconds: int) -> None:
         keys = Keys(prefix)
         self.lock, self.queued, self.cooldown = (keys.named("cron", k) for k in ("lock", "queued", "cooldown"))
         self.lock_ms = lock_seconds * 1000
         self.cooldown_s = cooldown_seconds
-        self._admit = _script(conn, "cron_admit")
-        self._hold = _script(conn, "cron_hold")
-        self._release = _script(conn, "cron_release")
+        self.scripts = Scripts(conn)
 
     def admit(self, mode: Literal["sync", "defer"], run_id: str) -> Admission:
         """Let a run in (sync: take the lock; defer: mark it queued) or raise why not."""
-        answer = self._admit(
-            keys=[self.lock, self.queued, self.cooldown], args=[mode, run_id, self.lock_ms, QUEUED_MARK_MS]
-        )
+        keys = [self.lock, self.queued, self.cooldown]
+        answer = self.scripts.run("cron_admit", keys, [mode, run_id, self.lock_ms, QUEUED_MARK_MS])
         outcome = answer[0]
         if outcome == "locked":
             raise CronRunInProgress()
@@ -52,8 +43,8 @@ class CronGuard:
 
     def hold(self, run_id: str) -> int:
         """Take or extend the lock for this run; 0 when held, else ms until the other run's lock ends."""
-        return int(self._hold(keys=[self.lock, self.queued], args=[run_id, self.lock_ms]))
+        return int(self.scripts.run("cron_hold", [self.lock, self.queued], [run_id, self.lock_ms]))
 
     def release(self, run_id: str, *, cooldown: bool) -> None:
         cooldown_ms = self.cooldown_s * 1000 if cooldown else 0
-        self._release(keys=[self.lock, self.queued, self.cooldown], args=[run_id, cooldown_ms])
+        self.scripts.run("cron_release", [self.lock, self.queued, self.cooldown], [run_id, cooldown_ms])

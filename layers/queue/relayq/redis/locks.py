@@ -23,4 +23,4 @@ class Lock:
 
     def release(self) -> bool:
         """False when the lock was no longer ours (it expired)."""
-        return bool(self.broker.run_script("release_lock", [self.key], [self.token]))
+        return bool(self.broker.scripts.run("release_lock", [self.key], [self.token]))

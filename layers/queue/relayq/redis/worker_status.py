@@ -42,12 +42,12 @@ class WorkerStatus:
         keys = [self.keys.named("workers", "running"), self.keys.named("workers", "status")]
         keys += self._queue_keys(queues, "running", "kick")
         args = [invocation, deadline_ms, self.broker.clock(), self.ttl, json.dumps(list(queues))]
-        self.broker.run_script("worker_begin", keys, args)
+        self.broker.scripts.run("worker_begin", keys, args)
 
     def end(self, invocation: str, queues: Sequence[str], summary: dict[str, Any]) -> None:
         keys = [self.keys.named("workers", "running"), self.keys.named("workers", "status")]
         keys += self._queue_keys(queues, "running")
-        self.broker.run_script("worker_end", keys, [invocation, self.broker.clock(), self.ttl, json.dumps(summary)])
+        self.broker.scripts.run("worker_end", keys, [invocation, self.broker.clock(), self.ttl, json.dumps(summary)])
 
     def record(self, outcomes: Sequence[Outcome]) -> None:
         entries = outcome_entries(outcomes)
@@ -55,7 +55,7 @@ class WorkerStatus:
             return
         keys = [self.keys.named("metrics", "counters"), self.keys.named("workers", "recent")]
         args = [self.keys.tag, self.broker.clock(), self.ttl, RECENT_JOBS, KEEP_DURATIONS, json.dumps(entries)]
-        self.broker.run_script("record_jobs", keys, args)
+        self.broker.scripts.run("record_jobs", keys, args)
 
     def read(self) -> dict[str, Any]:
         """The contract's fields (``last_run``, ``processing``, ``recent_jobs``) and more detail."""

@@ -50,7 +50,7 @@ class Kicker:
         if function is None:
             return False
         keys = [self.broker.keys.named("running", queue_name), self.broker.keys.named("kick", queue_name)]
-        if not self.broker.run_script("kick", keys, [self.broker.clock(), self.settings.kick_debounce_ms]):
+        if not self.broker.scripts.run("kick", keys, [self.broker.clock(), self.settings.kick_debounce_ms]):
             return False
         payload = {"queues": [queue_name], "max_jobs": self.settings.kick_max_jobs, "source": "kick"}
         try:

@@ -1,10 +1,27 @@
--- Claim up to N jobs across several queues, lowest score first (priority, then FIFO across all
--- the queues), honouring each queue's limit of jobs in flight and skipping jobs whose timeout does
--- not fit the caller's remaining time. Each claimed job moves to the processing set scored by its
--- lease deadline and its attempt counter goes up by one; that counter is the fencing token every
--- later write of this attempt must present.
--- KEYS: meta, processing, inflight
--- ARGV: prefix, now_ms, n, grace_ms, max_timeout_s (0 = any), then pairs of queue, limit (0 = none)
+--[[ claim.lua
+  Claim up to n jobs across several queues, lowest score first (priority, then FIFO across all
+  the queues), honouring each queue's limit of jobs in flight and skipping jobs whose timeout does
+  not fit the caller's remaining time. Each claimed job moves to the processing set scored by its
+  lease deadline and its attempt counter goes up by one: the fencing token of this lease
+  (includes/lease.lua).
+
+  KEYS
+    1  meta
+    2  processing
+    3  inflight
+  ARGV
+    1  prefix         the key prefix (hash tag) of the pending sets
+    2  now_ms
+    3  n              at most this many jobs
+    4  grace_ms       added to a job's timeout for its lease deadline
+    5  max_timeout_s  leave jobs with a longer timeout (0: any timeout)
+    6.. pairs of queue, limit of jobs in flight on it (0: none)
+  Returns
+    a flat list of pairs id, attempt (the lease), in claim order; empty when nothing was claimed
+]]
+--- @include "job_meta"
+--- @include "pending"
+
 local prefix, now, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local grace, max_timeout = tonumber(ARGV[4]), tonumber(ARGV[5])
 -- With a time limit, look a bounded way past jobs too long for it, so one long job at the head
@@ -19,7 +36,7 @@ for i = 6, #ARGV, 2 do
     allowed[queue] = math.min(n, limit - tonumber(redis.call('HGET', KEYS[3], queue) or '0'))
   end
   if allowed[queue] > 0 then
-    local found = redis.call('ZRANGE', prefix .. 'pending:' .. queue, 0, allowed[queue] + lookahead - 1, 'WITHSCORES')
+    local found = redis.call('ZRANGE', pending_key(prefix, queue), 0, allowed[queue] + lookahead - 1, 'WITHSCORES')
     for j = 1, #found, 2 do
       candidates[#candidates + 1] = { id = found[j], score = tonumber(found[j + 1]), queue = queue }
     end
@@ -29,21 +46,18 @@ table.sort(candidates, function(a, b) return a.score < b.score end)
 local claimed = {}
 for _, c in ipairs(candidates) do
   if #claimed >= 2 * n then break end
-  local raw = redis.call('HGET', KEYS[1], c.id)
-  if not raw then
-    redis.call('ZREM', prefix .. 'pending:' .. c.queue, c.id)
-  elseif allowed[c.queue] > 0 then
-    local meta = cjson.decode(raw)
-    if max_timeout == 0 or meta.t <= max_timeout then
-      allowed[c.queue] = allowed[c.queue] - 1
-      redis.call('ZREM', prefix .. 'pending:' .. c.queue, c.id)
-      meta.a = meta.a + 1
-      redis.call('HSET', KEYS[1], c.id, cjson.encode(meta))
-      redis.call('ZADD', KEYS[2], now + meta.t * 1000 + grace, c.id)
-      redis.call('HINCRBY', KEYS[3], c.queue, 1)
-      claimed[#claimed + 1] = c.id
-      claimed[#claimed + 1] = meta.a
-    end
+  local meta = read_meta(KEYS[1], c.id)
+  if not meta then
+    redis.call('ZREM', pending_key(prefix, c.queue), c.id)
+  elseif allowed[c.queue] > 0 and (max_timeout == 0 or meta.t <= max_timeout) then
+    allowed[c.queue] = allowed[c.queue] - 1
+    redis.call('ZREM', pending_key(prefix, c.queue), c.id)
+    meta.a = meta.a + 1
+    write_meta(KEYS[1], c.id, meta)
+    redis.call('ZADD', KEYS[2], now + meta.t * 1000 + grace, c.id)
+    redis.call('HINCRBY', KEYS[3], c.queue, 1)
+    claimed[#claimed + 1] = c.id
+    claimed[#claimed + 1] = meta.a
   end
 end
 return claimed

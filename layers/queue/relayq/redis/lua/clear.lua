@@ -1,13 +1,26 @@
--- Remove every waiting job of one queue, pending and delayed. Returns the removed ids so their
--- records can be marked cancelled (none is left "queued" in the database with nothing in Redis).
--- KEYS: meta, delayed
--- ARGV: prefix, queue
-local pending_key = ARGV[1] .. 'pending:' .. ARGV[2]
-local removed = redis.call('ZRANGE', pending_key, 0, -1)
-redis.call('DEL', pending_key)
+--[[ clear.lua
+  Remove every waiting job of one queue, pending and delayed, so their records can be marked
+  cancelled (none is left "queued" in the database with nothing in Redis).
+
+  KEYS
+    1  meta
+    2  delayed
+  ARGV
+    1  prefix    the key prefix (hash tag) of the pending sets
+    2  queue
+  Returns
+    the ids of the removed jobs
+]]
+--- @include "job_meta"
+--- @include "pending"
+
+local queue = ARGV[2]
+local key = pending_key(ARGV[1], queue)
+local removed = redis.call('ZRANGE', key, 0, -1)
+redis.call('DEL', key)
 for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-  local raw = redis.call('HGET', KEYS[1], id)
-  if raw and cjson.decode(raw).q == ARGV[2] then
+  local meta = read_meta(KEYS[1], id)
+  if meta and meta.q == queue then
     redis.call('ZREM', KEYS[2], id)
     removed[#removed + 1] = id
   end

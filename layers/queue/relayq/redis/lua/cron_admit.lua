@@ -1,10 +1,23 @@
--- Admit a cron run, or say why not, in one step: a run already queued (a deferred trigger joins
--- it), a run holding the lock or queued (409), the cooldown after the last run (429), else take
--- the lock (sync run) or the queued mark (deferred run) for this run id.
--- KEYS: lock, queued, cooldown
--- ARGV: mode ('sync' | 'defer'), run_id, lock_ms, queued_ms
--- Returns {'admitted', run_id} | {'coalesced', queued_run_id} | {'locked', holder, pttl_ms}
---       | {'rate_limited', pttl_ms}
+--[[ cron_admit.lua
+  Admit a cron run, or say why not, in one step: a run already queued (a deferred trigger joins
+  it), a run holding the lock or queued (409), the cooldown after the last run (429), else take
+  the lock (sync run) or the queued mark (deferred run) for this run id.
+
+  KEYS
+    1  lock       the run id holding the cron lock
+    2  queued     the run id of a deferred run not started yet
+    3  cooldown   set while the next run must wait
+  ARGV
+    1  mode       'sync' | 'defer'
+    2  run_id
+    3  lock_ms
+    4  queued_ms  how long a queued mark holds off other runs
+  Returns
+    {'admitted', run_id}              the lock (sync) or the queued mark (defer) is this run's
+    {'coalesced', queued_run_id}      a deferred trigger joins the run already queued
+    {'locked', holder, pttl_ms}       another run holds the lock or is queued
+    {'rate_limited', pttl_ms}         the cooldown has pttl_ms to go
+]]
 local mode, run_id = ARGV[1], ARGV[2]
 local queued = redis.call('GET', KEYS[2])
 if queued and mode == 'defer' then

@@ -1,16 +1,30 @@
--- Give back a claimed job that could not start yet (its exclusive lock is taken) without spending
--- an attempt: the attempt counter goes back down and the job waits in the delayed set until due_ms.
--- Only the holder of the lease may do this.
--- KEYS: meta, processing, inflight, delayed
--- ARGV: id, attempt, due_ms
+--[[ defer.lua
+  Give back a claimed job that could not start yet (its exclusive lock is taken) without spending
+  an attempt: the attempt counter goes back down and the job waits in the delayed set until due_ms.
+  Only the holder of the lease may do this.
+
+  KEYS
+    1  meta
+    2  processing
+    3  inflight
+    4  delayed
+  ARGV
+    1  id
+    2  attempt   the caller's lease attempt
+    3  due_ms    when the job may be claimed again
+  Returns
+    1  OK: the job waits in the delayed set
+    0  NO_SUCH_JOB, -1 NOT_LEASED, -2 STALE_ATTEMPT: nothing changed (includes/codes.lua)
+]]
+--- @include "codes"
+--- @include "job_meta"
+--- @include "lease"
+
 local id = ARGV[1]
-local raw = redis.call('HGET', KEYS[1], id)
-if not raw or not redis.call('ZSCORE', KEYS[2], id) then return 0 end
-local meta = cjson.decode(raw)
-if meta.a ~= tonumber(ARGV[2]) then return 0 end
-redis.call('ZREM', KEYS[2], id)
-redis.call('HINCRBY', KEYS[3], meta.q, -1)
+local meta, refused = held_lease(KEYS[1], KEYS[2], id, ARGV[2])
+if not meta then return refused end
+drop_lease(KEYS[2], KEYS[3], id, meta.q)
 meta.a = meta.a - 1
-redis.call('HSET', KEYS[1], id, cjson.encode(meta))
+write_meta(KEYS[1], id, meta)
 redis.call('ZADD', KEYS[4], tonumber(ARGV[3]), id)
-return 1
+return OK

@@ -1,10 +1,23 @@
--- Add one or more jobs: record their queue metadata, then put each in its queue's pending set
--- (score = priority * 2^40 + sequence: lower priority number first, then FIFO) or, when it is
--- due later, in the delayed set (score = due time in ms). A job id already known is skipped, so a
--- retried enqueue never duplicates a job.
--- KEYS: meta, queues, seq, delayed
--- ARGV: prefix, now_ms, then for each job: id, queue, priority, timeout, max_attempts, due_ms,
---       attempts already made (0 for a new job; more when a lost entry is restored)
+--[[ enqueue.lua
+  Add one or more jobs: record their queue metadata, then put each in its queue's pending set
+  (includes/pending.lua) or, when it is due later, in the delayed set (score = due time in ms). A
+  job id already known is skipped, so a retried enqueue never duplicates a job.
+
+  KEYS
+    1  meta
+    2  queues    the set of queue names ever used
+    3  seq
+    4  delayed
+  ARGV
+    1  prefix    the key prefix (hash tag) of the pending sets
+    2  now_ms
+    3.. seven per job: id, queue, priority, timeout_s, max_attempts, due_ms, attempts already made
+        (0 for a new job; more when a lost entry is restored)
+  Returns
+    the number of jobs added (ids not known before)
+]]
+--- @include "pending"
+
 local prefix, now = ARGV[1], tonumber(ARGV[2])
 local added = 0
 for i = 3, #ARGV, 7 do
@@ -17,7 +30,7 @@ for i = 3, #ARGV, 7 do
     if due > now then
       redis.call('ZADD', KEYS[4], due, id)
     else
-      redis.call('ZADD', prefix .. 'pending:' .. queue, priority * 1099511627776 + redis.call('INCR', KEYS[3]), id)
+      add_pending(prefix, queue, priority, id, KEYS[3])
     end
     added = added + 1
   end

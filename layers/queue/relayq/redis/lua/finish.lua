@@ -1,12 +1,22 @@
--- End a job's life in Redis (completed, or failed for good) if the caller still holds its lease:
--- the job is in the processing set and its attempt counter matches the caller's.
--- KEYS: meta, processing, inflight
--- ARGV: id, attempt
-local raw = redis.call('HGET', KEYS[1], ARGV[1])
-if not raw or not redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 0 end
-local meta = cjson.decode(raw)
-if meta.a ~= tonumber(ARGV[2]) then return 0 end
-redis.call('ZREM', KEYS[2], ARGV[1])
+--[[ finish.lua
+  End a job's life in Redis (completed, or failed for good) if the caller still holds its lease.
+
+  KEYS
+    1  meta
+    2  processing
+    3  inflight
+  ARGV
+    1  id
+    2  attempt   the caller's lease attempt
+  Returns
+    1  OK: the job is gone from Redis
+    0  NO_SUCH_JOB, -1 NOT_LEASED, -2 STALE_ATTEMPT: nothing changed (includes/codes.lua)
+]]
+--- @include "codes"
+--- @include "lease"
+
+local meta, refused = held_lease(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
+if not meta then return refused end
+drop_lease(KEYS[2], KEYS[3], ARGV[1], meta.q)
 redis.call('HDEL', KEYS[1], ARGV[1])
-redis.call('HINCRBY', KEYS[3], meta.q, -1)
-return 1
+return OK

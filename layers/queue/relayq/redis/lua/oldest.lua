@@ -1,7 +1,15 @@
--- Depth and oldest waiting job of each queue, read only. A pending set is ordered by priority band
--- then FIFO, so the first job of each band is that band's oldest: walk the band heads.
--- KEYS: pending:<queue> for each queue
--- ARGV: band width (2^40)
+--[[ oldest.lua
+  Depth and oldest waiting job of each queue, read only. A pending set is ordered by priority band
+  then FIFO (includes/pending.lua), so the first job of each band is that band's oldest: walk the
+  band heads. Ids are time-ordered, so the smallest head id is the oldest job.
+
+  KEYS
+    1..  the pending set of each queue
+  ARGV
+    1  band width (2^40, PRIORITY_BAND on the host)
+  Returns
+    a flat list of pairs per key: the number of jobs waiting, the oldest id ('' when none)
+]]
 local band = tonumber(ARGV[1])
 local out = {}
 for i = 1, #KEYS do

@@ -1,9 +1,21 @@
--- Remember finished attempts for status and metrics, bounded: cumulative counters per outcome,
--- queue and type; the last durations per type (for percentiles); per-minute throughput per queue;
--- the most recent jobs.
--- KEYS: counters, recent
--- ARGV: prefix, now_ms, status_ttl_s, keep_recent, keep_durations, entries (JSON array of
---       {id, type, queue, status, ms})
+--[[ record_jobs.lua
+  Remember finished attempts for status and metrics, bounded: cumulative counters per outcome,
+  queue and type; the last durations per type (for percentiles); per-minute throughput per queue
+  (kept 65 minutes); the most recent jobs.
+
+  KEYS
+    1  counters   hash: <status>|<queue>|<type>, duration_sum|<type>, duration_count|<type>
+    2  recent     list of the most recent entries (JSON, with their time as at)
+  ARGV
+    1  prefix           the key prefix (hash tag) of the durations and throughput keys
+    2  now_ms
+    3  status_ttl_s
+    4  keep_recent
+    5  keep_durations   per type
+    6  entries (JSON array of {id, type, queue, status, ms})
+  Returns
+    1
+]]
 local prefix, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local keep_recent, keep_durations = tonumber(ARGV[4]), tonumber(ARGV[5])
 local minute = prefix .. 'throughput:' .. math.floor(now / 60000)

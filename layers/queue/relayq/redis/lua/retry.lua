@@ -1,18 +1,35 @@
--- Give a job back for another attempt, if the caller still holds its lease: into the delayed set
--- when it is due later, straight into its pending set otherwise.
--- KEYS: meta, processing, inflight, delayed, seq
--- ARGV: prefix, id, attempt, due_ms, now_ms
+--[[ retry.lua
+  Give a job back for another attempt, if the caller still holds its lease: into the delayed set
+  when it is due later, straight into its pending set otherwise.
+
+  KEYS
+    1  meta
+    2  processing
+    3  inflight
+    4  delayed
+    5  seq
+  ARGV
+    1  prefix    the key prefix (hash tag) of the pending sets
+    2  id
+    3  attempt   the caller's lease attempt
+    4  due_ms    when the next attempt may start
+    5  now_ms
+  Returns
+    1  OK: the job waits for its next attempt
+    0  NO_SUCH_JOB, -1 NOT_LEASED, -2 STALE_ATTEMPT: nothing changed (includes/codes.lua)
+]]
+--- @include "codes"
+--- @include "lease"
+--- @include "pending"
+
 local prefix, id = ARGV[1], ARGV[2]
-local raw = redis.call('HGET', KEYS[1], id)
-if not raw or not redis.call('ZSCORE', KEYS[2], id) then return 0 end
-local meta = cjson.decode(raw)
-if meta.a ~= tonumber(ARGV[3]) then return 0 end
-redis.call('ZREM', KEYS[2], id)
-redis.call('HINCRBY', KEYS[3], meta.q, -1)
+local meta, refused = held_lease(KEYS[1], KEYS[2], id, ARGV[3])
+if not meta then return refused end
+drop_lease(KEYS[2], KEYS[3], id, meta.q)
 local due = tonumber(ARGV[4])
 if due > tonumber(ARGV[5]) then
   redis.call('ZADD', KEYS[4], due, id)
 else
-  redis.call('ZADD', prefix .. 'pending:' .. meta.q, meta.p * 1099511627776 + redis.call('INCR', KEYS[5]), id)
+  add_pending(prefix, meta.q, meta.p, id, KEYS[5])
 end
-return 1
+return OK

@@ -1,0 +1,111 @@
+"""The Lua scripts on a real redis-server: each compiles, a flushed script cache is refilled, the
+lease scripts tell why they refuse, and a Redis laid out as before keeps working."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+import redis
+
+from relayq.redis.broker import PRIORITY_BAND, Lease, QueueEntry, RedisBroker
+from relayq.redis.codes import ScriptCode
+from relayq.redis.cron_guard import CronGuard
+from relayq.redis.keys import Keys
+from relayq.redis.scripts import Scripts, script_names, source
+from tests.support.clock import FakeClock
+
+KEYS = Keys("rq")
+JOB = "job_" + "1" * 28
+
+
+def entry(job_id: str = JOB, *, priority: int = 50, timeout: int = 10) -> QueueEntry:
+    return QueueEntry(job_id, "default", priority, timeout, 3)
+
+
+def lease_step(scripts: Scripts, name: str, job_id: str, attempt: int, clock: FakeClock) -> Any:
+    """Run a lease script by hand, with the KEYS and ARGV the broker gives it."""
+    k = KEYS
+    if name == "finish":
+        return scripts.run(name, [k.meta, k.processing, k.inflight], [job_id, attempt])
+    if name == "retry":
+        keys = [k.meta, k.processing, k.inflight, k.delayed, k.seq]
+        return scripts.run(name, keys, [k.tag, job_id, attempt, clock.now, clock.now])
+    return scripts.run(name, [k.meta, k.processing, k.inflight, k.delayed], [job_id, attempt, clock.now + 1000])
+
+
+@pytest.mark.parametrize("name", script_names())
+def test_every_script_compiles_on_redis(redis_conn: redis.Redis, name: str) -> None:
+    assert redis_conn.script_load(source(name))
+
+
+def test_a_flushed_script_cache_is_filled_again(broker: RedisBroker, redis_conn: redis.Redis) -> None:
+    broker.enqueue([entry()])
+    redis_conn.script_flush()
+    (lease,) = broker.claim(["default"], 1)
+    redis_conn.script_flush()
+    assert broker.finish(lease) is True
+    guard = CronGuard(redis_conn, "rq", lock_seconds=60, cooldown_seconds=0)
+    assert guard.admit("sync", "run_1").outcome == "admitted"
+    redis_conn.script_flush()
+    assert guard.hold("run_1") == 0
+
+
+@pytest.mark.parametrize("name", ["finish", "retry", "defer"])
+def test_lease_scripts_tell_an_unknown_job_from_a_lost_lease(
+    broker: RedisBroker, redis_conn: redis.Redis, clock: FakeClock, name: str
+) -> None:
+    scripts = Scripts(redis_conn)
+    assert lease_step(scripts, name, JOB, 1, clock) == ScriptCode.NO_SUCH_JOB
+    broker.enqueue([entry()])
+    assert lease_step(scripts, name, JOB, 0, clock) == ScriptCode.NOT_LEASED  # waiting, never claimed
+    (first,) = broker.claim(["default"], 1)
+    clock.advance(11)
+    broker.recover_expired()
+    assert lease_step(scripts, name, JOB, first.attempt, clock) == ScriptCode.NOT_LEASED  # back in its queue
+    (second,) = broker.claim(["default"], 1)
+    assert lease_step(scripts, name, JOB, first.attempt, clock) == ScriptCode.STALE_ATTEMPT
+    assert redis_conn.zscore(KEYS.processing, JOB) is not None, "a refused step changes nothing"
+    assert lease_step(scripts, name, JOB, second.attempt, clock) == ScriptCode.OK
+
+
+def test_the_broker_answers_false_and_logs_why(
+    broker: RedisBroker, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="relayq.redis.broker")
+    assert broker.finish(Lease(JOB, 1)) is False
+    broker.enqueue([entry()])
+    (first,) = broker.claim(["default"], 1)
+    clock.advance(11)
+    broker.recover_expired()
+    (second,) = broker.claim(["default"], 1)
+    assert broker.retry(first, clock.now) is False
+    assert broker.defer(first, clock.now) is False
+    assert broker.finish(second) is True
+    refusals = [r.getMessage() for r in caplog.records]
+    assert refusals == [
+        f"Redis refused finish of {JOB} attempt 1: NO_SUCH_JOB",
+        f"Redis refused retry of {JOB} attempt 1: STALE_ATTEMPT",
+        f"Redis refused defer of {JOB} attempt 1: STALE_ATTEMPT",
+    ]
+
+
+def test_a_redis_laid_out_as_before_keeps_working(broker: RedisBroker, redis_conn: redis.Redis) -> None:
+    """Jobs as the earlier scripts left them (the layout is unchanged): metadata JSON in the meta
+    hash, a waiting job in its pending set at priority * 2^40 + sequence, a leased one in the
+    processing set and counted in flight."""
+    waiting, leased = "job_" + "a" * 28, "job_" + "b" * 28
+    redis_conn.hset(KEYS.meta, waiting, json.dumps({"q": "default", "p": 10, "t": 30, "m": 3, "a": 0}))
+    redis_conn.hset(KEYS.meta, leased, json.dumps({"q": "default", "p": 10, "t": 30, "m": 3, "a": 2}))
+    redis_conn.zadd(KEYS.pending("default"), {waiting: 10 * PRIORITY_BAND + 7})
+    redis_conn.zadd(KEYS.processing, {leased: broker.clock() + 60_000})
+    redis_conn.hset(KEYS.inflight, "default", 1)
+    redis_conn.set(KEYS.seq, 7)
+    redis_conn.sadd(KEYS.queues, "default")
+    broker.enqueue([entry(JOB, priority=10)])
+    assert broker.finish(Lease(leased, 2)) is True
+    assert [(lease.id, lease.attempt) for lease in broker.claim(["default"], 5)] == [(waiting, 1), (JOB, 1)]
+    assert json.loads(str(redis_conn.hget(KEYS.meta, waiting))) == {"q": "default", "p": 10, "t": 30, "m": 3, "a": 1}
+    assert redis_conn.hget(KEYS.inflight, "default") == "2"
