@@ -6,41 +6,19 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 from urllib.parse import parse_qsl
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from relayq.domain.errors import InvalidInput, PayloadTooLarge
 from relayq.domain.models import NewJob, QueueName
 from relayq.dynamodb.tokens import Scope
+from relayq.http.validation import validate
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-# Where a value sat in the request; field names in error messages leave it out.
-LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
 MAX_FORM_FIELDS = 1000
-
-Model = TypeVar("Model", bound=BaseModel)
-
-
-def invalid_params(errors: Iterable[Mapping[str, Any]]) -> InvalidInput:
-    """One 400 ``rest_invalid_param`` naming every bad field and why (WordPress's ``data.params``)."""
-    params: dict[str, str] = {}
-    for error in errors:
-        loc = [str(part) for part in error.get("loc", ())]
-        if loc and loc[0] in LOCATIONS:
-            loc = loc[1:]
-        params.setdefault(".".join(loc) or "body", str(error.get("msg") or error.get("type", "invalid")))
-    detail = ", ".join(f"{name} ({reason})" for name, reason in params.items())
-    return InvalidInput(f"Invalid parameter(s): {detail}.", params=params)
-
-
-def validate(model: type[Model], data: Mapping[str, Any]) -> Model:
-    try:
-        return model.model_validate(data)
-    except ValidationError as error:
-        raise invalid_params(error.errors(include_url=False, include_context=False)) from None
 
 
 def _set_nested(data: dict[str, Any], name: str, path: Sequence[str], value: str) -> None:

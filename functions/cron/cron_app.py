@@ -7,25 +7,30 @@ query string, only the API's request log line (method, route, status, token id, 
 from __future__ import annotations
 
 import json
-from typing import Any, TypeVar
+from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from relayq.container import container
 from relayq.domain.clock import now_ms
 from relayq.domain.cron import Site
 from relayq.domain.errors import CronRateLimited, InvalidInput, QueueError
-from relayq.domain.registry import describe_validation_error
+from relayq.http.errors import error_body, status_of
 from relayq.http.request_log import request_log_fields
-from relayq.services.cron.service import Answer, as_cron_event
+from relayq.http.responses import json_response
+from relayq.http.validation import one_line, validate
+from relayq.services.cron.results import QueuedRun, RunSummary
+from relayq.services.cron.service import as_cron_event
 from relayq.services.cron.targets import configured_sites
 
-M = TypeVar("M", bound=BaseModel)
 logger = Logger()
 app = APIGatewayRestResolver()
+
+# The plugin's status of a finished run, by its error code; a queued run is 202.
+RUN_STATUS = {None: 200, "PARTIAL_FAILURE": 207, "ALL_FAILED": 500, "NO_SITES": 500}
 
 
 class RunQuery(BaseModel):
@@ -54,13 +59,6 @@ class RunsQuery(BaseModel):
     limit: int = Field(default=20, ge=1, le=100)
 
 
-def _parse(model: type[M], data: Any) -> M:
-    try:
-        return model.model_validate(data)
-    except ValidationError as error:
-        raise InvalidInput(f"Invalid parameter(s): {describe_validation_error(error)}") from None
-
-
 def _query() -> dict[str, str]:
     return dict(app.current_event.query_string_parameters or {})
 
@@ -75,23 +73,32 @@ def _deadline_ms() -> int:
     return now_ms() + app.lambda_context.get_remaining_time_in_millis() - 10_000
 
 
-def _answer(answer: Answer, ga: bool) -> Response[Any]:
+def _answer(
+    status: int, message: str, body: dict[str, Any], ga: bool, headers: dict[str, str] | None = None
+) -> Response[Any]:
+    """The JSON body, or with ``ga=1`` the one line a GitHub Actions log shows as notice or error."""
     if ga:
-        prefix = "::error::" if answer.failed else "::notice::"
-        return Response(answer.status, content_types.TEXT_PLAIN, f"{prefix}{answer.message}\n", answer.headers)
-    return Response(answer.status, content_types.APPLICATION_JSON, answer.body, answer.headers)
+        prefix = "::error::" if status >= 400 else "::notice::"
+        return Response(status, content_types.TEXT_PLAIN, f"{prefix}{message}\n", headers)
+    return json_response(status, body, headers)
 
 
 @app.route("/run", method=["GET", "POST"])
 def run() -> Response[Any]:
-    query = _parse(RunQuery, _query())
-    return _answer(container().cron.start_run(defer=query.defer, triggered_by=_principal()), query.ga)
+    query = validate(RunQuery, _query(), one_line)
+    result = container().cron.start_run(defer=query.defer, triggered_by=_principal())
+    return _answer(_run_status(result), result.message, result.to_dict(), query.ga)
+
+
+def _run_status(result: QueuedRun | RunSummary) -> int:
+    return 202 if isinstance(result, QueuedRun) else RUN_STATUS[result.error_code]
 
 
 @app.post("/process-queue")
 def process_queue() -> Response[Any]:
-    query = _parse(ProcessQuery, _query())
-    return _answer(container().cron.process_queue(query.max, _deadline_ms()), query.ga)
+    query = validate(ProcessQuery, _query(), one_line)
+    result = container().cron.process_queue(query.max, _deadline_ms())
+    return _answer(200 if result.success else 500, result.message, result.to_dict(), query.ga)
 
 
 @app.get("/sites")
@@ -104,11 +111,11 @@ def list_sites() -> dict[str, Any]:
 @app.post("/sites")
 def add_sites() -> Response[Any]:
     raw = app.current_event.json_body
-    body = _parse(SitesBody, raw if isinstance(raw, dict) and "sites" in raw else {"sites": [raw]})
-    sites = [_parse(Site, {"url": s} if isinstance(s, str) else s.model_dump()) for s in body.sites]
+    body = validate(SitesBody, raw if isinstance(raw, dict) and "sites" in raw else {"sites": [raw]}, one_line)
+    sites = [validate(Site, {"url": s} if isinstance(s, str) else s.model_dump(), one_line) for s in body.sites]
     stored = container().cron.runner.sites.put(sites)
     data = {"success": True, "count": len(stored), "sites": [s.model_dump(exclude_none=True) for s in stored]}
-    return Response(201, content_types.APPLICATION_JSON, data)
+    return json_response(201, data)
 
 
 @app.delete("/sites")
@@ -123,7 +130,7 @@ def delete_site() -> dict[str, Any]:
 
 @app.get("/runs")
 def list_runs() -> dict[str, Any]:
-    query = _parse(RunsQuery, _query())
+    query = validate(RunsQuery, _query(), one_line)
     runs = container().cron.runs.list(query.limit)
     return {"success": True, "runs": [r.model_dump(mode="json", exclude_none=True) for r in runs]}
 
@@ -136,25 +143,21 @@ def get_run(run_id: str) -> dict[str, Any]:
 @app.exception_handler(CronRateLimited)  # type: ignore[untyped-decorator]
 def rate_limited(error: CronRateLimited) -> Response[Any]:
     """The plugin's rate-limit answer (and the contract's error fields), with ``Retry-After``."""
-    body = {**error.to_body(), "success": False, "error": error.code, **error.data}
-    answer = Answer(error.status, error.message, body, {"Retry-After": str(error.retry_after)})
-    return _answer(answer, _wants_text())
+    body = {**error_body(error), "success": False, "error": error.code, **error.data}
+    headers = {"Retry-After": str(error.retry_after)}
+    return _answer(status_of(error), error.message, body, _wants_text(), headers)
 
 
 @app.exception_handler(QueueError)  # type: ignore[untyped-decorator]
 def queue_error(error: QueueError) -> Response[Any]:
-    return _answer(Answer(error.status, error.message, {**error.to_body(), "success": False}), _wants_text())
+    return _answer(status_of(error), error.message, {**error_body(error), "success": False}, _wants_text())
 
 
 @app.exception_handler(json.JSONDecodeError)  # type: ignore[untyped-decorator]
-def bad_body(error: json.JSONDecodeError) -> Response[Any]:
+def bad_body(_: json.JSONDecodeError) -> Response[Any]:
     """A body that is not JSON (Powertools raises while decoding it)."""
-    return _answer(
-        Answer(
-            400, "The request body is not valid JSON.", InvalidInput("The request body is not valid JSON.").to_body()
-        ),
-        _wants_text(),
-    )
+    invalid = InvalidInput("The request body is not valid JSON.")
+    return _answer(status_of(invalid), invalid.message, error_body(invalid), _wants_text())
 
 
 def _wants_text() -> bool:

@@ -8,12 +8,18 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from relayq.container import container
+from relayq.domain.errors import InvalidInput, RedisUnavailable
+from relayq.http.errors import error_body
 
 logger = Logger()
 
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    summary = container().worker.invoke(event, context.get_remaining_time_in_millis, context.aws_request_id)
+    try:
+        summary = container().worker.invoke(event, context.get_remaining_time_in_millis, context.aws_request_id)
+    except (InvalidInput, RedisUnavailable) as error:
+        # Answered, not raised: Lambda would retry an async event into the same bad input or outage.
+        summary = error_body(error)
     logger.info("worker invocation done", extra={"result": summary})
     return summary

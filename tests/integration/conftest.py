@@ -80,7 +80,6 @@ def api_handlers() -> tuple[ModuleType, ModuleType]:
 def gw(lambda_env: dict[str, str], api_handlers: tuple[ModuleType, ModuleType]) -> Gateway:
     """Requests through authorizer + API handler (the test job types come with ``lambda_env``)."""
     api, authorizer = api_handlers
-    api._idempotent_create.cache_clear()
     return Gateway(api, authorizer)
 
 

@@ -43,7 +43,6 @@ def test_redis_down_then_back(
     own_redis: RedisServer, moto_server: MotoServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     api: ModuleType = load_handler("api")
-    api._idempotent_create.cache_clear()
     gw = Gateway(api, load_handler("authorizer"))
     worker: Any = load_handler("worker")
     token = container().tokens.create("admin", "full").token

@@ -52,7 +52,6 @@ def modules() -> dict[str, ModuleType]:
 
 @pytest.fixture
 def gateways(lambda_env: dict[str, str], modules: dict[str, ModuleType]) -> dict[str, Gateway]:
-    modules["api"]._idempotent_create.cache_clear()
     return {name: Gateway(modules[name], modules["authorizer"]) for name in ("api", "cron")}
 
 

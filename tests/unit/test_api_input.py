@@ -5,9 +5,11 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import pytest
-from api_input import WorkerTriggerRequest, new_job, parse_body, parse_form, validate
+from api_input import WorkerTriggerRequest, new_job, parse_body, parse_form
 
 from relayq.domain.errors import InvalidInput, PayloadTooLarge
+from relayq.http.errors import error_body
+from relayq.http.validation import validate
 
 LIMIT = 10_000
 
@@ -61,7 +63,7 @@ def test_new_job_payload_forms_and_errors() -> None:
     assert error.value.data["params"] == {"payload": "Input should be a valid dictionary"}
     with pytest.raises(InvalidInput) as error:
         new_job({"priority": "high"})
-    body = error.value.to_body()
+    body = error_body(error.value)
     assert body["code"] == "rest_invalid_param" and body["data"]["status"] == 400
     assert set(body["data"]["params"]) == {"type", "priority"}
     assert "type (Field required)" in body["message"]

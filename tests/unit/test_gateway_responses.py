@@ -8,6 +8,7 @@ import pytest
 
 from devstack.template import template
 from relayq.domain.errors import Forbidden, ForbiddenScope
+from relayq.http.errors import error_body
 
 RESPONSES = template()["Resources"]["RestApi"]["Properties"]["GatewayResponses"]
 # What API Gateway substitutes for the $context variables these templates use.
@@ -33,7 +34,7 @@ def test_authorizer_refusals_have_the_contract_bodies() -> None:
     denied = json.loads(RESPONSES["ACCESS_DENIED"]["ResponseTemplates"]["application/json"])
     assert (
         unauthorized
-        == Forbidden().to_body()
+        == error_body(Forbidden())
         == {
             "code": "rest_forbidden",
             "message": "Sorry, you are not allowed to do that.",
@@ -42,7 +43,7 @@ def test_authorizer_refusals_have_the_contract_bodies() -> None:
     )
     assert (
         denied
-        == ForbiddenScope().to_body()
+        == error_body(ForbiddenScope())
         == {
             "code": "rest_forbidden_scope",
             "message": "Token scope does not permit this endpoint.",

@@ -40,11 +40,16 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class Health:
-    healthy: bool
-    redis_connected: bool
-    database_status: bool
+    """What the probes found: Redis and DynamoDB reachable or not, and why not."""
+
+    redis_connected: bool = False
+    database_status: bool = False
     redis_info: dict[str, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        return self.redis_connected and self.database_status
 
 
 def queue_entry(job: Job, due_ms: int) -> QueueEntry:
@@ -230,7 +235,7 @@ class JobService:
         return data
 
     def health(self) -> Health:
-        health = Health(healthy=True, redis_connected=False, database_status=False)
+        health = Health()
         try:
             info = self.broker.conn.info()
             health.redis_connected = True
@@ -245,7 +250,6 @@ class JobService:
             health.database_status = True
         except Exception as error:  # any failure of the probe means "database down"
             health.errors.append(f"database: {type(error).__name__}")
-        health.healthy = health.redis_connected and health.database_status
         return health
 
     @staticmethod

@@ -98,16 +98,16 @@ class Worker:
         self, event: Mapping[str, Any] | None, remaining_ms: Callable[[], int], invocation: str
     ) -> dict[str, Any]:
         """A worker invocation from a schedule's Input, a kick or a manual invoke: ``{queues,
-        max_jobs}`` (anything else in the event, e.g. EventBridge's envelope, is ignored). A bad event
-        gets the contract's error body instead of a retry of the same bad event."""
+        max_jobs}`` (anything else in the event, e.g. EventBridge's envelope, is ignored). A bad
+        event raises ``InvalidInput``; Redis down, ``RedisUnavailable``."""
         try:
             request = WorkerInput.model_validate(event or {})
         except ValidationError as error:
-            return InvalidInput(f"Invalid worker input: {describe_validation_error(error)}").to_body()
+            raise InvalidInput(f"Invalid worker input: {describe_validation_error(error)}") from None
         try:
             return self.run(request, remaining_ms, invocation).to_dict()
-        except (RedisError, RedisUnavailable):
+        except (RedisError, RedisUnavailable) as error:
             # Nothing is lost: waiting jobs stay queued and a lease taken before the outage expires and
-            # is recovered by a later run. Answering (not raising) keeps Lambda from retrying into it.
+            # is recovered by a later run.
             logger.exception("worker invocation stopped: Redis is unavailable")
-            return RedisUnavailable().to_body()
+            raise RedisUnavailable() from error

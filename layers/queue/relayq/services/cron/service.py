@@ -1,6 +1,6 @@
 """The cron service: admit a run and run it now (sync), queue it in Redis (deferred), or, when
-Redis is down, hand it to an asynchronous invocation of this same function. Answers in the
-plugin's shape."""
+Redis is down, hand it to an asynchronous invocation of this same function; and process the cron
+queue. It returns what came of it (``relayq.services.cron.results``); the cron function answers."""
 
 from __future__ import annotations
 
@@ -9,18 +9,18 @@ import json
 import logging
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from redis.exceptions import RedisError
 
 from relayq.aws import AwsClients
-from relayq.domain.clock import now_ms, to_text
-from relayq.domain.cron import RUN_JOB, BatchSpec, Run, batch_jobs
+from relayq.domain.clock import now_ms
+from relayq.domain.cron import RUN_JOB, BatchSpec, batch_jobs
 from relayq.domain.cron import new_run_id as make_run_id
-from relayq.domain.errors import QueueError, RedisUnavailable
+from relayq.domain.errors import DeferredUnavailable, QueueError, RedisUnavailable
 from relayq.domain.models import NewJob
+from relayq.services.cron.results import ProcessQueueResult, QueuedRun, RunSummary
 from relayq.services.cron.runner import CronRunner
 from relayq.services.jobs import JobService
 from relayq.settings import Settings
@@ -30,27 +30,6 @@ logger = logging.getLogger(__name__)
 MESSAGE_REDIS = "Cron job queued to Redis for background processing"
 MESSAGE_DEFERRED = "Cron job queued for background processing"
 MESSAGE_JOINED = "A cron run is already queued; this trigger joins it"
-MAX_ERROR_LINES = 20
-
-
-class DeferredUnavailable(QueueError):
-    code = "deferred_unavailable"
-    status = 503
-    message = "Neither Redis nor an asynchronous invocation could take the cron run."
-
-
-@dataclass
-class Answer:
-    """What /run says: an HTTP status, a one-line message (``ga=1``) and the JSON body."""
-
-    status: int
-    message: str
-    body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def failed(self) -> bool:
-        return self.status >= 400
 
 
 # --- the asynchronous self-invocation events (not API events) -------------------------------------
@@ -105,13 +84,13 @@ class CronService:
 
     # --- /run -----------------------------------------------------------------------------------
 
-    def start_run(self, *, defer: bool, triggered_by: str | None = None) -> Answer:
+    def start_run(self, *, defer: bool, triggered_by: str | None = None) -> QueuedRun | RunSummary:
         run_id = new_run_id()
         if defer:
             return self._defer(run_id, triggered_by)
         return self._sync(run_id, triggered_by)
 
-    def _sync(self, run_id: str, triggered_by: str | None) -> Answer:
+    def _sync(self, run_id: str, triggered_by: str | None) -> RunSummary:
         try:
             self.guard.admit("sync", run_id)
         except RedisError as error:
@@ -122,13 +101,13 @@ class CronService:
         except Exception:
             self.runner.abandon(run_id)
             raise
-        return summary(self.runs.get(run_id))
+        return RunSummary(self.runs.get(run_id))
 
-    def _defer(self, run_id: str, triggered_by: str | None) -> Answer:
+    def _defer(self, run_id: str, triggered_by: str | None) -> QueuedRun:
         try:
             admission = self.guard.admit("defer", run_id)
             if admission.outcome == "coalesced":
-                return queued_answer(admission.run_id, "redis", MESSAGE_JOINED, coalesced=True)
+                return QueuedRun(admission.run_id, "redis", MESSAGE_JOINED, coalesced=True)
             try:
                 self.runs.create(run_id, "redis", triggered_by)
                 self.jobs().create(NewJob(type=RUN_JOB, queue=self.settings.cron_queue, payload={"run_id": run_id}))
@@ -138,7 +117,7 @@ class CronService:
                 with contextlib.suppress(QueueError):
                     self.runs.discard(run_id)
                 raise
-            return queued_answer(run_id, "redis", MESSAGE_REDIS)
+            return QueuedRun(run_id, "redis", MESSAGE_REDIS)
         except (RedisError, RedisUnavailable) as error:
             logger.warning("Redis unavailable (%s): deferring the cron run by async invocation", type(error).__name__)
         run_id = new_run_id()
@@ -148,7 +127,7 @@ class CronService:
         except Exception as error:
             self.runs.discard(run_id)
             raise DeferredUnavailable() from error
-        return queued_answer(run_id, "deferred", MESSAGE_DEFERRED)
+        return QueuedRun(run_id, "deferred", MESSAGE_DEFERRED)
 
     # --- the deferred fallback's own events -----------------------------------------------------
 
@@ -160,7 +139,7 @@ class CronService:
         if isinstance(event, BatchEvent):
             batch_run = self.runner.run_batch(BatchSpec.model_validate(event.model_dump()))
             return {"run_id": event.run_id, "index": event.index, "status": batch_run.status if batch_run else None}
-        return self.process_queue(event.max_jobs, deadline_ms).body
+        return self.process_queue(event.max_jobs, deadline_ms).to_dict()
 
     def invoke_batches(self, specs: Sequence[BatchSpec]) -> None:
         for spec in specs:
@@ -171,70 +150,12 @@ class CronService:
 
     # --- /process-queue -------------------------------------------------------------------------
 
-    def process_queue(self, max_jobs: int, deadline_ms: int) -> Answer:
-        result = self.jobs().process([self.settings.cron_queue], max_jobs, deadline_ms=deadline_ms)
-        final = result.failed - result.retried
-        message = "No jobs in queue" if result.processed == 0 else f"Processed {result.processed} cron job(s)"
-        body = {
-            "success": final == 0,
-            "message": message,
-            "count": result.processed,
-            "successful": result.successful,
-            "failed": result.failed,
-            "retried": result.retried,
-            "recovered": result.recovered,
-            "errors": result.errors,
-            "timestamp": to_text(now_ms()),
-        }
-        return Answer(200 if final == 0 else 500, message, body)
+    def process_queue(self, max_jobs: int, deadline_ms: int) -> ProcessQueueResult:
+        return ProcessQueueResult(self.jobs().process([self.settings.cron_queue], max_jobs, deadline_ms=deadline_ms))
 
 
 def new_run_id() -> str:
     return make_run_id(now_ms())
-
-
-def queued_answer(run_id: str, mode: str, message: str, *, coalesced: bool = False) -> Answer:
-    body = {
-        "success": True,
-        "status": "queued",
-        "message": message,
-        "timestamp": to_text(now_ms()),
-        "mode": mode,
-        "run_id": run_id,
-    }
-    if coalesced:
-        body["coalesced"] = True
-    return Answer(202, message, body)
-
-
-def summary(run: Run) -> Answer:
-    """The plugin's summary of a finished run, with this run's totals and per-status counts."""
-    results = run.results or []
-    errors = [f"Error for {r.site}: {r.error}" for r in results if not r.ok]
-    body: dict[str, Any] = {
-        "success": run.sites_total > 0 and run.failed == 0,
-        "count": run.sites_total,
-        "errors": run.failed,
-        "timestamp": to_text(now_ms()),
-        "mode": "sync",
-        "run_id": run.run_id,
-        "duration_ms": run.duration_ms,
-        "succeeded": run.succeeded,
-        "status_counts": run.status_counts,
-    }
-    if run.sites_total == 0:
-        message, status = "No enabled sites found", 500
-        body["error_code"] = "NO_SITES"
-    elif run.failed:
-        shown = "; ".join(errors[:3]) + ("..." if len(errors) > 3 else "")
-        message = f"Completed with {run.failed} error(s): {shown}"
-        status = 207 if run.succeeded else 500
-        body["error_code"] = "PARTIAL_FAILURE" if run.succeeded else "ALL_FAILED"
-        body["error_details"] = errors[:MAX_ERROR_LINES]
-    else:
-        message, status = f"Ran wp-cron on {run.sites_total} sites", 200
-    body["message"] = message
-    return Answer(status, message, body)
 
 
 def lambda_invoker(settings: Settings, aws: AwsClients) -> Callable[[dict[str, Any]], None]:

@@ -1,0 +1,43 @@
+"""The HTTP status of every domain error, and the contract's error body
+``{"code", "message", "data": {"status", ...}}`` the functions answer with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from relayq.domain import errors
+
+# An error answers with the status of its nearest listed class (MissingQueueName is InvalidInput's 400).
+STATUS_OF_ERROR: dict[type[errors.QueueError], int] = {
+    errors.QueueError: 500,
+    errors.InvalidInput: 400,
+    errors.InvalidJobType: 400,
+    errors.PayloadTooLarge: 400,
+    errors.Forbidden: 401,
+    errors.ForbiddenScope: 403,
+    errors.JobNotFound: 404,
+    errors.JobNotCancellable: 404,
+    errors.JobNotRetryable: 404,
+    errors.TokenNotFound: 404,
+    errors.RunNotFound: 404,
+    errors.SiteNotFound: 404,
+    errors.NoRoute: 404,
+    errors.RequestInProgress: 409,
+    errors.CronRunInProgress: 409,
+    errors.IdempotencyKeyReused: 422,
+    errors.RateLimited: 429,
+    errors.EnqueueFailed: 500,
+    errors.WorkerExecutionFailed: 500,
+    errors.InternalError: 500,
+    errors.RedisUnavailable: 503,
+    errors.StoreUnavailable: 503,
+    errors.DeferredUnavailable: 503,
+}
+
+
+def status_of(error: errors.QueueError) -> int:
+    return next(STATUS_OF_ERROR[cls] for cls in type(error).__mro__ if cls in STATUS_OF_ERROR)
+
+
+def error_body(error: errors.QueueError) -> dict[str, Any]:
+    return {"code": error.code, "message": error.message, "data": {"status": status_of(error), **error.data}}
