@@ -12,6 +12,8 @@ from relayq.container import Container, container
 from relayq.domain.errors import IdempotencyKeyReused, RequestInProgress, StoreUnavailable
 from relayq.domain.models import NewJob
 
+KEY_PREFIX = "relayq.create_job"
+
 
 class IdempotentCreate:
     """Built once per container, for its idempotency table and DynamoDB client (Powertools'
@@ -32,7 +34,13 @@ class IdempotentCreate:
             table_name=table, key_attr="id", expiry_attr="expiration", boto3_client=dynamodb
         )
         self._create = idempotent_function(
-            _create_job, data_keyword_argument="request", persistence_store=persistence, config=self.config
+            _create_job,
+            data_keyword_argument="request",
+            persistence_store=persistence,
+            config=self.config,
+            # A fixed prefix: by default the record key names the module and function, so moving
+            # the code would make a retried request (records live 24 h) create a second job.
+            key_prefix=KEY_PREFIX,
         )
 
     def __call__(self, scoped_key: str, request: NewJob, lambda_context: LambdaContext) -> str:
