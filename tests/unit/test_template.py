@@ -6,6 +6,8 @@ from __future__ import annotations
 import ast
 import json
 import re
+import tomllib
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -247,3 +249,42 @@ def test_events_folder_has_a_sample_for_every_built_function() -> None:
         if _code_built(function):
             folder = Path(ROOT / "events" / Path(function["Properties"]["CodeUri"]).name)
             assert any(folder.glob("*.json")), f"{name}: no sample event in {folder.relative_to(ROOT)}"
+
+
+def _overrides(environment: str) -> dict[str, str]:
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    pairs = config[environment]["deploy"]["parameters"]["parameter_overrides"]
+    return dict(pair.split("=", 1) for pair in pairs)
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_samconfig_overrides_are_parameters_the_template_accepts(environment: str) -> None:
+    parameters = template()["Parameters"]
+    for name, value in _overrides(environment).items():
+        assert name in parameters, f"[{environment}] overrides {name}, which the template does not declare"
+        declared = parameters[name]
+        if "AllowedValues" in declared:
+            assert value in [str(v) for v in declared["AllowedValues"]], f"{name}={value}"
+        if "AllowedPattern" in declared:
+            assert re.fullmatch(declared["AllowedPattern"], value), f"{name}={value}"
+        if declared["Type"] == "Number":
+            assert declared.get("MinValue", float("-inf")) <= float(value) <= declared.get("MaxValue", float("inf"))
+
+
+def _repeated_blocks(text: str, lines: int = 5, most: int = 3) -> dict[str, int]:
+    """Blocks of ``lines`` consecutive lines (indentation and blank lines aside) that appear more than
+    ``most`` times; a longer block copied that often contains such a block too."""
+    content = [line.strip() for line in text.splitlines() if line.strip()]
+    counts = Counter("\n".join(content[i : i + lines]) for i in range(len(content) - lines + 1))
+    return {block: count for block, count in counts.items() if count > most}
+
+
+def test_repeated_blocks_are_found() -> None:
+    block = "".join(f"line {n}\n" for n in range(5))
+    assert _repeated_blocks("".join(f"{block}\n  copy {i}\n" for i in range(3))) == {}
+    assert _repeated_blocks("".join(f"  {block}\ncopy {i}\n" for i in range(4))) == {block.strip(): 4}
+
+
+def test_no_block_of_the_template_is_copied_more_than_three_times() -> None:
+    # What resources share is a YAML anchor, merged where it is used (see the top of template.yaml).
+    assert _repeated_blocks((ROOT / "template.yaml").read_text()) == {}
