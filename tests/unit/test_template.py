@@ -288,3 +288,19 @@ def test_repeated_blocks_are_found() -> None:
 def test_no_block_of_the_template_is_copied_more_than_three_times() -> None:
     # What resources share is a YAML anchor, merged where it is used (see the top of template.yaml).
     assert _repeated_blocks((ROOT / "template.yaml").read_text()) == {}
+
+
+def test_every_alarm_on_the_workers_metrics_watches_a_metric_they_emit() -> None:
+    """An alarm on a metric name nobody emits never fires (with missing data not breaching)."""
+    from relayq.services import metrics
+
+    source = Path(metrics.__file__).read_text()
+    emitted = set(re.findall(r'add_metric\("(\w+)"', source)) | set(metrics.OUTCOME_METRICS.values())
+    namespace = template()["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
+    watched = {
+        name: alarm["Properties"]["MetricName"]
+        for name, alarm in resources("AWS::CloudWatch::Alarm").items()
+        if alarm["Properties"].get("Namespace") == namespace
+    }
+    assert watched, "the template alarms on the workers' EMF metrics"
+    assert {name: metric for name, metric in watched.items() if metric not in emitted} == {}
