@@ -27,6 +27,8 @@ $(STAMP): requirements-dev.txt
 	$(BIN)/python -m pip check
 	touch $(STAMP)
 
+# The targets that need no system package (the inner loop: lint, types, lock, unit tests) depend on
+# $(STAMP) alone, so that `make check` on a fresh machine does not wait for chromium.
 install: $(STAMP) system-deps
 
 # checkov pins packaging<24 and boto3==1.35.49, which clash with pytest and the tests' boto3, so
@@ -51,13 +53,13 @@ for-each-export = set -o pipefail; for entry in $(LOCK_EXPORTS); do file=$${entr
 
 # After an edit of pyproject.toml: re-resolve what changed (the other pins stay) and re-export.
 # `uv lock --upgrade-package NAME` moves one pin on purpose.
-lock: install
+lock: $(STAMP)
 	$(BIN)/uv lock
 	$(call for-each-export,cat > $$file)
 
 # The lock agrees with pyproject.toml, every export with the lock, and the pre-commit hooks' tool
 # pins with the dev group's. Offline while the lock holds (uv resolves only what pyproject changed).
-lock-check: install
+lock-check: $(STAMP)
 	$(BIN)/uv lock --locked --quiet
 	@$(call for-each-export,diff -u $$file - >&2 || { echo "$$file is stale: make lock" >&2; false; })
 	@for pin in $$(grep -oE '[A-Za-z0-9_.-]+==[^"]+' .pre-commit-config.yaml); do \
@@ -78,15 +80,15 @@ system-deps:
 	  echo "installing chromium and chromium-driver (apt-get) for the dashboard's browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
-format: install
+format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-lint: install
+lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: install
+typecheck: $(STAMP)
 	$(BIN)/mypy layers/queue/relayq functions tests bench devstack tools
 
 sam-validate: install
@@ -102,7 +104,7 @@ COVERAGE := --cov=relayq --cov-branch --cov-report=term
 
 # The pure unit tests (no redis-server, moto or process of their own: those are integration
 # tests), in one process: they take about a second, less than starting xdist's workers.
-unit: install
+unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit -p no:xdist
 
 integration: install
@@ -113,7 +115,7 @@ e2e: install
 
 # The inner loop, under a minute: lint, types, the lock's exports, the pure unit tests; prints its
 # time. Two at a time: mypy takes most of it, the rest runs beside it (each one's output kept whole).
-check: install
+check: $(STAMP)
 	@start=$$EPOCHREALTIME; status=0; \
 	$(MAKE) --no-print-directory -j 2 --output-sync=target typecheck lint lock-check unit || status=$$?; \
 	awk -v start=$$start -v end=$$EPOCHREALTIME 'BEGIN { printf "make check: %.1f s\n", end - start }'; \
