@@ -9,27 +9,61 @@ export SAM_CLI_TELEMETRY := 0
 export SAM_CLI_DISABLE_TELEMETRY := 1
 PYTEST_WORKERS ?= 2
 
-.PHONY: test run events docs config-docs install system-deps lint format typecheck sam-validate sam-build unit integration e2e bench clean template-check
+.PHONY: test check run events docs config-docs install system-deps lint format typecheck sam-validate sam-build unit integration e2e bench clean template-check
+.PHONY: lock lock-check
 .PHONY: sam-local sam-local-api sam-local-setup sam-local-optional-setup
 
-$(STAMP): requirements-dev.txt layers/queue/requirements.txt
+# --- dependencies ---------------------------------------------------------------------------------
+# Declared once, in pyproject.toml (the layer's runtime requirements and the dependency groups);
+# uv.lock pins every package of every group with its hashes. The requirements files are exports of
+# the lock (`make lock`), which pip installs with --require-hashes: a fresh machine and CI need only
+# pip to install, and uv (pinned in the dev group) only to change the lock. An export is the whole
+# closure, so pip installs it with --no-deps (uv's exports name a package's extras apart, e.g.
+# boto3 and awscrt for aws-sam-cli's boto3[crt], which pip's hash mode would otherwise refuse) and
+# `pip check` confirms that nothing is missing. requirements-dev.txt brings its own pinned pip.
+$(STAMP): requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	$(BIN)/python -m pip install -q --require-hashes --no-deps -r requirements-dev.txt
+	$(BIN)/python -m pip check
 	touch $(STAMP)
 
+# The targets that need no system package (the inner loop: lint, types, lock, unit tests) depend on
+# $(STAMP) alone, so that `make check` on a fresh machine does not wait for chromium.
 install: $(STAMP) system-deps
 
-# checkov pins packaging<24 and click versions that clash with pytest and aws-sam-cli, so the
-# security scanner gets a virtualenv of its own.
+# checkov pins packaging<24 and boto3==1.35.49, which clash with pytest and the tests' boto3, so
+# the security scanner gets a virtualenv of its own (and a fork of the lock: [tool.uv] conflicts).
 SCAN_VENV := .venv-checkov
 SCAN_STAMP := $(SCAN_VENV)/.installed
 
 $(SCAN_STAMP): requirements-scan.txt
 	test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
-	$(SCAN_VENV)/bin/python -m pip install -q --upgrade pip
-	$(SCAN_VENV)/bin/python -m pip install -q -r requirements-scan.txt
+	$(SCAN_VENV)/bin/python -m pip install -q --require-hashes --no-deps -r requirements-scan.txt
+	$(SCAN_VENV)/bin/python -m pip check
 	touch $(SCAN_STAMP)
+
+# Each file generated from uv.lock, with the `uv export` options that select its part (file:options).
+# layers/queue/requirements.txt (the layer's own, no group) is what `sam build` installs into /opt/python.
+LOCK_EXPORTS := requirements-dev.txt:--group=dev requirements-deploy.txt:--only-group=deploy \
+  requirements-scan.txt:--only-group=scan requirements-docs.txt:--only-group=docs layers/queue/requirements.txt:
+LOCK_HEADER := \# Generated from uv.lock by `make lock` (pyproject.toml declares the dependencies); do not edit.
+# $(call for-each-export,COMMAND): COMMAND reads each file's export on stdin, its name in $$file.
+for-each-export = set -o pipefail; for entry in $(LOCK_EXPORTS); do file=$${entry%%:*}; \
+  { echo '$(LOCK_HEADER)'; $(BIN)/uv export --frozen --no-emit-project --no-header --quiet $${entry\#*:}; } | $(1) || exit 1; done
+
+# After an edit of pyproject.toml: re-resolve what changed (the other pins stay) and re-export.
+# `uv lock --upgrade-package NAME` moves one pin on purpose.
+lock: $(STAMP)
+	$(BIN)/uv lock
+	$(call for-each-export,cat > $$file)
+
+# The lock agrees with pyproject.toml, every export with the lock, and the pre-commit hooks' tool
+# pins with the dev group's. Offline while the lock holds (uv resolves only what pyproject changed).
+lock-check: $(STAMP)
+	$(BIN)/uv lock --locked --quiet
+	@$(call for-each-export,diff -u $$file - >&2 || { echo "$$file is stale: make lock" >&2; false; })
+	@for pin in $$(grep -oE '[A-Za-z0-9_.-]+==[^"]+' .pre-commit-config.yaml); do \
+	  grep -q "^$$pin " requirements-dev.txt || { echo ".pre-commit-config.yaml: $$pin is not the lock's" >&2; exit 1; }; done
 
 # template.yaml: cfn-lint with warnings as failures, checkov (offline, CloudFormation only, every
 # exception justified in template.yaml or .checkov.yaml); the GitHub workflows against their schema.
@@ -46,15 +80,15 @@ system-deps:
 	  echo "installing chromium and chromium-driver (apt-get) for the dashboard's browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
-format: install
+format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-lint: install
+lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: install
+typecheck: $(STAMP)
 	$(BIN)/mypy layers/queue/relayq functions tests bench devstack tools
 
 sam-validate: install
@@ -63,17 +97,33 @@ sam-validate: install
 sam-build: install
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/sam build --cached --parallel >/dev/null
 
-unit: install
-	$(BIN)/pytest -q tests/unit -n $(PYTEST_WORKERS)
+# Line and branch coverage of the layer (relayq), measured in the pytest processes (pytest-cov
+# combines the xdist workers'). Not measured: processes that the tests start (the fault tests'
+# worker processes, devstack's Lambda containers, the e2e stack, sam local's container).
+COVERAGE := --cov=relayq --cov-branch --cov-report=term
+
+# The pure unit tests (no redis-server, moto or process of their own: those are integration
+# tests), in one process: they take about a second, less than starting xdist's workers.
+unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit -p no:xdist
 
 integration: install
-	$(BIN)/pytest -q tests/integration -n $(PYTEST_WORKERS)
+	$(BIN)/pytest -q tests/integration -n $(PYTEST_WORKERS) $(COVERAGE)
 
 e2e: install
 	$(BIN)/pytest -q tests/e2e
 
-test: install lint typecheck docs sam-validate sam-build template-check sam-local-optional-setup
-	$(BIN)/pytest -q tests -n $(PYTEST_WORKERS)
+# The inner loop, under a minute: lint, types, the lock's exports, the pure unit tests; prints its
+# time. Two at a time: mypy takes most of it, the rest runs beside it (each one's output kept whole).
+check: $(STAMP)
+	@start=$$EPOCHREALTIME; status=0; \
+	$(MAKE) --no-print-directory -j 2 --output-sync=target typecheck lint lock-check unit || status=$$?; \
+	awk -v start=$$start -v end=$$EPOCHREALTIME 'BEGIN { printf "make check: %.1f s\n", end - start }'; \
+	exit $$status
+
+# Every suite, the unit tests again (a second) so that the coverage figure counts them too.
+test: check docs sam-validate sam-build template-check sam-local-optional-setup
+	$(BIN)/pytest -q tests -n $(PYTEST_WORKERS) $(COVERAGE)
 
 # Benchmarks print figures against a baseline measured in the same run (see bench/README.md).
 BENCH_ENV := PYTHONPATH=layers/queue:.
@@ -124,13 +174,15 @@ run: install
 events: install
 	PYTHONPATH=layers/queue:. $(BIN)/python -m devstack.events
 
-# --- docs (docs/, mkdocs.yml): MkDocs + Material in a virtualenv of their own (requirements-docs.txt) ---
+# --- docs (docs/, mkdocs.yml): MkDocs + Material in a virtualenv of their own (the lock's docs group,
+# exported to requirements-docs.txt: mkdocs pins a newer click than aws-sam-cli allows) ---
 DOCS_VENV := .venv-docs
 DOCS_STAMP := $(DOCS_VENV)/.installed
 
 $(DOCS_STAMP): requirements-docs.txt
 	test -x $(DOCS_VENV)/bin/python || $(PYTHON) -m venv $(DOCS_VENV)
-	$(DOCS_VENV)/bin/python -m pip install -q -r requirements-docs.txt
+	$(DOCS_VENV)/bin/python -m pip install -q --require-hashes --no-deps -r requirements-docs.txt
+	$(DOCS_VENV)/bin/python -m pip check
 	touch $(DOCS_STAMP)
 
 # The site in site/; --strict fails on a broken link or anchor, a missing page or one left out of the nav.

@@ -51,6 +51,9 @@ def lambda_env(
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     redis.Redis.from_url(redis_server.url).flushall()
+    # moto's server runs in this process, so a test under mock_aws here (the ``aws`` fixture)
+    # resets its backends too: the tables come back if it did.
+    moto_server.create_tables(TABLE_NAMES)
     _clear_tables(moto_server)  # the tables are shared by the tests of this process
     reset_caches()
     yield env
