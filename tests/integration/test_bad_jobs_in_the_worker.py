@@ -1,7 +1,7 @@
 """Bad jobs through the worker handler, as a schedule runs it: a job that raises, one that hangs
 past its timeout and one that returns something unserialisable are failed or retried as
 configured, and the same invocation goes on to complete the good jobs queued behind them (the
-unit tests in tests/unit/test_job_queue.py prove each case on the core alone)."""
+unit tests in tests/integration/test_job_queue.py prove each case on the core alone)."""
 
 from __future__ import annotations
 
