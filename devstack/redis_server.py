@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import redis
@@ -18,15 +20,26 @@ def free_port() -> int:
 
 
 class RedisServer:
-    """``redis-server`` as a child process. AOF on when ``appendonly`` (data survives restarts)."""
+    """``redis-server`` (or a compatible ``binary``, e.g. ``valkey-server``) as a child process.
+    AOF on when ``appendonly`` (data survives restarts); ``extra_args`` are more command-line
+    options (``--maxmemory 2mb``, the cluster fixture's ``--cluster-enabled yes``)."""
 
     def __init__(
-        self, data_dir: Path, port: int | None = None, *, appendonly: bool = False, host: str = "127.0.0.1"
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        *,
+        appendonly: bool = False,
+        host: str = "127.0.0.1",
+        extra_args: Sequence[str] = (),
+        binary: str = "redis-server",
     ) -> None:
         self.data_dir = data_dir
         self.host = host
         self.port = port or free_port()
         self.appendonly = appendonly
+        self.extra_args = list(extra_args)
+        self.binary = binary
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -34,13 +47,13 @@ class RedisServer:
         return f"redis://{self.host}:{self.port}/0"
 
     def start(self) -> RedisServer:
-        binary = shutil.which("redis-server")
+        binary = shutil.which(self.binary)
         if binary is None:
-            raise RuntimeError("redis-server is not installed: run `make install` (apt-get install redis-server)")
+            raise RuntimeError(f"{self.binary} is not installed: run `make install` (apt-get install redis-server)")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [binary, "--port", str(self.port), "--bind", self.host, "--dir", str(self.data_dir)]
         args += ["--save", "", "--appendonly", "yes" if self.appendonly else "no", "--protected-mode", "no"]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen([*args, *self.extra_args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = redis.Redis(host=self.host, port=self.port, socket_connect_timeout=0.2)
         for _ in range(200):
             try:
@@ -48,10 +61,21 @@ class RedisServer:
                     return self
             except redis.ConnectionError:
                 time.sleep(0.025)
-        raise RuntimeError(f"redis-server did not answer on port {self.port}")
+        raise RuntimeError(f"{self.binary} did not answer on port {self.port}")
+
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP): it keeps its port and accepts connections but never
+        answers, as a hung or partitioned node does."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGCONT)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
+            self.resume()  # a paused server would not see the SIGTERM
             self.process.terminate()
             self.process.wait(timeout=10)
         self.process = None

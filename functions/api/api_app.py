@@ -19,14 +19,15 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from relayq.container import container
-from relayq.domain.errors import InternalError, NoRoute, QueueError, RateLimited, RedisUnavailable
-from relayq.http.errors import error_body, status_of
+from relayq.domain.errors import InternalError, NoRoute, QueueError, RateLimited
+from relayq.http.errors import error_body, error_headers, status_of
 from relayq.http.request_log import request_log_fields
 from relayq.http.responses import json_response
 from relayq.http.validation import invalid_params
+from relayq.redis.failures import REDIS_FAILURES, explain
 
 logger = Logger()
 app = APIGatewayRestResolver(enable_validation=True)
@@ -36,8 +37,8 @@ app = APIGatewayRestResolver(enable_validation=True)
 
 
 def _queue_error(error: QueueError) -> Response[Any]:
-    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else None
-    return json_response(status_of(error), error_body(error), headers)
+    error = explain(error)  # a Redis error answers as what its cause was, which is logged
+    return json_response(status_of(error), error_body(error), error_headers(error))
 
 
 def _validation_error(error: RequestValidationError) -> Response[Any]:
@@ -48,9 +49,9 @@ def _no_route(_: NotFoundError) -> Response[Any]:
     return _queue_error(NoRoute())
 
 
-def _redis_down(_: RedisError) -> Response[Any]:
+def _redis_failed(error: RedisError | RedisClusterException) -> Response[Any]:
     # Reads that go straight to Redis (worker status, metrics) fail like the queue's own calls.
-    return _queue_error(RedisUnavailable())
+    return _queue_error(explain(error))
 
 
 def _unexpected(error: Exception) -> Response[Any]:
@@ -62,7 +63,7 @@ def _unexpected(error: Exception) -> Response[Any]:
 # registers them on the app).
 app.exception_handler(QueueError)(_queue_error)
 app.exception_handler(RequestValidationError)(_validation_error)
-app.exception_handler(RedisError)(_redis_down)
+app.exception_handler(list(REDIS_FAILURES))(_redis_failed)
 app.not_found(_no_route)
 app.exception_handler(Exception)(_unexpected)
 
@@ -70,17 +71,22 @@ app.exception_handler(Exception)(_unexpected)
 # --- per-token rate limit -------------------------------------------------------------------------
 
 
+# Not counted: the health probe answers within its own timeout whatever Redis does, and counting
+# needs Redis (a hung node would hold every probe for the queue's full socket timeouts).
+HEALTH_PATH = "/health"
+
+
 def rate_limit(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
     """Count the call against its token's per-minute budget (the limit comes from the token record
-    through the authorizer, else the deployment default)."""
+    through the authorizer, else the deployment default); /health is not counted."""
     authorizer = authorizer_context(app.current_event)
     token_id = authorizer.get("token_id")
-    if not token_id:
+    if not token_id or app.current_event.path == HEALTH_PATH:
         return next_middleware(app)
     limit = int(authorizer.get("rate_limit") or container().settings.rate_limit_per_minute)
     try:
         decision = container().rate_limiter.hit(token_id, limit)
-    except RedisError:
+    except REDIS_FAILURES:
         # Without Redis the queue cannot work either; let the route answer (503, or /health's
         # report) instead of hiding the outage behind a rate-limit error.
         logger.warning("rate limiter unavailable; call not counted", extra={"token_id": token_id})

@@ -13,15 +13,17 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
+from redis.exceptions import RedisClusterException, RedisError
 
 from relayq.container import container
 from relayq.domain.clock import now_ms
 from relayq.domain.cron import Site
 from relayq.domain.errors import CronRateLimited, InvalidInput, QueueError
-from relayq.http.errors import error_body, status_of
+from relayq.http.errors import error_body, error_headers, status_of
 from relayq.http.request_log import request_log_fields
 from relayq.http.responses import json_response
 from relayq.http.validation import one_line, validate
+from relayq.redis.failures import REDIS_FAILURES, explain
 from relayq.services.cron.results import QueuedRun, RunSummary
 from relayq.services.cron.service import as_cron_event
 from relayq.services.cron.targets import configured_sites
@@ -148,9 +150,21 @@ def rate_limited(error: CronRateLimited) -> Response[Any]:
     return _answer(status_of(error), error.message, body, _wants_text(), headers)
 
 
+def _error_answer(error: QueueError) -> Response[Any]:
+    error = explain(error)  # a Redis error answers as what its cause was, which is logged
+    body = {**error_body(error), "success": False}
+    return _answer(status_of(error), error.message, body, _wants_text(), error_headers(error))
+
+
 @app.exception_handler(QueueError)  # type: ignore[untyped-decorator]
 def queue_error(error: QueueError) -> Response[Any]:
-    return _answer(status_of(error), error.message, {**error_body(error), "success": False}, _wants_text())
+    return _error_answer(error)
+
+
+@app.exception_handler(list(REDIS_FAILURES))  # type: ignore[untyped-decorator]
+def redis_failed(error: RedisError | RedisClusterException) -> Response[Any]:
+    """A Redis call no service wrapped (the trigger's lock, the deferred run's queue)."""
+    return _error_answer(explain(error))
 
 
 @app.exception_handler(json.JSONDecodeError)  # type: ignore[untyped-decorator]

@@ -8,7 +8,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
 from relayq.domain import errors
-from relayq.http.errors import error_body, status_of
+from relayq.http.errors import error_body, error_headers, status_of
 from relayq.http.validation import one_line, validate
 
 STATUS = {
@@ -34,7 +34,9 @@ STATUS = {
     "EnqueueFailed": 500,
     "WorkerExecutionFailed": 500,
     "InternalError": 500,
+    "RedisRefused": 500,
     "RedisUnavailable": 503,
+    "RedisOutOfMemory": 507,
     "StoreUnavailable": 503,
     "DeferredUnavailable": 503,
 }
@@ -67,6 +69,14 @@ def test_the_error_body_carries_the_status_and_the_data() -> None:
         "message": "Bad.",
         "data": {"status": 400, "params": {"a": "why"}},
     }
+
+
+def test_retry_after_only_for_what_passes() -> None:
+    assert error_headers(errors.RateLimited(12)) == {"Retry-After": "12"}
+    assert error_headers(errors.RedisUnavailable()) == {"Retry-After": "5"}
+    assert error_headers(errors.RedisOutOfMemory()) is None
+    assert error_headers(errors.RedisRefused()) is None
+    assert error_headers(errors.StoreUnavailable()) is None
 
 
 class Query(BaseModel):

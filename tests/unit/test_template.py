@@ -27,6 +27,7 @@ PREFIX = str(Settings.model_config.get("env_prefix", ""))
 FINE_DEFAULTS = {
     "redis_auth_token",  # deployments give QUEUE_REDIS_AUTH_SECRET_ARN instead: no secret in plain text
     "redis_socket_timeout",
+    "redis_health_timeout",
     "default_queue",
     "default_priority",
     "default_max_attempts",

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
         description="Speak the cluster protocol (ElastiCache Serverless, cluster mode).",
     )
     redis_socket_timeout: float = Field(default=2.0, gt=0, description="Seconds for connect and for each command.")
+    redis_health_timeout: float = Field(
+        default=1.0,
+        gt=0,
+        description="Seconds `/health` waits for the Redis node that holds the deployment's keys (connect, then "
+        "its answer), once, before it reports Redis as down.",
+    )
     key_prefix: str = Field(
         default="rq",
         description="Hash tag shared by every key of one deployment (`{rq}:...`), so multi-key scripts stay in "

@@ -53,9 +53,28 @@ class JobNotRetryable(QueueError):
     message = "Job not found or is not failed."
 
 
+# What a failed Redis call means for the caller (relayq.redis.failures tells them apart): an
+# outage, which passes (try again later), or a refusal, which retrying the same call does not fix.
 class RedisUnavailable(QueueError):
+    """Redis could not be reached, timed out, or its cluster is down or failing over."""
+
     code = "redis_unavailable"
     message = "The queue backend (Redis) is unavailable. Try again later."
+    retry_after = 5  # seconds: a dropped connection or a node's restart; a failover may need more tries
+
+
+class RedisRefused(QueueError):
+    """Redis answered, refusing the command: an error in the command or a script (a bug to fix)."""
+
+    code = "redis_error"
+    message = "The queue backend (Redis) refused the command."
+
+
+class RedisOutOfMemory(RedisRefused):
+    """Redis is at its memory limit and takes no writes (until jobs finish or it gets more memory)."""
+
+    code = "redis_out_of_memory"
+    message = "The queue backend (Redis) is out of memory and accepts no new work."
 
 
 class StoreUnavailable(QueueError):

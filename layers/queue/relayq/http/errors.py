@@ -29,7 +29,9 @@ STATUS_OF_ERROR: dict[type[errors.QueueError], int] = {
     errors.EnqueueFailed: 500,
     errors.WorkerExecutionFailed: 500,
     errors.InternalError: 500,
+    errors.RedisRefused: 500,
     errors.RedisUnavailable: 503,
+    errors.RedisOutOfMemory: 507,
     errors.StoreUnavailable: 503,
     errors.DeferredUnavailable: 503,
 }
@@ -37,6 +39,13 @@ STATUS_OF_ERROR: dict[type[errors.QueueError], int] = {
 
 def status_of(error: errors.QueueError) -> int:
     return next(STATUS_OF_ERROR[cls] for cls in type(error).__mro__ if cls in STATUS_OF_ERROR)
+
+
+def error_headers(error: errors.QueueError) -> dict[str, str] | None:
+    """``Retry-After`` (seconds) of the errors that pass: a rate limit, a Redis outage."""
+    if isinstance(error, errors.RateLimited | errors.RedisUnavailable):
+        return {"Retry-After": str(error.retry_after)}
+    return None
 
 
 def error_body(error: errors.QueueError) -> dict[str, Any]:

@@ -32,6 +32,8 @@ from relayq.domain.outcomes import BatchResult
 from relayq.domain.registry import JobRegistry
 from relayq.dynamodb.jobs import JobPage, JobStore
 from relayq.redis.broker import QueueEntry, QueueLengths, RedisBroker
+from relayq.redis.failures import REDIS_FAILURES, redis_failure
+from relayq.redis.probe import NodeDown, probe
 from relayq.services.processor import Processor
 from relayq.settings import Settings
 
@@ -105,15 +107,12 @@ class JobService:
         return job, due
 
     def create(self, request: NewJob) -> Job:
-        """Record the job, then queue it. If Redis refuses, the record is removed again and the
-        caller gets 503, so no record waits "queued" for a job Redis never had."""
+        """Record the job, then queue it. If queuing fails, the record is removed again and the
+        caller gets the Redis error (an outage or a refusal), so no record waits "queued" for a
+        job Redis never had."""
         job, due = self.build(request)
         self.store.put_new(job)
-        try:
-            self.broker.enqueue([queue_entry(job, due)])
-        except RedisError as error:
-            self.store.delete_if_queued(job.id)
-            raise RedisUnavailable() from error
+        self._enqueue_or_forget([job], [queue_entry(job, due)])
         self.hooks.emit("job_created", job=job)
         return job
 
@@ -122,14 +121,26 @@ class JobService:
         built = [self.build(r) for r in requests]
         jobs = [job for job, _ in built]
         self.store.put_many(jobs)
-        try:
-            self.broker.enqueue([queue_entry(job, due) for job, due in built])
-        except RedisError as error:
-            for job in jobs:
-                self.store.delete_if_queued(job.id)
-            raise RedisUnavailable() from error
+        self._enqueue_or_forget(jobs, [queue_entry(job, due) for job, due in built])
         self.hooks.emit("jobs_created", jobs=jobs)
         return jobs
+
+    def _enqueue_or_forget(self, jobs: Sequence[Job], entries: Sequence[QueueEntry]) -> None:
+        """Queue the new jobs' entries; on any failure delete their records, then raise (a Redis
+        failure as its domain error). Should the enqueue have run after all (its reply lost), the
+        entries outlive their records: a worker's conditional start finds no record and drops
+        them, so nothing runs that the caller was told failed."""
+        try:
+            self.broker.enqueue(entries)
+        except Exception as error:
+            for job in jobs:
+                try:
+                    self.store.delete_if_queued(job.id)
+                except Exception:  # the original failure is the answer; this one is for the operator
+                    logger.exception("job %s: record left after a failed enqueue", job.id)
+            if isinstance(error, REDIS_FAILURES):
+                raise redis_failure(error) from error
+            raise
 
     # --- reading --------------------------------------------------------------------------------
 
@@ -235,15 +246,19 @@ class JobService:
         return data
 
     def health(self) -> Health:
+        """Probe Redis where the deployment's keys are (within ``redis_health_timeout``) and the
+        jobs table; either failing makes the deployment unhealthy."""
         health = Health()
         try:
-            info = self.broker.conn.info()
+            info = probe(self.broker.conn, self.broker.keys.queues, self.settings.redis_health_timeout)
             health.redis_connected = True
             health.redis_info = {
                 key: info.get(key)
                 for key in ("redis_version", "used_memory_human", "connected_clients", "uptime_in_seconds")
             }
-        except RedisError as error:
+        except NodeDown as down:
+            health.errors.append(f"redis: {down}")
+        except REDIS_FAILURES as error:  # no node holds the slot (a cluster that lost it)
             health.errors.append(f"redis: {type(error).__name__}")
         try:
             self.store.client.describe_table(TableName=self.store.table)

@@ -18,8 +18,9 @@ from relayq.aws import AwsClients
 from relayq.domain.clock import now_ms
 from relayq.domain.cron import RUN_JOB, BatchSpec, batch_jobs
 from relayq.domain.cron import new_run_id as make_run_id
-from relayq.domain.errors import DeferredUnavailable, QueueError, RedisUnavailable
+from relayq.domain.errors import DeferredUnavailable, QueueError, RedisRefused, RedisUnavailable
 from relayq.domain.models import NewJob
+from relayq.redis.failures import REDIS_FAILURES
 from relayq.services.cron.results import ProcessQueueResult, QueuedRun, RunSummary
 from relayq.services.cron.runner import CronRunner
 from relayq.services.jobs import JobService
@@ -118,8 +119,10 @@ class CronService:
                     self.runs.discard(run_id)
                 raise
             return QueuedRun(run_id, "redis", MESSAGE_REDIS)
-        except (RedisError, RedisUnavailable) as error:
-            logger.warning("Redis unavailable (%s): deferring the cron run by async invocation", type(error).__name__)
+        except (*REDIS_FAILURES, RedisUnavailable, RedisRefused) as error:
+            logger.warning(
+                "Redis cannot take the cron run (%s): deferring it by async invocation", type(error).__name__
+            )
         run_id = new_run_id()
         self.runs.create(run_id, "deferred", triggered_by)
         try:
