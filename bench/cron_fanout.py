@@ -32,6 +32,7 @@ from devstack.template import create_table, table_names
 from relayq.domain.cron import CronTarget
 from relayq.services.cron.fanout import FanOutOptions, fan_out
 from relayq.services.cron.targets import doing_wp_cron
+from relayq.services.outbound import OutboundGuard
 
 TABLES = table_names("bench")
 PRINCIPAL = {"principalId": "tok_bench", "token_id": "tok_bench", "scope": "full"}
@@ -44,12 +45,20 @@ def fan_out_rows(sites: int, delay: float, concurrency: int) -> list[tuple[str, 
         CronTarget(site=farm.url(f"s{n}"), url=f"{farm.url(f's{n}')}/wp-cron.php?doing_wp_cron={stamp}")
         for n in range(sites)
     ]
+    # The farm is on 127.0.0.1, which the guard refuses unless allow-listed: exactly its port.
+    guard = OutboundGuard(allow=[f"127.0.0.1:{farm.port}"])
     rows = []
     try:
         for label, options in (
-            (f"concurrent fan-out ({concurrency} at a time)", FanOutOptions(concurrency=concurrency, timeout=10)),
-            ("serial, waiting for each answer", FanOutOptions(concurrency=1, timeout=10)),
-            ("serial fire-and-forget, 0.01 s timeout (plugin)", FanOutOptions(concurrency=1, timeout=0.01)),
+            (
+                f"concurrent fan-out ({concurrency} at a time)",
+                FanOutOptions(concurrency=concurrency, timeout=10, guard=guard),
+            ),
+            ("serial, waiting for each answer", FanOutOptions(concurrency=1, timeout=10, guard=guard)),
+            (
+                "serial fire-and-forget, 0.01 s timeout (plugin)",
+                FanOutOptions(concurrency=1, timeout=0.01, guard=guard),
+            ),
         ):
             started = time.perf_counter()
             results = fan_out(targets, options)

@@ -33,6 +33,13 @@ def parse_args() -> StackConfig:
         help="make timeouts N times longer (slow machines)",
     )
     parser.add_argument("--snapshot-interval", type=float, default=defaults.snapshot_interval, help="seconds")
+    parser.add_argument(
+        "--outbound-allow",
+        type=lambda value: tuple(part.strip() for part in value.split(",") if part.strip()),
+        default=defaults.outbound_allow,
+        help="host:port of local servers api_sync jobs and the cron may call (comma separated); "
+        "internal addresses are refused otherwise",
+    )
     args = parser.parse_args()
     return StackConfig(**vars(args))
 

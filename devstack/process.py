@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,10 @@ START_TIMEOUT_S = 120
 
 
 class StackProcess:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, outbound_allow: Sequence[str] = ()) -> None:
+        """``outbound_allow``: the ``host:port`` of local servers its jobs may call (demos)."""
         self.data_dir = data_dir
+        self.outbound_allow = tuple(outbound_allow)
         self.log_path = data_dir / "stack.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.env: dict[str, str] = {}
@@ -37,6 +40,8 @@ class StackProcess:
         ports = [arg for name in ("api", "lambda", "moto", "redis") for arg in (f"--{name}-port", "0")]
         command = [sys.executable, "-m", "devstack", "--data-dir", str(self.data_dir), *ports]
         command += ["--schedule-scale", str(SCHEDULE_SCALE), "--timeout-scale", str(TIMEOUT_SCALE)]
+        if self.outbound_allow:
+            command += ["--outbound-allow", ",".join(self.outbound_allow)]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "queue"), str(ROOT)])}
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -32,7 +32,10 @@ class SiteFarm:
     500, ``slow-*`` answers after ``slow_seconds``, ``hang-*`` after ``hang_seconds``, others 200
     after ``delay`` seconds. Every cron call is recorded."""
 
-    def __init__(self, *, delay: float = 0.0, slow_seconds: float = 0.2, hang_seconds: float = 2.0) -> None:
+    def __init__(
+        self, *, delay: float = 0.0, slow_seconds: float = 0.2, hang_seconds: float = 2.0, port: int = 0
+    ) -> None:
+        """``port``: 0 for any free one, or one a stack was told it may call (``--outbound-allow``)."""
         self.delay, self.slow_seconds, self.hang_seconds = delay, slow_seconds, hang_seconds
         self.calls: list[CronCall] = []
         self._lock = threading.Lock()
@@ -62,7 +65,7 @@ class SiteFarm:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = _Server(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", port), Handler)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 

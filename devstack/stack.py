@@ -43,6 +43,10 @@ class StackConfig:
     # Lambda); 1 = as template.yaml and API Gateway say.
     timeout_scale: float = 1.0
     snapshot_interval: float = 5.0
+    # Local servers the functions' api_sync jobs and cron fan-out may call (`host:port` entries,
+    # QUEUE_OUTBOUND_ALLOW): the demos' own. Never the stack's moto, Redis, Lambda API or API: the
+    # guard refuses those even if listed.
+    outbound_allow: tuple[str, ...] = ()
 
 
 @dataclass
@@ -165,7 +169,9 @@ class LocalStack:
 
     def function_environment(self) -> dict[str, str]:
         """What every function sees besides its template variables: the local endpoints, a
-        region and credentials for boto3, and no X-Ray daemon."""
+        region and credentials for boto3, no X-Ray daemon, and the outbound allow-list of the
+        demos (the stack's own API denied by name; its moto, Lambda API and Redis are the
+        guard's own endpoints through AWS_ENDPOINT_URL* and QUEUE_REDIS_URL)."""
         return {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "LANG": "C.UTF-8",
@@ -177,6 +183,8 @@ class LocalStack:
             "AWS_ENDPOINT_URL": self.moto.url,
             "AWS_ENDPOINT_URL_LAMBDA": self.lambda_url,
             "POWERTOOLS_TRACE_DISABLED": "true",
+            "QUEUE_OUTBOUND_ALLOW": ",".join(self.config.outbound_allow),
+            "QUEUE_OUTBOUND_DENY": f"{self.config.host}:{self.config.api_port}",
         }
 
     def write_env_file(self, specs: dict[str, FunctionSpec]) -> None:

@@ -1,12 +1,13 @@
 """Request bodies of the REST API, as the plugin accepts them: JSON or form-encoded, with the
 job payload as an object, a JSON string, ``payload[key]=value`` fields, or the contract's curl form
-``--data-urlencode 'payload[{...}]'`` (a field named ``payload[<json>]`` with no value)."""
+``--data-urlencode 'payload[{...}]'`` (a field named ``payload[<json>]`` with no value). Every way
+in keeps to the same nesting and number limits (``JsonLimits``)."""
 
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Mapping, Sequence
+from json import JSONDecodeError
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -15,16 +16,20 @@ from pydantic import BaseModel, ConfigDict, Field
 from relayq.domain.errors import InvalidInput, PayloadTooLarge
 from relayq.domain.models import NewJob, QueueName
 from relayq.dynamodb.tokens import Scope
+from relayq.http.json_text import JsonLimits, JsonRefused, loads
 from relayq.http.validation import validate
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 MAX_FORM_FIELDS = 1000
 
 
-def _set_nested(data: dict[str, Any], name: str, path: Sequence[str], value: str) -> None:
-    """``name[a][b]=v`` -> data[name][a][b] = v; ``name[]=v`` appends to a list."""
-    target: Any = data
+def _set_nested(data: dict[str, Any], name: str, path: Sequence[str], value: str, max_depth: int) -> None:
+    """``name[a][b]=v`` -> data[name][a][b] = v; ``name[]=v`` appends to a list. The body nests as
+    deep as the field has names (``name[a]`` is ``{"name": {"a": v}}``, two levels)."""
     keys = [name, *path]
+    if len(keys) > max_depth:
+        raise InvalidInput(f"Invalid parameter(s): {name} (nested deeper than {max_depth} levels).")
+    target: Any = data
     for depth, key in enumerate(keys):
         last = depth == len(keys) - 1
         if last or keys[depth + 1] == "":
@@ -41,7 +46,7 @@ def _set_nested(data: dict[str, Any], name: str, path: Sequence[str], value: str
             raise InvalidInput(f"Invalid parameter(s): {name} (mixes an object with other values).")
 
 
-def parse_form(text: str) -> dict[str, Any]:
+def parse_form(text: str, max_depth: int) -> dict[str, Any]:
     data: dict[str, Any] = {}
     try:
         pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS, strict_parsing=False)
@@ -56,12 +61,12 @@ def parse_form(text: str) -> dict[str, Any]:
         if name == "payload" and inner.startswith("{") and value == "":
             data["payload"] = inner  # the contract's curl form: the JSON object is the field name
             continue
-        _set_nested(data, name, inner.split("]["), value)
+        _set_nested(data, name, inner.split("]["), value, max_depth)
     return data
 
 
 def parse_body(
-    body: str | None, content_type: str | None, *, is_base64: bool = False, max_bytes: int
+    body: str | None, content_type: str | None, *, is_base64: bool = False, max_bytes: int, limits: JsonLimits
 ) -> dict[str, Any]:
     """The request body as a dict: JSON object, or form fields for form content types."""
     if is_base64 and body:
@@ -75,27 +80,31 @@ def parse_body(
         raise PayloadTooLarge(f"The request body is larger than {max_bytes} bytes.")
     media_type = (content_type or "").split(";")[0].strip().lower()
     if media_type in FORM_TYPES:
-        return parse_form(body)
+        return parse_form(body, limits.max_depth)
     try:
-        data = json.loads(body)
-    except json.JSONDecodeError as error:
+        data = loads(body, limits)
+    except JSONDecodeError as error:
         raise InvalidInput(f"Invalid parameter(s): body (invalid JSON: {error.msg} at position {error.pos}).") from None
+    except JsonRefused as error:
+        raise InvalidInput(f"Invalid parameter(s): body ({error}).") from None
     if not isinstance(data, dict):
         raise InvalidInput("Invalid parameter(s): body (must be a JSON object).")
     return data
 
 
-def new_job(data: Mapping[str, Any]) -> NewJob:
+def new_job(data: Mapping[str, Any], limits: JsonLimits) -> NewJob:
     """A create request from a parsed body; ``payload`` may also be a JSON text of an object."""
     fields = dict(data)
     payload = fields.get("payload")
     if isinstance(payload, str):
         try:
-            fields["payload"] = json.loads(payload) if payload.strip() else {}
-        except json.JSONDecodeError:
+            fields["payload"] = loads(payload, limits.inner()) if payload.strip() else {}
+        except JSONDecodeError:
             raise InvalidInput(
                 "Invalid parameter(s): payload (not a valid JSON object).", params={"payload": "invalid JSON"}
             ) from None
+        except JsonRefused as error:
+            raise InvalidInput(f"Invalid parameter(s): payload ({error}).", params={"payload": str(error)}) from None
     return validate(NewJob, fields)
 
 

@@ -20,6 +20,7 @@ from relayq.domain.clock import now_ms
 from relayq.domain.cron import Site
 from relayq.domain.errors import CronRateLimited, InvalidInput, QueueError
 from relayq.http.errors import error_body, error_headers, status_of
+from relayq.http.json_text import JsonLimits, JsonRefused, loads
 from relayq.http.request_log import request_log_fields
 from relayq.http.responses import json_response
 from relayq.http.validation import one_line, validate
@@ -63,6 +64,19 @@ class RunsQuery(BaseModel):
 
 def _query() -> dict[str, str]:
     return dict(app.current_event.query_string_parameters or {})
+
+
+def _json_body() -> Any:
+    """The body as JSON within the nesting and number limits (Powertools' ``json_body`` has none:
+    a body nested too deep would be a RecursionError); bad syntax is ``bad_body``'s."""
+    try:
+        text = app.current_event.decoded_body or ""
+    except ValueError:  # bad base64 (binascii.Error) or bytes that are not UTF-8
+        raise InvalidInput("Invalid parameter(s): body: not valid UTF-8 text") from None
+    try:
+        return loads(text, JsonLimits.of(container().settings))
+    except JsonRefused as error:
+        raise InvalidInput(f"Invalid parameter(s): body: {error}") from None
 
 
 def _principal() -> str | None:
@@ -112,7 +126,7 @@ def list_sites() -> dict[str, Any]:
 
 @app.post("/sites")
 def add_sites() -> Response[Any]:
-    raw = app.current_event.json_body
+    raw = _json_body()
     body = validate(SitesBody, raw if isinstance(raw, dict) and "sites" in raw else {"sites": [raw]}, one_line)
     sites = [validate(Site, {"url": s} if isinstance(s, str) else s.model_dump(), one_line) for s in body.sites]
     stored = container().cron.runner.sites.put(sites)
@@ -122,7 +136,7 @@ def add_sites() -> Response[Any]:
 
 @app.delete("/sites")
 def delete_site() -> dict[str, Any]:
-    raw = app.current_event.json_body if app.current_event.body else {}
+    raw = _json_body() if app.current_event.body else {}
     url = _query().get("url") or (raw.get("url") if isinstance(raw, dict) else None)
     if not url:
         raise InvalidInput("The site's url is required (?url= or a JSON body with url).")
@@ -169,7 +183,7 @@ def redis_failed(error: RedisError | RedisClusterException) -> Response[Any]:
 
 @app.exception_handler(json.JSONDecodeError)  # type: ignore[untyped-decorator]
 def bad_body(_: json.JSONDecodeError) -> Response[Any]:
-    """A body that is not JSON (Powertools raises while decoding it)."""
+    """A body that is not JSON."""
     invalid = InvalidInput("The request body is not valid JSON.")
     return _answer(status_of(invalid), invalid.message, error_body(invalid), _wants_text())
 

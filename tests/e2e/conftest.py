@@ -7,13 +7,35 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 
 from devstack.process import Api, StackProcess, wait_for
+from devstack.redis_server import free_port
 from devstack.template import ROOT
 
-__all__ = ["Api", "StackProcess", "wait_for"]
+__all__ = ["Api", "DemoPorts", "StackProcess", "wait_for"]
+
+
+@dataclass(frozen=True)
+class DemoPorts:
+    """Where the tests' local servers listen: the stack allow-lists exactly these (internal
+    addresses are refused to its jobs otherwise), never its own moto, Redis or API."""
+
+    receiver: int  # the api_sync endpoint (test_jobs.Receiver)
+    sites: int  # the cron demo's sites (devstack.sites.SiteFarm)
+    dashboard: int  # what the dashboard's api_sync jobs and cron runs call (dashboard_site.Target)
+
+    @property
+    def allow(self) -> list[str]:
+        return [f"127.0.0.1:{port}" for port in (self.receiver, self.sites, self.dashboard)]
+
+
+@pytest.fixture(scope="session")
+def demo_ports() -> DemoPorts:
+    return DemoPorts(receiver=free_port(), sites=free_port(), dashboard=free_port())
+
 
 pytestmark = pytest.mark.e2e
 
@@ -27,8 +49,8 @@ def keep_log(stack: StackProcess, name: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
-    running = StackProcess(tmp_path_factory.mktemp("localstack")).start()
+def stack(tmp_path_factory: pytest.TempPathFactory, demo_ports: DemoPorts) -> Iterator[StackProcess]:
+    running = StackProcess(tmp_path_factory.mktemp("localstack"), outbound_allow=demo_ports.allow).start()
     yield running
     code = running.stop()
     keep_log(running, "stack")

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from devstack.sites import SiteFarm
-from tests.e2e.conftest import Api, wait_for
+from tests.e2e.conftest import Api, DemoPorts, wait_for
 
 
 @pytest.fixture
-def farm() -> Iterator[SiteFarm]:
-    sites = SiteFarm().start()
+def farm(demo_ports: DemoPorts) -> Iterator[SiteFarm]:
+    sites = SiteFarm(port=demo_ports.sites).start()
     yield sites
     sites.stop()
 

@@ -17,7 +17,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Locator, Page, ViewportSize, expect, sync_playwright
 
-from tests.e2e.conftest import Api, StackProcess, wait_for
+from tests.e2e.conftest import Api, DemoPorts, StackProcess, wait_for
 from tests.support.dashboard_site import StageProxy, Target
 
 pytestmark = pytest.mark.e2e
@@ -64,7 +64,7 @@ class Dashboard:
 
 
 @pytest.fixture(scope="module")
-def dash(stack: StackProcess, api_token: str) -> Iterator[Dashboard]:
+def dash(stack: StackProcess, api_token: str, demo_ports: DemoPorts) -> Iterator[Dashboard]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing: `make system-deps` installs Debian's chromium")
     # A full token of the suite's own with a high limit: the page polls, and the stack's token
@@ -74,7 +74,7 @@ def dash(stack: StackProcess, api_token: str) -> Iterator[Dashboard]:
     api, stranger = Api(stack.url, full), Api(stack.url, "rq_not-a-token")
     for call in (lambda: api.get("/health"), lambda: api.get("/runs"), lambda: stranger.get("/stats")):
         assert wait_for(lambda call=call: call().status_code < 500, timeout=120), "the local stack does not answer"
-    target = Target().start()
+    target = Target(demo_ports.dashboard).start()
     served = requests.get(f"{stack.url}/dashboard", timeout=30)
     proxy = None
     if served.status_code == 200 and served.headers.get("Content-Type", "").startswith("text/html"):

@@ -10,14 +10,14 @@ import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import boto3
 import pytest
 from PIL import Image
 
 from devstack.stack import LOCAL_BUCKET
-from tests.e2e.conftest import Api, StackProcess, wait_for
+from tests.e2e.conftest import Api, DemoPorts, StackProcess, wait_for
 
 FINISHED = ("completed", "failed", "cancelled")
 
@@ -50,9 +50,10 @@ def aws(stack: StackProcess, service: str) -> Any:
 
 
 class Receiver:
-    """An HTTP endpoint for api_sync jobs that records what it received."""
+    """An HTTP endpoint for api_sync jobs that records what it received, on the port the stack
+    allow-lists for it."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int) -> None:
         self.received: list[dict[str, Any]] = []
         receiver = self
 
@@ -70,7 +71,7 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     @property
@@ -79,10 +80,11 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
+def receiver(demo_ports: DemoPorts) -> Iterator[Receiver]:
+    server = Receiver(demo_ports.receiver)
     yield server
     server.server.shutdown()
+    server.server.server_close()  # the next test binds the same port
 
 
 def test_health_and_stats(api: Api) -> None:
@@ -139,6 +141,21 @@ def test_an_api_sync_job_calls_the_endpoint(api: Api, receiver: Receiver) -> Non
     job = finished(api, create(api, type="api_sync", queue="api", payload=payload))
     assert job["status"] == "completed", job
     assert receiver.received == [{"path": "/hook", "body": {"order": 42}}]
+
+
+def test_api_sync_cannot_reach_the_stacks_own_services(api: Api, stack: StackProcess) -> None:
+    """Issue 13: api_sync read the AWS stand-in, Redis and the API itself. Only the demos' ports are
+    allow-listed; the stack's own services are refused even on the same host."""
+    redis_port = urlsplit(stack.env["QUEUE_REDIS_URL"]).port
+    for url, reason in (
+        (f"{stack.env['AWS_ENDPOINT_URL']}/", "the deployment's own AWS endpoint (AWS_ENDPOINT_URL)"),
+        (f"http://127.0.0.1:{redis_port}/", "the deployment's own Redis (QUEUE_REDIS_URL)"),
+        (f"{stack.url}/health", "listed in QUEUE_OUTBOUND_DENY"),
+        ("http://169.254.169.254/latest/meta-data/", "link-local (instance metadata) address"),
+    ):
+        job = finished(api, create(api, type="api_sync", queue="api", payload={"url": url}))
+        assert (job["status"], job["attempts"]) == ("failed", 1), job
+        assert reason in job["error_message"] and job["result"] is None, job
 
 
 def test_a_delayed_job_is_run_by_the_scheduled_worker(api: Api, receiver: Receiver) -> None:

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import StackProcess, keep_log
+from tests.e2e.conftest import DemoPorts, StackProcess, keep_log
 from tests.e2e.test_jobs import Receiver, create, finished, receiver
 
 __all__ = ["receiver"]  # the fixture, shared with test_jobs
 
 
 @pytest.fixture
-def own_stack(tmp_path: Path) -> Iterator[StackProcess]:
-    running = StackProcess(tmp_path / "stack").start()
+def own_stack(tmp_path: Path, demo_ports: DemoPorts) -> Iterator[StackProcess]:
+    running = StackProcess(tmp_path / "stack", outbound_allow=demo_ports.allow).start()
     yield running
     running.stop()
     keep_log(running, "restart")

@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -327,6 +328,53 @@ def test_malformed_create_is_400_and_writes_nothing(
     if field:
         assert field in answer.body["message"]
     nothing_written(gw, full_token)
+
+
+DEEP_OBJECT = '{"type": "echo", "payload": ' + '{"a": ' * 100_000 + "1" + "}" * 100_001
+DEEP_ARRAY = '{"type": "echo", "payload": {"a": ' + "[" * 50_000 + "]" * 50_000 + "}}"
+HUGE_INT = '{"type": "echo", "payload": {"n": ' + "9" * 5000 + "}}"
+JSON, FORM = "application/json", "application/x-www-form-urlencoded"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "reason"),
+    [
+        (DEEP_OBJECT, JSON, "nested deeper than 32 levels"),
+        (DEEP_ARRAY, JSON, "nested deeper than 32 levels"),
+        (HUGE_INT, JSON, "longer than 100 digits"),
+        ('{"type": "echo", "payload": {"n": 1e400}}', JSON, "out of range"),
+        ('{"type": "echo", "payload": {"n": NaN}}', JSON, "not a JSON value"),
+        ("type=echo&payload" + "[a]" * 50_000 + "=1", FORM, "nested deeper than 32 levels"),
+        ("type=echo&payload=" + quote('{"a":' * 30_000 + "1" + "}" * 30_000), FORM, "nested deeper than 31 levels"),
+        ("type=echo&" + quote('payload[{"n": ' + "9" * 5000 + "}]"), FORM, "longer than 100 digits"),
+        (json.dumps({"type": "echo", "payload": "[" * 50_000 + "]" * 50_000}), JSON, "nested deeper than 31 levels"),
+    ],
+)
+def test_hostile_bodies_are_400_and_write_nothing(
+    gw: Gateway, full_token: str, body: str, content_type: str, reason: str
+) -> None:
+    """Found by the abuse pass (issue 13): these were 500 internal_error (RecursionError, ValueError)."""
+    answer = gw.request("POST", "/jobs", token=full_token, body=body, headers={"Content-Type": content_type})
+    assert_error(answer, 400, "rest_invalid_param")
+    assert reason in answer.body["message"]
+    nothing_written(gw, full_token)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("POST", "/workers/trigger"), ("POST", "/tokens"), ("POST", "/jobs/purge")]
+)
+def test_every_body_of_the_api_keeps_to_the_limits(gw: Gateway, full_token: str, method: str, path: str) -> None:
+    for body in (DEEP_ARRAY, HUGE_INT):
+        answer = gw.request(method, path, token=full_token, body=body, headers={"Content-Type": JSON})
+        assert_error(answer, 400, "rest_invalid_param")
+
+
+def test_a_payload_at_the_depth_limit_is_created(gw: Gateway, full_token: str) -> None:
+    payload: dict[str, object] = {"n": 10**99}
+    for _ in range(30):  # 31 levels of payload, 32 with the body
+        payload = {"a": payload}
+    job_id = create(gw, full_token, payload=payload)
+    assert gw.request("GET", f"/jobs/{job_id}", token=full_token).body["payload"] == payload
 
 
 def test_huge_payloads_are_refused(gw: Gateway, full_token: str) -> None:

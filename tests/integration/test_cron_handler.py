@@ -19,6 +19,7 @@ from devstack.redis_server import free_port
 from devstack.sites import LambdaInvokeRecorder, SiteFarm, down_site
 from devstack.template import resources
 from relayq.container import container
+from tests.support.outbound import allowed
 
 SECRET = "tok_s3cr3t-never-in-logs"
 
@@ -38,9 +39,15 @@ def run_event(run_id: str) -> dict[str, Any]:
     return api_event("GET", f"/runs/{run_id}", resource="/runs/{id}")
 
 
+def allow(monkeypatch: pytest.MonkeyPatch, *urls: str) -> None:
+    """Let the fan-out call exactly these local servers (internal addresses are refused otherwise)."""
+    monkeypatch.setenv("QUEUE_OUTBOUND_ALLOW", allowed(*urls))
+
+
 @pytest.fixture
-def farm() -> Iterator[SiteFarm]:
+def farm(monkeypatch: pytest.MonkeyPatch) -> Iterator[SiteFarm]:
     server = SiteFarm(slow_seconds=0.2, hang_seconds=1.5).start()
+    allow(monkeypatch, server.url(""))
     yield server
     server.stop()
 
@@ -84,6 +91,7 @@ def test_sync_run_reports_each_site_and_partial_failure(
     trigger: Any, farm: SiteFarm, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     down = down_site()
+    allow(monkeypatch, farm.url(""), down)
     sites = [farm.url("a"), farm.url("b"), farm.url("slow-c"), farm.url("fail-d"), farm.url("hang-e"), down]
     set_sites(monkeypatch, sites)
 
@@ -297,6 +305,60 @@ def test_sites_are_managed_through_the_api(trigger: Any, monkeypatch: pytest.Mon
     assert again["statusCode"] == 404 and body(again)["code"] == "site_not_found"
     missing = call(trigger, run_event("run_nope"))
     assert missing["statusCode"] == 404 and body(missing)["code"] == "run_not_found"
+
+
+def test_sites_at_internal_addresses_fail_with_the_reason_and_are_not_called(
+    trigger: Any, farm: SiteFarm, lambda_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = SiteFarm().start()  # on 127.0.0.1 as well, but not allow-listed
+    try:
+        moto = lambda_env["AWS_ENDPOINT_URL"]
+        allow(monkeypatch, farm.url(""), moto)  # the AWS endpoint stays refused, even listed
+        set_sites(monkeypatch, [farm.url("a"), other.url("b"), "http://169.254.169.254/latest", f"{moto}/x"])
+        summary = body(call(trigger, api_event("GET", "/run")))
+        run = body(call(trigger, run_event(summary["run_id"])))["run"]
+    finally:
+        other.stop()
+    by_site = {r["site"]: r for r in run["results"]}
+    assert (summary["errors"], run["succeeded"]) == (3, 1)
+    assert by_site[farm.url("a")]["status"] == 200
+    assert "loopback address" in by_site[other.url("b")]["error"] and by_site[other.url("b")]["attempts"] == 1
+    assert "link-local (instance metadata)" in by_site["http://169.254.169.254/latest"]["error"]
+    assert "own AWS endpoint (AWS_ENDPOINT_URL)" in by_site[f"{moto}/x"]["error"]
+    assert other.calls == []
+
+
+DEEP_SITES = '{"sites": ' + "[" * 50_000 + "]" * 50_000 + "}"
+DEEP_OBJECT = '{"url": ' * 100_000 + '"https://a.example"' + "}" * 100_000
+HUGE_NUMBER = '{"sites": [{"url": "https://a.example", "enabled": ' + "9" * 5000 + "}]}"
+
+
+@pytest.mark.parametrize(
+    ("method", "text", "reason"),
+    [
+        ("POST", DEEP_SITES, "nested deeper than 32 levels"),
+        ("POST", DEEP_OBJECT, "nested deeper than 32 levels"),
+        ("POST", HUGE_NUMBER, "longer than 100 digits"),
+        ("DELETE", DEEP_OBJECT, "nested deeper than 32 levels"),
+        ("DELETE", '{"url": "https://a.example", "n": ' + "9" * 5000 + "}", "longer than 100 digits"),
+    ],
+)
+def test_hostile_site_bodies_are_400_and_write_nothing(trigger: Any, method: str, text: str, reason: str) -> None:
+    """Found by the abuse pass (issue 13): Powertools' json_body raised RecursionError / ValueError (500)."""
+    event = proxy_event(method, "/sites", body=text, authorizer=PRINCIPAL)
+    answer = call(trigger, event)
+    assert answer["statusCode"] == 400, answer
+    error = body(answer)
+    assert (error["code"], error["data"]["status"]) == ("rest_invalid_param", 400)
+    assert reason in error["message"]
+    assert body(call(trigger, api_event("GET", "/sites")))["sites"] == []
+
+
+def test_a_site_body_that_is_not_utf8_is_400(trigger: Any) -> None:
+    event = proxy_event("POST", "/sites", body="/w==", authorizer=PRINCIPAL)
+    event["isBase64Encoded"] = True
+    answer = call(trigger, event)
+    assert answer["statusCode"] == 400 and body(answer)["code"] == "rest_invalid_param"
 
 
 @pytest.fixture

@@ -16,7 +16,9 @@ from relayq.domain.errors import CronRateLimited, CronRunInProgress
 from relayq.redis.cron_guard import CronGuard
 from relayq.services.cron.fanout import FanOutOptions, fan_out
 from relayq.services.cron.targets import cron_url, doing_wp_cron
+from relayq.services.outbound import OutboundGuard
 from relayq.settings import Settings
+from tests.support.outbound import allowed
 
 
 @pytest.fixture
@@ -30,10 +32,17 @@ def target(url: str) -> CronTarget:
     return CronTarget(site=url, url=f"{url}/wp-cron.php?doing_wp_cron={doing_wp_cron()}")
 
 
+def only(*urls: str) -> OutboundGuard:
+    """A guard that lets the fan-out call exactly these local servers."""
+    return OutboundGuard(allow=allowed(*urls).split(","))
+
+
 def test_fan_out_records_status_duration_and_errors_per_site(farm: SiteFarm) -> None:
     down = down_site()
     names = ["ok", "slow-1", "fail-1", "hang-1"]
-    options = FanOutOptions(concurrency=3, timeout=0.5, connect_retries=2, retry_pause=0.01)
+    options = FanOutOptions(
+        concurrency=3, timeout=0.5, connect_retries=2, retry_pause=0.01, guard=only(farm.url(""), down)
+    )
 
     results = fan_out([target(farm.url(n)) for n in names] + [target(down)], options)
 
@@ -49,11 +58,31 @@ def test_fan_out_records_status_duration_and_errors_per_site(farm: SiteFarm) -> 
 
 
 def test_fan_out_posts_with_the_plugins_user_agent(farm: SiteFarm) -> None:
-    fan_out([target(farm.url("a"))], FanOutOptions())
-    fan_out([target(farm.url("b"))], FanOutOptions(home_url="https://network.example/"))
+    fan_out([target(farm.url("a"))], FanOutOptions(guard=only(farm.url(""))))
+    fan_out([target(farm.url("b"))], FanOutOptions(home_url="https://network.example/", guard=only(farm.url(""))))
     agents = {c.site: c.user_agent for c in farm.calls}
     assert agents == {"a": f"All Sites Cron; {farm.url('a')}/", "b": "All Sites Cron; https://network.example/"}
     assert {c.method for c in farm.calls} == {"POST"}
+
+
+def test_a_site_at_an_internal_address_is_a_failed_site_and_is_not_called(farm: SiteFarm) -> None:
+    options = FanOutOptions(connect_retries=2, retry_pause=0.01)  # the default guard: public addresses only
+    allowed_one = SiteFarm().start()
+    try:
+        results = fan_out(
+            [target(farm.url("a")), target(f"http://2130706433:{farm.port}/b"), target(allowed_one.url("c"))],
+            FanOutOptions(connect_retries=2, retry_pause=0.01, guard=only(allowed_one.url(""))),
+        )
+        default = fan_out([target(farm.url("d"))], options)
+    finally:
+        allowed_one.stop()
+    refused_a, refused_b, called = results
+    for refused in (refused_a, refused_b, *default):
+        assert (refused.ok, refused.status, refused.attempts, refused.status_key) == (False, None, 1, "error")
+        assert refused.error is not None and "loopback address" in refused.error
+    assert f"2130706433:{farm.port}" in (refused_b.error or "")
+    assert called.ok and allowed_one.called() == {"c"}
+    assert farm.calls == []
 
 
 def test_cron_url_defaults_to_wp_cron_with_a_22_decimal_stamp() -> None:

@@ -23,6 +23,7 @@ from relayq.domain.models import NewJob
 from relayq.dynamodb.tokens import TokenInfo, _item, hash_token
 from relayq.redis.broker import QueueEntry
 from tests.integration.conftest import TABLE_NAMES, reset_caches
+from tests.support.outbound import allowed
 
 
 def test_the_committed_events_are_current() -> None:
@@ -62,8 +63,9 @@ def _seed(case: events.Case) -> None:
 
 
 @pytest.fixture
-def farm() -> Iterator[SiteFarm]:
+def farm(monkeypatch: pytest.MonkeyPatch) -> Iterator[SiteFarm]:
     sites = SiteFarm().start()
+    monkeypatch.setenv("QUEUE_OUTBOUND_ALLOW", allowed(sites.url("")))  # its own server, no other
     yield sites
     sites.stop()
 

@@ -21,6 +21,7 @@ from relayq.domain.registry import JobRegistry
 from relayq.job_types import BUILT_IN
 from relayq.services.jobs import JobService
 from tests.support.clock import FakeClock
+from tests.support.outbound import allow_api_sync
 
 SENDER = "queue@example.com"
 BUCKET = "relayq-images"
@@ -182,8 +183,9 @@ def test_bad_image_payloads_are_refused_at_enqueue(queue: JobService) -> None:
 
 
 @pytest.fixture
-def api() -> Iterator[FakeApi]:
+def api(registry: JobRegistry) -> Iterator[FakeApi]:
     server = FakeApi().start()
+    allow_api_sync(registry, server.url)  # internal addresses are refused unless allow-listed
     yield server
     server.stop()
 
@@ -226,10 +228,12 @@ def test_a_timeout_is_retried(queue: JobService, api: FakeApi) -> None:
     assert "Timeout" in (job.error_message or "")
 
 
-def test_an_unreachable_host_is_retried(queue: JobService) -> None:
+def test_an_unreachable_host_is_retried(queue: JobService, registry: JobRegistry) -> None:
     from devstack.redis_server import free_port
 
-    job = run_one(queue, NewJob(type="api_sync", payload={"url": f"http://127.0.0.1:{free_port()}/x"}))
+    url = f"http://127.0.0.1:{free_port()}/x"
+    allow_api_sync(registry, url)
+    job = run_one(queue, NewJob(type="api_sync", payload={"url": url}))
     assert job.status == "queued" and job.attempts == 1
 
 

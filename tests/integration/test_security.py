@@ -11,6 +11,7 @@ import logging
 import re
 from types import ModuleType
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -40,6 +41,8 @@ CRON_ROUTES: list[tuple[str, str, dict[str, str] | None, Any]] = [
 ]
 WORKER_ALLOWED = {("POST", "/workers/trigger"), ("GET", "/run"), ("POST", "/run"), ("POST", "/process-queue")}
 REFUSALS = {"rest_forbidden", "rest_forbidden_scope"}
+
+FORM = "application/x-www-form-urlencoded"
 
 # Queue names that would escape the `{rq}:` key space or confuse key parsing.
 INJECTED_QUEUES = ["{rq}", "a:b", "../x", "x/../../y", "é", "名前", "a b", "a\nb", "*", "q" * 1024, ""]
@@ -236,7 +239,31 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
     max_leaves=8,
 )
+# Hostile bodies (issue 13: each was a 500): nesting far past QUEUE_API_MAX_JSON_DEPTH and numbers
+# past QUEUE_API_MAX_JSON_NUMBER_DIGITS (and int()'s own limit), in JSON, in a payload sent as a JSON
+# string, in form fields; numbers JSON cannot hold.
+too_deep = st.integers(min_value=33, max_value=60_000)
+too_long = st.integers(min_value=101, max_value=20_000)
+hostile_json = st.one_of(
+    too_deep.map(lambda n: "[" * n + "]" * n),
+    too_deep.map(lambda n: '{"type": "echo", "payload": ' + '{"a": ' * n + "1" + "}" * (n + 1)),
+    too_deep.map(lambda n: json.dumps({"type": "echo", "payload": "[" * n + "]" * n})),
+    too_long.map(lambda n: '{"type": "echo", "payload": {"n": [-' + "9" * n + "]}}"),
+    too_long.map(lambda n: '{"type": "echo", "priority": ' + "1" * n + "}"),
+    too_long.map(lambda n: '{"type": "echo", "payload": {"x": 0.' + "5" * n + "}}"),
+    st.sampled_from(["NaN", "Infinity", "-Infinity", "1e400"]).map(
+        lambda c: '{"type": "echo", "payload": {"n": ' + c + "}}"
+    ),
+)
+hostile_forms = st.one_of(
+    too_deep.map(lambda n: "type=echo&payload" + "[a]" * n + "=1"),
+    too_deep.map(lambda n: "type=echo&payload" + "[a]" * (n - 1) + "[]=1"),
+    too_deep.map(lambda n: "type=echo&payload=" + quote("[" * n + "]" * n)),
+    too_long.map(lambda n: "type=echo&" + quote('payload[{"n": ' + "9" * n + "}]")),
+)
 create_bodies = st.one_of(
+    hostile_json,
+    hostile_forms,
     text,
     st.binary(max_size=60).map(lambda b: b.decode("latin-1")),
     st.dictionaries(
@@ -299,6 +326,40 @@ def test_fuzzed_api_events_answer_in_the_contract_format(
     )
     event["isBase64Encoded"] = base64_flag
     assert_contract(gateways["api"].api.handler(event, FakeLambdaContext(timeout_s=30)))
+
+
+@FUZZ
+@given(
+    body=st.one_of(hostile_json.map(lambda b: (b, "application/json")), hostile_forms.map(lambda b: (b, FORM))),
+    path=st.sampled_from(["/jobs", "/workers/trigger", "/tokens", "/jobs/purge"]),
+)
+def test_fuzzed_hostile_bodies_are_400_rest_invalid_param(
+    gateways: dict[str, Gateway], body: tuple[str, str], path: str
+) -> None:
+    text, content_type = body
+    event = proxy_event(
+        "POST",
+        path,
+        headers={"Content-Type": content_type},
+        body=text,
+        resource="/{proxy+}",
+        authorizer={"principalId": "tok_fuzz", "token_id": "tok_fuzz", "scope": "full", "rate_limit": 100_000},
+    )
+    answer = gateways["api"].api.handler(event, FakeLambdaContext(timeout_s=30))
+    assert_contract(answer)
+    assert (answer["statusCode"], json.loads(answer["body"])["code"]) == (400, "rest_invalid_param"), answer
+    assert container().redis.keys("{rq}:pending:*") == []
+
+
+@FUZZ
+@given(body=hostile_json, method=st.sampled_from(["POST", "DELETE"]))
+def test_fuzzed_hostile_site_bodies_are_400(gateways: dict[str, Gateway], body: str, method: str) -> None:
+    event = proxy_event(
+        method, "/sites", body=body, authorizer={"principalId": "tok_f", "token_id": "tok_f", "scope": "full"}
+    )
+    answer = gateways["cron"].api.handler(event, FakeLambdaContext())
+    assert answer["statusCode"] == 400, answer
+    assert json.loads(answer["body"])["code"] == "rest_invalid_param"
 
 
 @FUZZ

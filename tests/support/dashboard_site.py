@@ -96,9 +96,10 @@ class StageProxy:
 
 class Target:
     """A plain HTTP endpoint the jobs and cron runs of the tests call: answers 200 to anything and
-    counts what it got."""
+    counts what it got. ``port``: one the stack allow-lists (internal addresses are refused to its
+    jobs otherwise); None: any free one."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int | None = None) -> None:
         self.hits: list[str] = []
         target = self
 
@@ -120,7 +121,7 @@ class Target:
 
             do_GET = do_POST = do_PUT = _ok
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port or free_port()), Handler)
         self.server.daemon_threads = True
 
     @property

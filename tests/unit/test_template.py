@@ -47,9 +47,14 @@ FINE_DEFAULTS = {
     "kick_max_jobs",
     "kick_debounce_ms",
     "api_sync_max_response_bytes",
+    # Outbound guard: nothing internal allowed, nothing public denied, unless a deployment says so.
+    "outbound_allow",
+    "outbound_deny",
     # API and trigger tuning with defaults fit for every deployment (the README lists them).
     "token_allowed_routes",
     "api_max_body_bytes",
+    "api_max_json_depth",
+    "api_max_json_number_digits",
     "cron_sites",
     "cron_queue",
     "cron_concurrency",

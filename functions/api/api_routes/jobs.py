@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from api_routes.idempotency import idempotent_create
-from api_routes.request import authorizer_context, request_body
+from api_routes.request import authorizer_context, json_limits, request_body
 from relayq.container import container
 from relayq.domain.models import JobStatus
 from relayq.http.responses import json_response
@@ -47,7 +47,7 @@ def get_job(job_id: str) -> dict[str, Any]:
 @router.post("/jobs", summary="Create and enqueue a job (JSON or form-encoded)", tags=["jobs"], status_code=201)
 def create_job() -> Response[Any]:
     event = router.current_event
-    request = new_job(request_body(event))
+    request = new_job(request_body(event), json_limits())
     key = (event.headers.get("idempotency-key") or "").strip()[:200]
     if key:
         scoped_key = f"{authorizer_context(event).get('token_id', '')}:{key}"

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from relayq.domain.addresses import parse_rule
 from relayq.domain.models import MAX_JOB_TIMEOUT
 
 # Seconds one cron batch job may take (its job timeout): well inside one worker invocation.
@@ -148,6 +149,20 @@ class Settings(BaseSettings):
         le=256 * 1024,
         description="Response body an `api_sync` job keeps (the rest is cut, `truncated: true`).",
     )
+    outbound_allow: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Internal destinations `api_sync` jobs and the cron fan-out may call (comma separated): host "
+        "names, `host:port`, IP addresses, `[IPv6]:port`, CIDRs (`10.0.0.0/8`, `10.1.2.3:8080`). Every other "
+        "address that is not public (loopback, link-local and instance metadata, private, carrier-grade NAT, "
+        "unique-local, multicast, unspecified, reserved, and their IPv4-mapped forms) is refused after DNS "
+        "resolution and on every redirect: the job fails at once, the cron site fails with the reason.",
+    )
+    outbound_deny: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Destinations never called, public or allow-listed (the same forms): the deployment's own "
+        "API domain belongs here. Its Redis (`QUEUE_REDIS_URL`) and AWS endpoints (`AWS_ENDPOINT_URL`, "
+        "`AWS_ENDPOINT_URL_<SERVICE>`) are refused without being listed.",
+    )
 
     @field_validator("concurrency_limits", "kick_functions", mode="before")
     @classmethod
@@ -178,6 +193,21 @@ class Settings(BaseSettings):
         default=1024 * 1024,
         ge=1024,
         description="Request bodies above this are refused (400 `payload_too_large`) before parsing.",
+    )
+    api_max_json_depth: int = Field(
+        default=32,
+        ge=2,
+        le=200,
+        description="Request bodies (the API's and the cron function's) that nest objects and arrays deeper than "
+        "this are refused (400 `rest_invalid_param`), counted from the body itself: a job's `payload` counts the "
+        "same sent as an object, as a JSON string or as `payload[a][b]` form fields.",
+    )
+    api_max_json_number_digits: int = Field(
+        default=100,
+        ge=20,
+        le=4000,
+        description="A number in a request body with more digits than this is refused (400 `rest_invalid_param`), "
+        "as are `NaN`, `Infinity` and floats out of range.",
     )
 
     # --- all-sites cron (functions/cron, relayq.services.cron) ---
@@ -244,11 +274,18 @@ class Settings(BaseSettings):
         # CloudFormation cannot leave a variable out conditionally, so "" means "not configured".
         return value or None
 
-    @field_validator("retry_delays", "job_modules", mode="before")
+    @field_validator("retry_delays", "job_modules", "outbound_allow", "outbound_deny", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("outbound_allow", "outbound_deny")
+    @classmethod
+    def _host_rules(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            parse_rule(entry)  # a bad entry fails at start, with the variable's name
         return value
 
     @field_validator("cron_sites", mode="before")

@@ -1,13 +1,15 @@
 """``api_sync``: call an external HTTP API and record its status and (bounded) response.
 
 5xx, 408, 429, timeouts and connection errors are retried (honouring ``Retry-After``); other 4xx
-answers fail at once: the same request would get the same answer."""
+answers fail at once: the same request would get the same answer. So does a destination the
+outbound guard refuses (an internal address, the deployment's own endpoints), redirects included."""
 
 from __future__ import annotations
 
 import json
 import time
 from email.utils import parsedate_to_datetime
+from functools import cached_property
 from typing import Any, Literal
 
 import urllib3
@@ -15,24 +17,21 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
 from relayq.domain.clock import now_ms
 from relayq.domain.registry import JobContext, JobType, PermanentJobError, RetryableJobError
+from relayq.services.outbound import OutboundGuard, OutboundRefused
 
 RETRYABLE_STATUS = frozenset({408, 425, 429})
 # A Retry-After further out than this is capped: the job's own backoff stays in charge.
 MAX_RETRY_AFTER = 24 * 3600
-# Connections are reused across jobs of one container; retries are the queue's, not urllib3's.
-_http = urllib3.PoolManager(
-    num_pools=20,
-    maxsize=10,
-    retries=urllib3.Retry(
-        total=5,
-        connect=0,
-        read=0,
-        status=0,
-        other=0,
-        redirect=5,
-        raise_on_redirect=False,
-        respect_retry_after_header=False,
-    ),
+# Retries are the queue's, not urllib3's; redirects are followed, each through the guard.
+RETRIES = urllib3.Retry(
+    total=5,
+    connect=0,
+    read=0,
+    status=0,
+    other=0,
+    redirect=5,
+    raise_on_redirect=False,
+    respect_retry_after_header=False,
 )
 
 
@@ -66,6 +65,11 @@ class ApiSyncJob(JobType):
     payload_model = ApiSyncPayload
     timeout = 60
 
+    @cached_property
+    def http(self) -> urllib3.PoolManager:
+        """Connections reused across the jobs of one container, each opened through the guard."""
+        return OutboundGuard.from_settings(self.settings).pool_manager(num_pools=20, maxsize=10, retries=RETRIES)
+
     def handle(self, payload: dict[str, Any], context: JobContext) -> Any:
         call = ApiSyncPayload.model_validate(payload)
         headers = dict(call.headers)
@@ -80,7 +84,7 @@ class ApiSyncJob(JobType):
         url = str(call.url)
         started = time.monotonic()
         try:
-            response = _http.request(
+            response = self.http.request(
                 call.method,
                 url,
                 body=body,
@@ -88,6 +92,8 @@ class ApiSyncJob(JobType):
                 timeout=urllib3.Timeout(total=seconds),
                 preload_content=False,
             )
+        except OutboundRefused as error:
+            raise PermanentJobError(f"{call.method} {url}: {error}") from error
         except urllib3.exceptions.HTTPError as error:
             raise RetryableJobError(f"{call.method} {url} failed: {type(error).__name__}: {error}") from error
         try:

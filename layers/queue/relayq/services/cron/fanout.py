@@ -1,27 +1,21 @@
 """Call many cron URLs at once: bounded concurrency, a timeout per request, retries when the
-connection itself fails, and one result per site (status code, duration, error)."""
+connection itself fails, and one result per site (status code, duration, error). Every
+connection goes through the outbound guard: a site at an internal address (or the deployment's
+own endpoints) is a failed site, with the reason, and is not retried."""
 
 from __future__ import annotations
 
-import socket
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import urllib3
+from urllib3.exceptions import HTTPError, NewConnectionError, ProtocolError
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from relayq.domain.cron import CronTarget, SiteResult
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """wp-cron answers directly; a redirect means a wrong cron URL, recorded with its status."""
-
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirect)
+from relayq.services.outbound import OutboundGuard, OutboundRefused
 
 
 @dataclass(frozen=True)
@@ -31,47 +25,61 @@ class FanOutOptions:
     connect_retries: int = 2
     home_url: str = ""
     retry_pause: float = 0.2
+    # Public addresses only unless the guard allows more (the settings' QUEUE_OUTBOUND_ALLOW).
+    guard: OutboundGuard = field(default_factory=OutboundGuard)
 
 
-def _connection_failed(error: BaseException) -> bool:
+def _timed_out(error: HTTPError) -> bool:
+    # NewConnectionError is a ConnectTimeoutError to urllib3 (it is raised for refusals too).
+    return isinstance(error, Urllib3Timeout) and not isinstance(error, NewConnectionError)
+
+
+def _connection_failed(error: HTTPError) -> bool:
     """Refused, reset, unreachable or name not found: the request never reached the site, so a
     retry is safe. A timeout may have reached it, and a second wp-cron call is not retried."""
-    reason = error.reason if isinstance(error, urllib.error.URLError) else error
-    return isinstance(reason, OSError) and not isinstance(reason, TimeoutError | socket.timeout)
+    return isinstance(error, NewConnectionError | ProtocolError)
 
 
-def call_site(target: CronTarget, options: FanOutOptions) -> SiteResult:
+def call_site(http: urllib3.PoolManager, target: CronTarget, options: FanOutOptions) -> SiteResult:
     user_agent = f"All Sites Cron; {options.home_url or target.site.rstrip('/') + '/'}"
-    # Site and cron URLs are validated as http(s) when stored (models.check_http_url).
-    request = urllib.request.Request(target.url, data=b"", method="POST", headers={"User-Agent": user_agent})  # noqa: S310
     started = time.perf_counter()
     attempt = 0
     while True:
         attempt += 1
         try:
-            with _OPENER.open(request, timeout=options.timeout) as answer:
-                status = int(answer.status)
-            return SiteResult(site=target.site, status=status, duration_ms=_ms(started), attempts=attempt)
-        except urllib.error.HTTPError as error:
-            return SiteResult(
-                site=target.site,
-                status=error.code,
-                duration_ms=_ms(started),
-                attempts=attempt,
-                error=f"HTTP {error.code}",
+            # Site and cron URLs are validated as http(s) when stored (models.check_http_url).
+            # wp-cron answers directly; a redirect means a wrong cron URL, recorded with its status.
+            answer = http.request(
+                "POST",
+                target.url,
+                body=b"",
+                headers={"User-Agent": user_agent},
+                timeout=urllib3.Timeout(total=options.timeout),
+                retries=False,
+                redirect=False,
+                preload_content=False,
             )
-        except (urllib.error.URLError, OSError) as error:
+        except OutboundRefused as error:
+            return SiteResult(site=target.site, duration_ms=_ms(started), attempts=attempt, error=str(error))
+        except HTTPError as error:
             if _connection_failed(error) and attempt <= options.connect_retries:
                 time.sleep(options.retry_pause * 2 ** (attempt - 1))
                 continue
-            reason = error.reason if isinstance(error, urllib.error.URLError) else error
-            return SiteResult(site=target.site, duration_ms=_ms(started), attempts=attempt, error=_describe(reason))
+            return SiteResult(site=target.site, duration_ms=_ms(started), attempts=attempt, error=_describe(error))
+        answer.close()  # the status is the answer; the page is not read
+        status = answer.status
+        error_text = None if 200 <= status < 300 else f"HTTP {status}"
+        return SiteResult(site=target.site, status=status, duration_ms=_ms(started), attempts=attempt, error=error_text)
 
 
-def _describe(reason: object) -> str:
-    if isinstance(reason, TimeoutError | socket.timeout):
+def _describe(error: HTTPError) -> str:
+    """``timed out``, or the cause as the socket reported it (``ConnectionRefusedError: ...``)."""
+    if _timed_out(error):
         return "timed out"
-    return f"{type(reason).__name__}: {reason}" if isinstance(reason, BaseException) else str(reason)
+    wrapped = error.args[1] if isinstance(error, ProtocolError) and len(error.args) > 1 else None
+    reason = error.__cause__ or wrapped
+    shown = reason if isinstance(reason, BaseException) else error
+    return f"{type(shown).__name__}: {shown}"
 
 
 def _ms(started: float) -> float:
@@ -82,5 +90,9 @@ def fan_out(targets: Sequence[CronTarget], options: FanOutOptions) -> list[SiteR
     """POST to every target, ``options.concurrency`` at a time; results in the targets' order."""
     if not targets:
         return []
-    with ThreadPoolExecutor(max_workers=min(options.concurrency, len(targets))) as pool:
-        return list(pool.map(lambda target: call_site(target, options), targets))
+    workers = min(options.concurrency, len(targets))
+    with (
+        options.guard.pool_manager(num_pools=max(workers, 10)) as http,
+        ThreadPoolExecutor(max_workers=workers) as pool,
+    ):
+        return list(pool.map(lambda target: call_site(http, target, options), targets))

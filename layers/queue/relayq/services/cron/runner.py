@@ -14,6 +14,7 @@ from relayq.dynamodb.sites import SiteStore
 from relayq.redis.cron_guard import CronGuard
 from relayq.services.cron.fanout import FanOutOptions, fan_out
 from relayq.services.cron.targets import configured_sites, cron_targets, doing_wp_cron
+from relayq.services.outbound import OutboundGuard
 from relayq.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ class CronRunner:
             timeout=settings.cron_request_timeout,
             connect_retries=settings.cron_connect_retries,
             home_url=settings.cron_home_url,
+            guard=OutboundGuard.from_settings(settings),
         )
 
     def plan(self, run_id: str) -> list[BatchSpec]:
