@@ -53,7 +53,7 @@ class Health:
 
 
 def queue_entry(job: Job, due_ms: int) -> QueueEntry:
-    return QueueEntry(job.id, job.queue, job.priority, job.timeout, job.max_attempts, due_ms, job.attempts)
+    return QueueEntry(job.id, job.queue, job.priority, job.timeout, due_ms=due_ms, last_token=job.last_token)
 
 
 class JobService:
@@ -169,7 +169,9 @@ class JobService:
         return job
 
     def retry(self, job_id: str) -> Job:
-        """Run a failed job again with a fresh set of attempts."""
+        """Run a failed job again with a fresh set of attempts. Redis may still hold it (its
+        ``finish`` failed after the record said failed): a stale lease is taken back at once, so
+        the job waits again whatever Redis held."""
         if not is_job_id(job_id):
             raise JobNotRetryable()
         try:
@@ -177,10 +179,12 @@ class JobService:
         except TransitionRefused:
             raise JobNotRetryable() from None
         try:
-            self.broker.enqueue([queue_entry(job, 0)])
+            placed = self.broker.reopen(queue_entry(job, 0))
         except RedisError as error:
             self.store.revert_reopen(job_id)
             raise RedisUnavailable() from error
+        if placed != "added":
+            logger.info("retry of %s: Redis still held it (%s)", job_id, placed)
         return job
 
     def clear(self, queue: str) -> int:
