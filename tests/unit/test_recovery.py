@@ -48,10 +48,10 @@ def runs_of(jobs: JobService) -> list[str]:
     return started
 
 
-def settled(jobs: JobService, job: Job) -> Job:
+def settled(jobs: JobService, clock: FakeClock, job: Job) -> Job:
     """The record once the queue has nothing left to do for it: leases run out, all processed."""
     for _ in range(5):
-        jobs.clock.advance(job.timeout + 1)  # type: ignore[attr-defined]
+        clock.advance(job.timeout + 1)
         jobs.process([job.queue], 10)
     return jobs.get(job.id)
 
@@ -62,33 +62,35 @@ def in_redis(jobs: JobService, job_id: str) -> bool:
 
 @pytest.mark.parametrize("max_attempts", [1, 3])
 def test_a_start_throttled_past_the_retries_spends_no_attempt(
-    jobs: JobService, client: Any, scripts: FaultyScripts, max_attempts: int
+    jobs: JobService, client: Any, scripts: FaultyScripts, clock: FakeClock, max_attempts: int
 ) -> None:
     job = jobs.create(NewJob(type="echo", max_attempts=max_attempts, timeout=10))
     started = runs_of(jobs)
     with Throttle(client, starts, hook="before-call") as throttle, pytest.raises(StoreUnavailable):
         jobs.process(["default"], 5)
     assert throttle.throttled == ["UpdateItem"] and jobs.get(job.id).status == "queued"
-    done = settled(jobs, job)
+    done = settled(jobs, clock, job)
     assert (done.status, done.attempts, started) == ("completed", 1, [job.id])
     assert not in_redis(jobs, job.id)
 
 
 @pytest.mark.parametrize("max_attempts", [1, 3])
 def test_a_claim_whose_reply_was_lost_spends_no_attempt(
-    jobs: JobService, scripts: FaultyScripts, max_attempts: int
+    jobs: JobService, scripts: FaultyScripts, clock: FakeClock, max_attempts: int
 ) -> None:
     job = jobs.create(NewJob(type="echo", max_attempts=max_attempts, timeout=10))
     scripts.lose("claim")
     with pytest.raises(RedisUnavailable):
         jobs.process(["default"], 5)
     assert jobs.broker.lengths().processing == 1  # leased, and no worker knows it
-    done = settled(jobs, job)
+    done = settled(jobs, clock, job)
     assert (done.status, done.attempts) == ("completed", 1)
     assert not in_redis(jobs, job.id)
 
 
-def test_retry_of_a_failed_job_whose_finish_failed_runs_it_again(jobs: JobService, scripts: FaultyScripts) -> None:
+def test_retry_of_a_failed_job_whose_finish_failed_runs_it_again(
+    jobs: JobService, scripts: FaultyScripts, clock: FakeClock
+) -> None:
     job = jobs.create(NewJob(type="broken", max_attempts=1, timeout=10))
     scripts.fail("finish")
     with pytest.raises(RedisUnavailable):
@@ -98,15 +100,17 @@ def test_retry_of_a_failed_job_whose_finish_failed_runs_it_again(jobs: JobServic
     reopened = jobs.retry(job.id)
     assert (reopened.status, reopened.attempts) == ("queued", 0)
     assert jobs.process(["default"], 5).processed == 1, "queued again at once, not after the stale lease"
-    failed = settled(jobs, job)
+    failed = settled(jobs, clock, job)
     assert (failed.status, failed.attempts, failed.error_message) == ("failed", 1, "cannot ever work")
     assert started == [job.id] and not in_redis(jobs, job.id)
 
 
-def test_a_late_start_of_an_expired_claim_is_refused_and_one_worker_completes(jobs: JobService) -> None:
+def test_a_late_start_of_an_expired_claim_is_refused_and_one_worker_completes(
+    jobs: JobService, clock: FakeClock
+) -> None:
     job = jobs.create(NewJob(type="echo", timeout=10))
     (late,) = jobs.broker.claim(["default"], 1)  # its start is slow to arrive
-    jobs.clock.advance(11)  # type: ignore[attr-defined]
+    clock.advance(11)
     assert jobs.processor.recover_expired() == 1  # record queued: given back, no attempt spent
     (live,) = jobs.broker.claim(["default"], 1)
     assert live.token > late.token
@@ -118,10 +122,10 @@ def test_a_late_start_of_an_expired_claim_is_refused_and_one_worker_completes(jo
     assert (done.status, done.attempts) == ("completed", 1)
 
 
-def test_a_late_start_that_lands_first_is_taken_over_and_cannot_complete(jobs: JobService) -> None:
+def test_a_late_start_that_lands_first_is_taken_over_and_cannot_complete(jobs: JobService, clock: FakeClock) -> None:
     job = jobs.create(NewJob(type="echo", timeout=10))
     (late,) = jobs.broker.claim(["default"], 1)
-    jobs.clock.advance(11)  # type: ignore[attr-defined]
+    clock.advance(11)
     jobs.processor.recover_expired()
     jobs.store.start(job.id, late.token)  # lands after its lease expired: it runs, unleased
     (live,) = jobs.broker.claim(["default"], 1)
@@ -157,7 +161,9 @@ def test_a_queued_record_with_no_attempts_left_fails_clearly(jobs: JobService) -
     assert not in_redis(jobs, job.id)
 
 
-def test_redis_tokens_behind_the_record_are_raised_past_it(jobs: JobService, redis_conn: redis.Redis) -> None:
+def test_redis_tokens_behind_the_record_are_raised_past_it(
+    jobs: JobService, redis_conn: redis.Redis, clock: FakeClock
+) -> None:
     job = jobs.create(NewJob(type="flaky", payload={"succeed_on": 2}, timeout=10))
     jobs.process(["default"], 1)  # attempt 1 fails and waits for its retry
     assert jobs.get(job.id).fence == 1
@@ -166,7 +172,7 @@ def test_redis_tokens_behind_the_record_are_raised_past_it(jobs: JobService, red
     (behind,) = jobs.broker.claim(["default"], 1)
     assert behind.token == 1
     assert jobs.processor.run_one(behind).status == "skipped"  # start refused: the record saw 1
-    jobs.clock.advance(60)  # type: ignore[attr-defined]  # its retry's backoff
+    clock.advance(60)  # its retry's backoff
     assert jobs.process(["default"], 5).successful == 1
     done = jobs.get(job.id)
     assert (done.attempts, done.fence) == (2, 2)
@@ -181,15 +187,15 @@ def test_a_newer_attempt_keeps_its_lease_when_an_older_claim_is_refused(jobs: Jo
 
 
 def test_recovery_without_dynamodb_keeps_the_lease_for_the_next_one(
-    jobs: JobService, client: Any, scripts: FaultyScripts
+    jobs: JobService, client: Any, scripts: FaultyScripts, clock: FakeClock
 ) -> None:
     job = jobs.create(NewJob(type="echo", timeout=10))
     jobs.broker.claim(["default"], 1)  # its worker died
-    jobs.clock.advance(11)  # type: ignore[attr-defined]
+    clock.advance(11)
     with Throttle(client, lambda operation, _: operation == "BatchGetItem", hook="before-call"):
         assert jobs.processor.recover_expired() == 1
     assert jobs.get(job.id).status == "queued" and jobs.broker.lengths().processing == 1
-    done = settled(jobs, job)
+    done = settled(jobs, clock, job)
     assert (done.status, done.attempts) == ("completed", 1)
 
 
@@ -211,14 +217,16 @@ def test_retry_puts_the_job_back_whatever_redis_holds(jobs: JobService, scripts:
     assert jobs.broker.finish(lease) is False  # the stale lease's holder can change nothing
 
 
-def test_a_retry_whose_redis_half_failed_keeps_its_backoff(jobs: JobService, scripts: FaultyScripts) -> None:
+def test_a_retry_whose_redis_half_failed_keeps_its_backoff(
+    jobs: JobService, scripts: FaultyScripts, clock: FakeClock
+) -> None:
     job = jobs.create(NewJob(type="flaky", payload={"succeed_on": 2}, timeout=10))
     scripts.fail("retry")
     with pytest.raises(RedisUnavailable):
         jobs.process(["default"], 1)  # attempt 1 failed: recorded as queued for 60 s, Redis not told
     assert jobs.get(job.id).delay_until is not None
-    jobs.clock.advance(11)  # type: ignore[attr-defined]
+    clock.advance(11)
     assert jobs.process(["default"], 5).processed == 0  # the lease is recovered into the delayed set
     assert jobs.broker.lengths().delayed == 1
-    jobs.clock.advance(60)  # type: ignore[attr-defined]
+    clock.advance(60)
     assert jobs.process(["default"], 5).successful == 1 and jobs.get(job.id).attempts == 2
