@@ -135,6 +135,7 @@ bench: install
 	$(BENCH_ENV) $(BIN)/python -m bench.cost_model
 	$(BENCH_ENV) $(BIN)/python -m bench.load --seconds 60
 	RELAYQ_DRAIN_JOBS=10000 $(BIN)/pytest -q tests/integration/test_faults.py -k parallel_workers
+	RELAYQ_MODEL_EXAMPLES=500 RELAYQ_MODEL_STEPS=40 $(BIN)/pytest -q -s tests/integration/test_queue_model.py
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

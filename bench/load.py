@@ -165,9 +165,7 @@ def redis_memory_per_100k(stack: StackProcess, jobs: int) -> int:
     conn.memory_purge()
     before = int(conn.info("memory")["used_memory"])
     for start in range(0, jobs, 1000):
-        queue.enqueue(
-            QueueEntry(new_job_id(now_ms()), "memory", 50, 60, 3) for _ in range(start, min(start + 1000, jobs))
-        )
+        queue.enqueue(QueueEntry(new_job_id(now_ms()), "memory", 50, 60) for _ in range(start, min(start + 1000, jobs)))
     after = int(conn.info("memory")["used_memory"])
     queue.clear("memory")
     return int((after - before) / jobs * 100_000)

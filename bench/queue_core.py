@@ -78,12 +78,12 @@ def throughput(stack: BenchStack, jobs: int) -> list[tuple[str, float, float]]:
     rows: list[tuple[str, float, float]] = []
 
     broker = RedisBroker(conn, "tp")
-    entries = [QueueEntry(f"job_{i:028x}", "default", 50, 30, 3) for i in range(jobs)]
+    entries = [QueueEntry(f"job_{i:028x}", "default", 50, 30) for i in range(jobs)]
     rq_queue = Queue("bench", connection=rq_conn)
     for _ in range(200):  # warm both sides up (imports, connections, script cache) before timing
         rq_queue.enqueue(noop)
     rq_queue.empty()  # type: ignore[no-untyped-call]
-    broker.enqueue([QueueEntry("job_" + "f" * 28, "warm", 50, 30, 3)])
+    broker.enqueue([QueueEntry("job_" + "f" * 28, "warm", 50, 30)])
     broker.clear("warm")
 
     ours = timed(lambda: [broker.enqueue([e]) for e in entries])

@@ -18,6 +18,7 @@ from devstack.lambda_context import FakeLambdaContext
 from relayq.container import container
 from relayq.domain.clock import now_ms, to_text
 from relayq.domain.models import Job, JobStatus, new_job_id
+from relayq.redis.broker import QueueEntry
 from tests.support.api_flow import Gateway, HttpResult
 
 EVENTS = ROOT / "events" / "api"
@@ -206,6 +207,37 @@ def test_purge_deletes_only_old_finished_jobs(gw: Gateway, full_token: str) -> N
     assert_error(
         gw.request("POST", "/jobs/purge", token=full_token, json_body={"older_than_days": 0}), 400, "rest_invalid_param"
     )
+
+
+def test_reconcile_repairs_what_redis_lost_and_answers_counts(gw: Gateway, full_token: str, worker_token: str) -> None:
+    old = now_ms() - 3_600_000
+    store, broker = container().jobs.store, container().jobs.broker
+
+    def record(status: JobStatus, **fields: Any) -> Job:
+        job = Job(
+            id=new_job_id(old), type="echo", queue="default", status=status, priority=1,
+            max_attempts=1, timeout=10, created_at=to_text(old), updated_at=to_text(old), **fields,
+        )  # fmt: skip
+        store.put_new(job)
+        return job
+
+    forgotten = record(JobStatus.QUEUED)  # Redis lost it (a restart without its append-only file)
+    lost_running = record(JobStatus.PROCESSING, attempts=1, fence=1)  # lost on its last attempt
+    orphan = record(JobStatus.COMPLETED)
+    broker.enqueue([QueueEntry(orphan.id, "default", 1, 10)])  # finished, yet still waiting in Redis
+    answer = gw.request("POST", "/reconcile", token=full_token)
+    assert answer.status == 200, answer.body
+    assert answer.body == {
+        "success": True,
+        "data": {"requeued": 1, "failed": 1, "dropped": 1},
+        "message": "Reconciled: 1 requeued, 1 failed, 1 dropped.",
+    }
+    assert broker.presence([forgotten.id, orphan.id]) == {forgotten.id: True, orphan.id: False}
+    failed = gw.request("GET", f"/jobs/{lost_running.id}", token=full_token).body
+    assert failed["status"] == "failed" and "Lost from Redis while running" in failed["error_message"]
+    again = gw.request("POST", "/reconcile", token=full_token)
+    assert again.body["data"] == {"requeued": 0, "failed": 0, "dropped": 0}
+    assert_error(gw.request("POST", "/reconcile", token=worker_token), 403, "rest_forbidden_scope")
 
 
 # --- queues, stats, health ------------------------------------------------------------------------

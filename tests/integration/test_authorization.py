@@ -31,6 +31,7 @@ ROUTES: list[tuple[str, str]] = [
     ("GET", "/stats"),
     ("GET", "/health"),
     ("POST", "/queues/default/clear"),
+    ("POST", "/reconcile"),
     ("GET", "/tokens"),
     ("POST", "/tokens"),
     ("DELETE", "/tokens/tok_000000000000"),

@@ -109,6 +109,7 @@ def test_job_items_through_start_and_complete(jobs: JobStore, fixed_clock: FakeC
     running = without(QUEUED_JOB, "delay_until") | {
         "status": {"S": "processing"},
         "attempts": {"N": "1"},
+        "fence": {"N": "1"},  # the token of the lease that started it
         "updated_at": {"S": "2026-01-01 00:00:05"},
         "processed_at": {"S": "2026-01-01 00:00:05"},
     }
@@ -131,6 +132,7 @@ def test_job_items_through_requeue_fail_reopen_and_cancel(jobs: JobStore, fixed_
     jobs.requeue(JOB_ID, 1, "boom", due_ms=START_MS + 30_000)
     requeued = without(QUEUED_JOB, "delay_until") | {
         "attempts": {"N": "1"},
+        "fence": {"N": "1"},
         "processed_at": {"S": "2026-01-01 00:00:01"},
         "updated_at": {"S": "2026-01-01 00:00:02"},
         "error_message": {"S": "boom"},
@@ -143,6 +145,7 @@ def test_job_items_through_requeue_fail_reopen_and_cancel(jobs: JobStore, fixed_
     jobs.requeue(JOB_ID, 2, None, due_ms=START_MS)  # due already: no delay_until
     assert stored_job(jobs) == without(requeued, "delay_until") | {
         "attempts": {"N": "2"},
+        "fence": {"N": "2"},
         "updated_at": {"S": "2026-01-01 00:00:03"},
         "error_message": {"S": "lease expired"},
     }
@@ -153,6 +156,7 @@ def test_job_items_through_requeue_fail_reopen_and_cancel(jobs: JobStore, fixed_
     failed = without(requeued, "delay_until") | {
         "status": {"S": "failed"},
         "attempts": {"N": "3"},
+        "fence": {"N": "3"},
         "error_message": {"S": "x" * 2000},
         "failed_at": {"S": "2026-01-01 00:00:04"},
         "updated_at": {"S": "2026-01-01 00:00:04"},
@@ -195,6 +199,7 @@ def test_job_items_through_defer_and_cancel_waiting(jobs: JobStore, fixed_clock:
     fixed_clock.advance(1)
     jobs.defer_unstarted(JOB_ID, 1, due_ms=START_MS + 9_000)
     deferred = QUEUED_JOB | {
+        "fence": {"N": "1"},  # the attempt is given back, the token stays spent
         "processed_at": {"S": "2026-01-01 00:00:01"},
         "updated_at": {"S": "2026-01-01 00:00:02"},
         "delay_until": {"S": "2026-01-01 00:00:09"},

@@ -55,7 +55,7 @@ def _seed(case: events.Case) -> None:
     job, _ = queue.build(NewJob(type="email", payload={"to": "admin@example.com", "subject": "Hi", "message": "Body"}))
     job = job.model_copy(update={"id": events.JOB_ID})
     store.put_new(job)
-    queue.broker.enqueue([QueueEntry(job.id, job.queue, job.priority, job.timeout, job.max_attempts, 0)])
+    queue.broker.enqueue([QueueEntry(job.id, job.queue, job.priority, job.timeout)])
     cron = container().cron
     cron.runs.create(events.RUN_ID, "redis", "tok_example")
     if case.name == "sites_delete":  # only there: a run would call it

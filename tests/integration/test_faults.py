@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.awsrequest import AWSResponse, HTTPHeaders
+from botocore.awsrequest import AWSResponse
 
 from devstack.redis_server import RedisServer
 from relayq.container import container
 from relayq.domain.models import NewJob
+from tests.support.faults import throttled as throttled_answer
 
 ROOT = Path(__file__).resolve().parents[2]
 # `make bench` drains 10,000 jobs; `make test` a bounded 400 (moto's server is the slow part).
@@ -91,7 +92,7 @@ def test_redis_restart_keeps_pending_delayed_and_running_jobs(
         queue = container().jobs
         running = queue.create(NewJob(type="echo", timeout=1))
         (lease,) = queue.broker.claim(["default"], 1)
-        queue.store.start(lease.id, lease.attempt)  # its worker is running it when Redis goes down
+        queue.store.start(lease.id, lease.token)  # its worker is running it when Redis goes down
         pending = queue.create(NewJob(type="echo"))
         delayed = queue.create(NewJob(type="echo", delay=1))
         server.stop()
@@ -115,26 +116,10 @@ def test_dynamodb_throttling_is_retried(lambda_env: dict[str, str]) -> None:
         target = request.headers.get("X-Amz-Target", b"")
         if b"UpdateItem" in target and len(throttled) < 2:
             throttled.append(target.decode())
-            body = b'{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"slow down"}'
-            headers = HTTPHeaders()
-            headers["x-amzn-ErrorType"] = "ThrottlingException"
-            return AWSResponse(request.url, 400, headers, _Raw(body))
+            return throttled_answer(request.url)
         return None
 
     container().aws.client("dynamodb").meta.events.register_first("before-send.dynamodb.UpdateItem", throttle)
     result = queue.process(["default"], 5)
     assert len(throttled) == 2
     assert result.successful == 1 and queue.get(job.id).status == "completed"
-
-
-class _Raw:
-    """The raw body of an injected HTTP response."""
-
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **_: Any) -> Any:
-        yield self._body
-
-    def read(self, *_: Any) -> bytes:
-        return self._body

@@ -144,7 +144,7 @@ def test_delayed_job_runs_when_due(queue: JobService, clock: FakeClock) -> None:
 def test_dead_worker_lease_is_recovered(queue: JobService, broker: RedisBroker, clock: FakeClock) -> None:
     job = queue.create(new(timeout=30))
     (lease,) = broker.claim(["default"], 1)
-    queue.store.start(lease.id, lease.attempt)  # the worker started it, then died
+    queue.store.start(lease.id, lease.token)  # the worker started it, then died
     assert queue.get(job.id).status == "processing"
     clock.advance(31)
     result = queue.process(["default"], 5)
@@ -156,7 +156,7 @@ def test_dead_worker_lease_is_recovered(queue: JobService, broker: RedisBroker, 
 def test_lease_lost_on_last_attempt_fails_the_job(queue: JobService, broker: RedisBroker, clock: FakeClock) -> None:
     job = queue.create(new(timeout=10, max_attempts=1))
     (lease,) = broker.claim(["default"], 1)
-    queue.store.start(lease.id, lease.attempt)
+    queue.store.start(lease.id, lease.token)
     clock.advance(11)
     assert queue.process(["default"], 5).recovered == 1
     failed = queue.get(job.id)
@@ -278,18 +278,18 @@ def test_conditional_transitions_refuse_stale_attempts(
 ) -> None:
     job = queue.create(new(timeout=5))
     (old,) = broker.claim(["default"], 1)
-    queue.store.start(job.id, old.attempt)
+    queue.store.start(job.id, old.token)
     clock.advance(6)
-    broker.recover_expired()
+    assert queue.processor.recover_expired() == 1
     (new_lease,) = broker.claim(["default"], 1)
-    queue.store.start(job.id, new_lease.attempt)
+    assert queue.store.start(job.id, new_lease.token).attempts == 2
     from relayq.domain.errors import TransitionRefused
 
     with pytest.raises(TransitionRefused):
-        queue.store.complete(job.id, old.attempt, "late")
+        queue.store.complete(job.id, old.token, "late")
     with pytest.raises(TransitionRefused):
-        queue.store.start(job.id, old.attempt)
-    assert queue.store.complete(job.id, new_lease.attempt, "ok").result == "ok"
+        queue.store.start(job.id, old.token)
+    assert queue.store.complete(job.id, new_lease.token, "ok").result == "ok"
 
 
 def test_bulk_create(queue: JobService, dynamodb: Any) -> None:

@@ -29,7 +29,7 @@ def test_running_records_that_redis_forgot_keep_their_attempts(
 ) -> None:
     job = queue.create(NewJob(type="echo"))
     (lease,) = broker.claim(["default"], 1)
-    queue.store.start(job.id, lease.attempt)
+    queue.store.start(job.id, lease.token)
     redis_conn.flushall()
     clock.advance(600)
     report = Reconciler(queue).run()
@@ -45,7 +45,7 @@ def test_lost_on_the_last_attempt_fails(
 ) -> None:
     job = queue.create(NewJob(type="echo", max_attempts=1))
     (lease,) = broker.claim(["default"], 1)
-    queue.store.start(job.id, lease.attempt)
+    queue.store.start(job.id, lease.token)
     redis_conn.flushall()
     clock.advance(600)
     assert Reconciler(queue).run().failed == [job.id]
@@ -56,7 +56,7 @@ def test_redis_entries_without_a_live_record_are_dropped(
     queue: JobService, broker: RedisBroker, clock: FakeClock
 ) -> None:
     orphan = f"job_{clock.now:012x}{'0' * 16}"
-    broker.enqueue([QueueEntry(orphan, "default", 50, 30, 3)])
+    broker.enqueue([QueueEntry(orphan, "default", 50, 30)])
     done = queue.create(NewJob(type="echo"))
     queue.store.cancel(done.id)  # record cancelled, Redis entry left behind
     kept = queue.create(NewJob(type="echo"))
@@ -66,3 +66,47 @@ def test_redis_entries_without_a_live_record_are_dropped(
     assert broker.lengths().pending == {"default": 1}
     result = queue.process(["default"], 5)
     assert result.successful == 1 and queue.get(kept.id).status == "completed"
+
+
+def test_a_running_record_gets_its_timeout_before_it_counts_as_lost(
+    queue: JobService, broker: RedisBroker, redis_conn: redis.Redis, clock: FakeClock
+) -> None:
+    job = queue.create(NewJob(type="echo", timeout=300))
+    (lease,) = broker.claim(["default"], 1)
+    queue.store.start(job.id, lease.token)
+    redis_conn.flushall()  # its worker may still be running it
+    reconciler = Reconciler(queue, grace_seconds=60)
+    clock.advance(300)
+    assert reconciler.run().repaired == 0
+    clock.advance(61)
+    assert reconciler.run().requeued == [job.id]
+
+
+def test_a_delayed_record_is_restored_as_delayed(
+    queue: JobService, broker: RedisBroker, redis_conn: redis.Redis, clock: FakeClock
+) -> None:
+    job = queue.create(NewJob(type="echo", delay=3600))
+    redis_conn.flushall()
+    clock.advance(121)
+    assert Reconciler(queue).run().requeued == [job.id]
+    assert broker.lengths().delayed == 1 and queue.process(["default"], 5).processed == 0
+    clock.advance(3600)
+    assert queue.process(["default"], 5).successful == 1
+
+
+def test_reconciliation_is_due_after_redis_lost_its_data_and_once_per_interval(
+    broker: RedisBroker, redis_conn: redis.Redis, clock: FakeClock
+) -> None:
+    other = RedisBroker(redis_conn, "rq", clock=clock)  # another worker of the deployment
+    assert broker.reconcile_due(600_000) == "restart"  # the first tick ever: nothing was seen before
+    assert other.reconcile_due(600_000) is None
+    clock.advance(599)
+    assert broker.reconcile_due(600_000) is None
+    assert 0 < redis_conn.pttl("{rq}:reconcile:due") <= 600_000  # Redis expires the mark...
+    redis_conn.delete("{rq}:reconcile:due")  # ... when the interval has passed
+    assert other.reconcile_due(600_000) == "schedule" and broker.reconcile_due(600_000) is None
+    redis_conn.flushall()  # a restart without its append-only file
+    assert other.reconcile_due(600_000) == "restart" and broker.reconcile_due(600_000) is None
+    redis_conn.flushall()
+    assert broker.reconcile_due(0) == "restart" and broker.reconcile_due(0) is None  # no schedule
+    assert redis_conn.exists("{rq}:reconcile:due") == 0

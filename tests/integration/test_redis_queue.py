@@ -13,7 +13,7 @@ from tests.support.clock import FakeClock
 
 
 def entry(i: int, *, queue: str = "default", priority: int = 50, due_ms: int = 0, timeout: int = 30) -> QueueEntry:
-    return QueueEntry(f"job_{i:028x}", queue, priority, timeout, 3, due_ms)
+    return QueueEntry(f"job_{i:028x}", queue, priority, timeout, due_ms=due_ms)
 
 
 def test_priority_then_fifo(broker: RedisBroker) -> None:
@@ -44,27 +44,35 @@ def test_delayed_jobs_wait_until_due(broker: RedisBroker, clock: FakeClock) -> N
     assert [lease.id for lease in broker.claim(["default"], 5)] == [entry(1).id]
 
 
-def test_claim_counts_attempts_and_fences_writes(broker: RedisBroker, clock: FakeClock) -> None:
+def test_every_lease_gets_a_higher_token_that_fences_writes(broker: RedisBroker, clock: FakeClock) -> None:
     broker.enqueue([entry(1, timeout=10)])
     (first,) = broker.claim(["default"], 1)
-    assert first.attempt == 1
+    assert first.token == 1
     clock.advance(11)
-    recovered = broker.recover_expired()
-    assert [(r.id, r.outcome) for r in recovered] == [(first.id, "retry")]
+    (recovered,) = broker.recover_expired()
+    assert recovered == Lease(first.id, 2)
+    assert broker.retry(recovered, 0)  # its record says it may run again
     (second,) = broker.claim(["default"], 1)
-    assert second.attempt == 2
+    assert second.token == 3
     # The dead worker's late answer is refused; the live one's is taken.
     assert broker.finish(first) is False
+    assert broker.finish(recovered) is False
     assert broker.finish(second) is True
     assert broker.lengths().processing == 0
 
 
-def test_lease_expiry_on_last_attempt_drops_the_job(broker: RedisBroker, clock: FakeClock) -> None:
-    broker.enqueue([QueueEntry("job_" + "a" * 28, "default", 50, 5, 1)])
+def test_recovery_holds_an_expired_lease_until_it_gives_it_back(broker: RedisBroker, clock: FakeClock) -> None:
+    broker.enqueue([QueueEntry("job_" + "a" * 28, "default", 50, 5)])
     broker.claim(["default"], 1)
     clock.advance(6)
-    assert [r.outcome for r in broker.recover_expired()] == ["failed"]
-    assert broker.claim(["default"], 1) == []
+    (recovered,) = broker.recover_expired()
+    assert broker.claim(["default"], 1) == [] and broker.lengths().processing == 1
+    assert broker.recover_expired() == []  # leased to the recovery for the job's timeout
+    clock.advance(6)  # the recovery died before it gave the job back: its lease expires in turn
+    (again,) = broker.recover_expired()
+    assert again.token == recovered.token + 1
+    assert broker.retry(recovered, 0) is False
+    assert broker.finish(again) is True and broker.lengths().processing == 0
 
 
 def test_retry_later_goes_through_delayed(broker: RedisBroker, clock: FakeClock) -> None:
@@ -75,7 +83,7 @@ def test_retry_later_goes_through_delayed(broker: RedisBroker, clock: FakeClock)
     clock.advance(60)
     broker.promote_due()
     (again,) = broker.claim(["default"], 1)
-    assert again.attempt == 2
+    assert again.token == 2
 
 
 def test_per_queue_limit_of_jobs_in_flight(broker: RedisBroker) -> None:

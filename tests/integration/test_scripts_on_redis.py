@@ -22,7 +22,7 @@ JOB = "job_" + "1" * 28
 
 
 def entry(job_id: str = JOB, *, priority: int = 50, timeout: int = 10) -> QueueEntry:
-    return QueueEntry(job_id, "default", priority, timeout, 3)
+    return QueueEntry(job_id, "default", priority, timeout)
 
 
 def lease_step(scripts: Scripts, name: str, job_id: str, attempt: int, clock: FakeClock) -> Any:
@@ -32,7 +32,7 @@ def lease_step(scripts: Scripts, name: str, job_id: str, attempt: int, clock: Fa
         return scripts.run(name, [k.meta, k.processing, k.inflight], [job_id, attempt])
     if name == "retry":
         keys = [k.meta, k.processing, k.inflight, k.delayed, k.seq]
-        return scripts.run(name, keys, [k.tag, job_id, attempt, clock.now, clock.now])
+        return scripts.run(name, keys, [k.tag, job_id, attempt, clock.now, clock.now, 0])
     return scripts.run(name, [k.meta, k.processing, k.inflight, k.delayed], [job_id, attempt, clock.now + 1000])
 
 
@@ -63,12 +63,13 @@ def test_lease_scripts_tell_an_unknown_job_from_a_lost_lease(
     assert lease_step(scripts, name, JOB, 0, clock) == ScriptCode.NOT_LEASED  # waiting, never claimed
     (first,) = broker.claim(["default"], 1)
     clock.advance(11)
-    broker.recover_expired()
-    assert lease_step(scripts, name, JOB, first.attempt, clock) == ScriptCode.NOT_LEASED  # back in its queue
+    (recovered,) = broker.recover_expired()
+    assert broker.retry(recovered, 0)
+    assert lease_step(scripts, name, JOB, first.token, clock) == ScriptCode.NOT_LEASED  # back in its queue
     (second,) = broker.claim(["default"], 1)
-    assert lease_step(scripts, name, JOB, first.attempt, clock) == ScriptCode.STALE_ATTEMPT
+    assert lease_step(scripts, name, JOB, first.token, clock) == ScriptCode.STALE_ATTEMPT
     assert redis_conn.zscore(KEYS.processing, JOB) is not None, "a refused step changes nothing"
-    assert lease_step(scripts, name, JOB, second.attempt, clock) == ScriptCode.OK
+    assert lease_step(scripts, name, JOB, second.token, clock) == ScriptCode.OK
 
 
 def test_the_broker_answers_false_and_logs_why(
@@ -79,21 +80,21 @@ def test_the_broker_answers_false_and_logs_why(
     broker.enqueue([entry()])
     (first,) = broker.claim(["default"], 1)
     clock.advance(11)
-    broker.recover_expired()
-    (second,) = broker.claim(["default"], 1)
+    (second,) = broker.recover_expired()
     assert broker.retry(first, clock.now) is False
     assert broker.defer(first, clock.now) is False
     assert broker.finish(second) is True
     refusals = [r.getMessage() for r in caplog.records]
     assert refusals == [
-        f"Redis refused finish of {JOB} attempt 1: NO_SUCH_JOB",
-        f"Redis refused retry of {JOB} attempt 1: STALE_ATTEMPT",
-        f"Redis refused defer of {JOB} attempt 1: STALE_ATTEMPT",
+        f"Redis refused finish of {JOB} token 1: NO_SUCH_JOB",
+        f"Redis refused retry of {JOB} token 1: STALE_ATTEMPT",
+        f"Redis refused defer of {JOB} token 1: STALE_ATTEMPT",
     ]
 
 
 def test_a_redis_laid_out_as_before_keeps_working(broker: RedisBroker, redis_conn: redis.Redis) -> None:
-    """Jobs as the earlier scripts left them (the layout is unchanged): metadata JSON in the meta
+    """Jobs as the earlier scripts left them (the layout is unchanged; new entries leave out `m`,
+    the max attempts, which nothing reads any more): metadata JSON in the meta
     hash, a waiting job in its pending set at priority * 2^40 + sequence, a leased one in the
     processing set and counted in flight."""
     waiting, leased = "job_" + "a" * 28, "job_" + "b" * 28
@@ -106,6 +107,6 @@ def test_a_redis_laid_out_as_before_keeps_working(broker: RedisBroker, redis_con
     redis_conn.sadd(KEYS.queues, "default")
     broker.enqueue([entry(JOB, priority=10)])
     assert broker.finish(Lease(leased, 2)) is True
-    assert [(lease.id, lease.attempt) for lease in broker.claim(["default"], 5)] == [(waiting, 1), (JOB, 1)]
+    assert [(lease.id, lease.token) for lease in broker.claim(["default"], 5)] == [(waiting, 1), (JOB, 1)]
     assert json.loads(str(redis_conn.hget(KEYS.meta, waiting))) == {"q": "default", "p": 10, "t": 30, "m": 3, "a": 1}
     assert redis_conn.hget(KEYS.inflight, "default") == "2"

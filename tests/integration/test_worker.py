@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 import pytest
 
 from devstack.lambda_context import FakeLambdaContext
+from relayq.domain.errors import StoreUnavailable
 from relayq.domain.hooks import Hooks
 from relayq.domain.models import NewJob
 from relayq.domain.registry import JobContext, JobRegistry, JobType
@@ -113,13 +114,14 @@ def test_jobs_of_a_worker_that_crashed_mid_batch_are_recovered_and_run(
     jobs = [queue.create(NewJob(type="echo", timeout=30, payload={"n": i})) for i in range(3)]
     # A worker claims two jobs, starts the first one, and dies (no finish, no retry).
     leases = broker.claim(["default"], 2)
-    store.start(leases[0].id, leases[0].attempt)
+    store.start(leases[0].id, leases[0].token)
     clock.advance(31)  # the leases (timeout + grace 0) run out
     summary = run(queue, ["default"])
     assert summary.recovered == 2 and summary.processed == 3
     finished = {j.id: queue.get(j.id) for j in jobs}
     assert {j.status for j in finished.values()} == {"completed"}
-    assert sorted(j.attempts for j in finished.values()) == [1, 2, 2]
+    # The started job ran twice; the one claimed and never started, and the third, ran once.
+    assert sorted(j.attempts for j in finished.values()) == [1, 1, 2]
     assert broker.lengths().processing == 0
 
 
@@ -225,3 +227,31 @@ def test_a_round_that_runs_nothing_ends_the_invocation(queue: JobService) -> Non
     limited.create(NewJob(type="echo", queue="api"))
     summary = run(limited, ["api"])
     assert (summary.processed, summary.rounds) == (0, 2)
+
+
+def test_worker_ticks_reconcile_when_due_and_report_it(
+    queue: JobService,
+    redis_conn: Any,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    queue.create(NewJob(type="echo"))
+    assert run(queue, ["default"]).reconciled == {"trigger": "restart", "requeued": 0, "failed": 0, "dropped": 0}
+    assert run(queue, ["default"]).reconciled is None  # once per interval, for every worker
+    forgotten = queue.create(NewJob(type="echo"))
+    redis_conn.flushall()  # Redis restarted without its data: the job record waits for nothing
+    clock.advance(queue.settings.reconcile_grace_seconds + 1)
+    summary = run(queue, ["default"])
+    assert summary.reconciled == {"trigger": "restart", "requeued": 1, "failed": 0, "dropped": 0}
+    assert summary.successful == 1 and queue.get(forgotten.id).status == "completed"
+    status = WorkerStatus(queue.broker, 60).read()
+    assert status["last_summary"]["reconciled"]["requeued"] == 1
+    redis_conn.delete("{rq}:reconcile:due")  # the interval passed; DynamoDB is down this time
+
+    def down(*_: Any) -> Any:
+        raise StoreUnavailable()
+
+    monkeypatch.setattr(queue.store, "matching_ids", down)
+    assert run(queue, ["default"]).reconciled == {"trigger": "schedule", "error": "StoreUnavailable"}
+    assert "reconciliation (schedule) failed" in caplog.text

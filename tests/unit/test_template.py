@@ -44,6 +44,8 @@ FINE_DEFAULTS = {
     "concurrency_limits",
     "exclusive_retry_seconds",
     "worker_status_ttl_seconds",
+    "reconcile_interval_seconds",
+    "reconcile_grace_seconds",
     "kick_max_jobs",
     "kick_debounce_ms",
     "api_sync_max_response_bytes",

@@ -27,6 +27,7 @@ from relayq.services.cron.runner import CronRunner
 from relayq.services.cron.service import CronService, lambda_invoker
 from relayq.services.jobs import JobService
 from relayq.services.kick import Kicker
+from relayq.services.reconcile import Reconciler
 from relayq.services.worker import Worker
 from relayq.settings import Settings
 
@@ -82,8 +83,12 @@ class Container:
         return WorkerStatus(self.broker, self.settings.worker_status_ttl_seconds)
 
     @cached_property
+    def reconciler(self) -> Reconciler:
+        return Reconciler(self.jobs)
+
+    @cached_property
     def worker(self) -> Worker:
-        return Worker(self.jobs, self.worker_status, self.kicker)
+        return Worker(self.jobs, self.worker_status, self.kicker, self.reconciler)
 
     # --- the API's own needs --------------------------------------------------------------------
 

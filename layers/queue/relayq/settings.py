@@ -122,6 +122,18 @@ class Settings(BaseSettings):
         description="How long an exclusive job that finds its type's lock taken waits in the delayed set (no "
         "attempt spent).",
     )
+    reconcile_interval_seconds: int = Field(
+        default=900,
+        ge=0,
+        description="Worker ticks reconcile the job records with Redis at most once per this many seconds "
+        "across all workers (and always after Redis lost its data); `0`: only then and on `POST /reconcile`.",
+    )
+    reconcile_grace_seconds: int = Field(
+        default=120,
+        ge=0,
+        description="Reconciliation leaves records changed in the last this many seconds alone (a step may "
+        "still be in progress); a running record also gets its job's timeout and the lease grace.",
+    )
     worker_status_ttl_seconds: int = Field(
         default=86_400, ge=60, description="Status and recent jobs of workers expire from Redis after this."
     )

@@ -86,6 +86,15 @@ class Job(BaseModel):
     processed_at: str | None = None
     failed_at: str | None = None
     delay_until: str | None = None
+    # The fencing token (Redis' claim counter) of the attempt that started last; None before the
+    # first start. Bookkeeping of the store, never shown: every dump leaves it out.
+    fence: int | None = Field(default=None, exclude=True)
+
+    @property
+    def last_token(self) -> int:
+        """The highest fencing token this record has seen; Redis hands out only higher ones. (A
+        record written before tokens were kept apart from attempts has its token in ``attempts``.)"""
+        return max(self.fence or 0, self.attempts)
 
 
 class NewJob(BaseModel):

@@ -1,8 +1,11 @@
 """The DynamoDB job records: the durable truth about every job.
 
-Status changes are conditional writes. The attempt number leased in Redis fences them: a worker
-may only finish the attempt it holds, and a newer attempt always wins over an older one, so two
-workers can never both complete one job.
+Status changes are conditional writes. The fencing token of a Redis lease (its claim counter,
+higher on every claim) fences them: ``start`` records the token of the attempt it starts in
+``fence`` and counts the attempt in ``attempts``; every later write of that attempt presents the
+token, and a newer token always wins over an older one, so two workers can never both complete one
+job. ``attempts`` counts only attempts that started: a claim whose start never happened (its reply
+was lost, the start was throttled) spends a token, not an attempt.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ _NAMES = {
     "#r": "result",
     "#a": "attempts",
     "#u": "updated_at",
+    "#t": "fence",
+    "#m": "max_attempts",
 }
 
 
@@ -43,8 +48,19 @@ class JobPage:
 JOB_ITEM = ModelCodec(Job, as_json=("payload", "result"))
 
 
+def _item(job: Job) -> Item:
+    """The item of a job record: its fields, and its fence (every dump of a job leaves that out)."""
+    return JOB_ITEM.to_item(job, fence=job.fence)
+
+
 def _key(job_id: str) -> Item:
     return attributes({"id": job_id})
+
+
+def _fenced(fence: int | None) -> str:
+    """The condition that the attempt of token ``fence`` (value ``:t``) is the one recorded; None
+    stands for a record that no start with a token has touched."""
+    return "attribute_not_exists(#t)" if fence is None else "#t = :t"
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -58,11 +74,11 @@ class JobStore(TableStore):
     # --- creation -------------------------------------------------------------------------------
 
     def put_new(self, job: Job) -> None:
-        self._call("put_item", Item=JOB_ITEM.to_item(job), ConditionExpression="attribute_not_exists(id)")
+        self._call("put_item", Item=_item(job), ConditionExpression="attribute_not_exists(id)")
 
     def put_many(self, jobs: Sequence[Job]) -> None:
         """Bulk create: 25 items a request, unprocessed items retried with backoff."""
-        batch_write(self.client, self.table, [{"PutRequest": {"Item": JOB_ITEM.to_item(job)}} for job in jobs])
+        batch_write(self.client, self.table, [{"PutRequest": {"Item": _item(job)}} for job in jobs])
 
     def delete_if_queued(self, job_id: str) -> None:
         """Undo a create whose Redis half failed, unless a worker already picked the job up."""
@@ -174,73 +190,91 @@ class JobStore(TableStore):
         )
         return JOB_ITEM.from_item(answer["Attributes"])
 
-    def start(self, job_id: str, attempt: int) -> Job:
-        """queued -> processing for ``attempt``. Also taken from ``processing`` when a newer
-        attempt replaces one whose worker died (its lease expired), never by an older attempt."""
+    def start(self, job_id: str, fence: int) -> Job:
+        """queued -> processing for the lease with token ``fence``: one attempt more. Also taken
+        from ``processing`` by a newer token when the attempt running was abandoned (its lease
+        expired), never by an older one, and never past ``max_attempts``."""
         return self._update(
             job_id,
-            "SET #s = :p, #a = :a, #u = :now, processed_at = if_not_exists(processed_at, :now) REMOVE delay_until",
-            "attribute_exists(id) AND #s IN (:q, :p) AND #a < :a",
+            "SET #s = :p, #t = :t, #a = #a + :one, #u = :now, processed_at = if_not_exists(processed_at, :now) "
+            "REMOVE delay_until",
+            "attribute_exists(id) AND #s IN (:q, :p) AND (attribute_not_exists(#t) OR #t < :t) AND #a < #m",
             p=JobStatus.PROCESSING,
             q=JobStatus.QUEUED,
-            a=attempt,
+            t=fence,
+            one=1,
             now=to_text(self.clock()),
         )
 
-    def complete(self, job_id: str, attempt: int, result: Any) -> Job:
+    def complete(self, job_id: str, fence: int, result: Any) -> Job:
         return self._update(
             job_id,
             "SET #s = :c, #r = :r, #u = :now, expires_at = :exp REMOVE error_message",
-            "#s = :p AND #a = :a",
+            "#s = :p AND " + _fenced(fence),
             c=JobStatus.COMPLETED,
             p=JobStatus.PROCESSING,
-            a=attempt,
+            t=fence,
             r=to_json(result),
             now=to_text(self.clock()),
             exp=self._expires(),
         )
 
-    def fail(self, job_id: str, attempt: int, error: str) -> Job:
+    def fail(self, job_id: str, fence: int | None, error: str) -> Job:
         """processing -> failed for good (attempts spent, or an error no retry can fix)."""
         return self._update(
             job_id,
             "SET #s = :f, error_message = :e, failed_at = :now, #u = :now, expires_at = :exp",
-            "#s = :p AND #a = :a",
+            "#s = :p AND " + _fenced(fence),
             f=JobStatus.FAILED,
             p=JobStatus.PROCESSING,
-            a=attempt,
+            t=fence,
             e=error[:2000],
             now=to_text(self.clock()),
             exp=self._expires(),
         )
 
-    def requeue(self, job_id: str, attempt: int, error: str | None, due_ms: int) -> Job:
-        """processing -> queued after a failed attempt that will be retried at ``due_ms``."""
+    def fail_waiting(self, job_id: str, attempts: int, error: str) -> Job:
+        """queued -> failed for a record with no attempts left (``attempts`` as read), which no
+        claim may start: e.g. one written before attempts counted only started runs."""
+        return self._update(
+            job_id,
+            "SET #s = :f, error_message = :e, failed_at = :now, #u = :now, expires_at = :exp",
+            "#s = :q AND #a = :n AND #a >= #m",
+            f=JobStatus.FAILED,
+            q=JobStatus.QUEUED,
+            n=attempts,
+            e=error[:2000],
+            now=to_text(self.clock()),
+            exp=self._expires(),
+        )
+
+    def requeue(self, job_id: str, fence: int | None, error: str | None, due_ms: int) -> Job:
+        """processing -> queued after a failed or abandoned attempt, retried at ``due_ms``."""
         now = self.clock()
         delayed = due_ms > now
         return self._update(
             job_id,
             "SET #s = :q, #u = :now, error_message = :e" + (", delay_until = :d" if delayed else ""),
-            "#s = :p AND #a = :a",
+            "#s = :p AND " + _fenced(fence),
             q=JobStatus.QUEUED,
             p=JobStatus.PROCESSING,
-            a=attempt,
+            t=fence,
             now=to_text(now),
             e=(error or "lease expired")[:2000],
             d=to_text(due_ms) if delayed else None,
         )
 
-    def defer_unstarted(self, job_id: str, attempt: int, due_ms: int) -> Job:
+    def defer_unstarted(self, job_id: str, fence: int, due_ms: int) -> Job:
         """processing -> queued for an attempt that never ran (its exclusive lock was taken): the
         attempt is given back, so waiting for a lock never uses up a job's attempts."""
         return self._update(
             job_id,
-            "SET #s = :q, #a = :prev, #u = :now, delay_until = :d",
-            "#s = :p AND #a = :a",
+            "SET #s = :q, #a = #a - :one, #u = :now, delay_until = :d",
+            "#s = :p AND " + _fenced(fence),
             q=JobStatus.QUEUED,
             p=JobStatus.PROCESSING,
-            a=attempt,
-            prev=attempt - 1,
+            t=fence,
+            one=1,
             now=to_text(self.clock()),
             d=to_text(due_ms),
         )

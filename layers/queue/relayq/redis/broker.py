@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Any, Literal
 
 from relayq.domain.clock import now_ms
@@ -23,28 +23,32 @@ PRIORITY_BAND = 2**40
 
 @dataclass(frozen=True)
 class QueueEntry:
-    """What Redis needs to schedule a job; the rest of the job lives in DynamoDB."""
+    """What Redis needs to schedule a job; the rest of the job lives in DynamoDB. ``last_token``:
+    the highest fencing token the job's record has seen (0 for a new job), so that the leases of a
+    job Redis lost and gets back are fenced above every earlier one."""
 
     id: str
     queue: str
     priority: int
     timeout: int
-    max_attempts: int
+    _: KW_ONLY
     due_ms: int = 0
-    attempts: int = 0
+    last_token: int = 0
 
 
 @dataclass(frozen=True)
 class Lease:
+    """A job leased to its holder until the lease deadline; ``token`` (the claim counter, higher on
+    every claim) fences every write of the holder, in Redis and in the job record."""
+
     id: str
-    attempt: int
+    token: int
 
 
-@dataclass(frozen=True)
-class Recovered:
-    id: str
-    attempt: int
-    outcome: Literal["retry", "failed"]
+# What Redis did to put a retried job back (lua/reopen.lua).
+Reopened = Literal["added", "released", "waiting"]
+# Why a worker tick reconciles (lua/reconcile_due.lua): Redis lost its data, or the interval passed.
+ReconcileTrigger = Literal["restart", "schedule"]
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,7 @@ class RedisBroker:
         """Run a script only the lease holder may run; True if it was, else the refusal is logged."""
         code = ScriptCode(self.scripts.run(name, keys, args))
         if code is not ScriptCode.OK:
-            logger.info("Redis refused %s of %s attempt %d: %s", name, lease.id, lease.attempt, code.name)
+            logger.info("Redis refused %s of %s token %d: %s", name, lease.id, lease.token, code.name)
         return code is ScriptCode.OK
 
     def enqueue(self, entries: Iterable[QueueEntry]) -> int:
@@ -80,7 +84,7 @@ class RedisBroker:
         args: list[Any] = [self.keys.tag, self.clock()]
         for e in entries:
             self.keys.pending(e.queue)  # refuses an unsafe queue name before it reaches Lua
-            args += [e.id, e.queue, e.priority, e.timeout, e.max_attempts, e.due_ms, e.attempts]
+            args += [e.id, e.queue, e.priority, e.timeout, e.due_ms, e.last_token]
         if len(args) == 2:
             return 0
         k = self.keys
@@ -97,38 +101,56 @@ class RedisBroker:
             self.keys.pending(queue)
             args += [queue, limits.get(queue, 0)]
         k = self.keys
-        flat = self.scripts.run("claim", [k.meta, k.processing, k.inflight], args)
-        return [Lease(flat[i], int(flat[i + 1])) for i in range(0, len(flat), 2)]
+        return _leases(self.scripts.run("claim", [k.meta, k.processing, k.inflight], args))
 
     def finish(self, lease: Lease) -> bool:
         """Drop a completed or finally failed job; False when the lease was lost meanwhile (or the
         job is unknown)."""
         k = self.keys
-        return self._run_leased("finish", lease, [k.meta, k.processing, k.inflight], [lease.id, lease.attempt])
+        return self._run_leased("finish", lease, [k.meta, k.processing, k.inflight], [lease.id, lease.token])
 
-    def retry(self, lease: Lease, due_ms: int) -> bool:
-        """Give the job back for another attempt at ``due_ms``; False when the lease was lost."""
+    def retry(self, lease: Lease, due_ms: int, *, min_token: int = 0) -> bool:
+        """Give the job back to be claimed at ``due_ms``, its token raised to at least ``min_token``
+        (the last token its record saw); False when the lease was lost."""
         k = self.keys
-        args = [k.tag, lease.id, lease.attempt, due_ms, self.clock()]
+        args = [k.tag, lease.id, lease.token, due_ms, self.clock(), min_token]
         return self._run_leased("retry", lease, [k.meta, k.processing, k.inflight, k.delayed, k.seq], args)
 
     def defer(self, lease: Lease, due_ms: int) -> bool:
-        """Give a claimed job back until ``due_ms`` without spending its attempt (it never started);
-        False when the lease was lost."""
+        """Give a claimed job back until ``due_ms`` (it never started); False when the lease was lost."""
         k = self.keys
         keys = [k.meta, k.processing, k.inflight, k.delayed]
-        return self._run_leased("defer", lease, keys, [lease.id, lease.attempt, due_ms])
+        return self._run_leased("defer", lease, keys, [lease.id, lease.token, due_ms])
+
+    def reopen(self, entry: QueueEntry) -> Reopened:
+        """Make a job wait again whatever Redis still holds of it: added, a stale lease taken back,
+        or left where it already waits (its token raised to ``entry.last_token`` at least)."""
+        self.keys.pending(entry.queue)
+        k = self.keys
+        keys = [k.meta, k.queues, k.seq, k.delayed, k.processing, k.inflight]
+        args = [k.tag, self.clock(), entry.id, entry.queue, entry.priority, entry.timeout, entry.due_ms]
+        answer: Reopened = self.scripts.run("reopen", keys, [*args, entry.last_token])
+        return answer
 
     def promote_due(self, limit: int = 1000) -> int:
         """Move delayed jobs that are due into their queues."""
         k = self.keys
         return int(self.scripts.run("promote", [k.delayed, k.meta, k.seq], [k.tag, self.clock(), limit]))
 
-    def recover_expired(self, limit: int = 1000) -> list[Recovered]:
-        """Requeue (or drop as failed) jobs whose lease ran out."""
+    def recover_expired(self, limit: int = 1000) -> list[Lease]:
+        """Take over the jobs whose lease ran out: each is the caller's now, under a new token, for
+        the caller to bring its record in line and then give it back (``retry``) or drop it
+        (``finish``)."""
         k = self.keys
-        flat = self.scripts.run("recover", [k.processing, k.meta, k.inflight, k.seq], [k.tag, self.clock(), limit])
-        return [Recovered(flat[i], int(flat[i + 1]), flat[i + 2]) for i in range(0, len(flat), 3)]
+        args = [self.clock(), limit, self.lease_grace_ms]
+        return _leases(self.scripts.run("recover", [k.processing, k.meta], args))
+
+    def reconcile_due(self, interval_ms: int) -> ReconcileTrigger | None:
+        """Whether a reconciliation is due, decided for all workers at once: Redis lost its data
+        (``restart``), or ``interval_ms`` passed since the last one (``schedule``; 0: never)."""
+        keys = [self.keys.named("reconcile", "epoch"), self.keys.named("reconcile", "due")]
+        trigger: str = self.scripts.run("reconcile_due", keys, [self.clock(), interval_ms])
+        return "restart" if trigger == "restart" else "schedule" if trigger == "schedule" else None
 
     def cancel(self, job_id: str) -> bool:
         """Take a waiting job out of its queue; False if it is not waiting."""
@@ -174,3 +196,8 @@ class RedisBroker:
         """When the earliest delayed job becomes due, if any."""
         first = self.conn.zrange(self.keys.delayed, 0, 0, withscores=True)
         return int(first[0][1]) if first else None
+
+
+def _leases(flat: Sequence[Any]) -> list[Lease]:
+    """Leases from a script's flat list of id, token pairs."""
+    return [Lease(flat[i], int(flat[i + 1])) for i in range(0, len(flat), 2)]

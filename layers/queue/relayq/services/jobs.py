@@ -10,8 +10,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from redis.exceptions import RedisError
-
 from relayq import __version__
 from relayq.domain.clock import Clock, now_ms, to_text
 from relayq.domain.errors import (
@@ -22,7 +20,6 @@ from relayq.domain.errors import (
     MissingQueueName,
     PayloadTooLarge,
     QueueError,
-    RedisUnavailable,
     StoreUnavailable,
     TransitionRefused,
 )
@@ -55,7 +52,7 @@ class Health:
 
 
 def queue_entry(job: Job, due_ms: int) -> QueueEntry:
-    return QueueEntry(job.id, job.queue, job.priority, job.timeout, job.max_attempts, due_ms, job.attempts)
+    return QueueEntry(job.id, job.queue, job.priority, job.timeout, due_ms=due_ms, last_token=job.last_token)
 
 
 class JobService:
@@ -173,14 +170,16 @@ class JobService:
             raise JobNotCancellable() from None
         try:
             self.broker.cancel(job_id)
-        except RedisError:
+        except REDIS_FAILURES:
             # The record says cancelled; a worker that still claims it is refused by the
             # conditional start and drops it, so nothing runs.
             logger.warning("cancelled %s in the database; Redis unavailable to drop it", job_id)
         return job
 
     def retry(self, job_id: str) -> Job:
-        """Run a failed job again with a fresh set of attempts."""
+        """Run a failed job again with a fresh set of attempts. Redis may still hold it (its
+        ``finish`` failed after the record said failed): a stale lease is taken back at once, so
+        the job waits again whatever Redis held."""
         if not is_job_id(job_id):
             raise JobNotRetryable()
         try:
@@ -188,10 +187,12 @@ class JobService:
         except TransitionRefused:
             raise JobNotRetryable() from None
         try:
-            self.broker.enqueue([queue_entry(job, 0)])
-        except RedisError as error:
+            placed = self.broker.reopen(queue_entry(job, 0))
+        except REDIS_FAILURES as error:
             self.store.revert_reopen(job_id)
-            raise RedisUnavailable() from error
+            raise redis_failure(error) from error
+        if placed != "added":
+            logger.info("retry of %s: Redis still held it (%s)", job_id, placed)
         return job
 
     def clear(self, queue: str) -> int:
@@ -202,8 +203,8 @@ class JobService:
             removed = self.broker.clear(queue)
         except ValueError as error:
             raise InvalidInput(str(error)) from error
-        except RedisError as error:
-            raise RedisUnavailable() from error
+        except REDIS_FAILURES as error:
+            raise redis_failure(error) from error
         self.store.cancel_waiting(removed)
         return len(removed)
 
@@ -225,16 +226,16 @@ class JobService:
             return self.processor.run_batch(
                 queues, max_jobs, deadline_ms=deadline_ms, limits=limits, concurrency=concurrency
             )
-        except RedisError as error:
-            raise RedisUnavailable() from error
+        except REDIS_FAILURES as error:
+            raise redis_failure(error) from error
 
     # --- observing ------------------------------------------------------------------------------
 
     def lengths(self) -> QueueLengths:
         try:
             return self.broker.lengths()
-        except RedisError as error:
-            raise RedisUnavailable() from error
+        except REDIS_FAILURES as error:
+            raise redis_failure(error) from error
 
     def stats(self) -> dict[str, Any]:
         """The contract's stats: per-queue pending/size, the delayed set, database counts."""

@@ -1,6 +1,7 @@
 """Runs leased jobs: start the record, run the handler within its timeout, then complete, retry
 later or fail, in DynamoDB first (the truth) and Redis second. A crash between the two is healed
-by lease expiry and the fenced, conditional writes."""
+by lease expiry and the fenced, conditional writes: recovery takes over an expired lease and
+brings the record in line with what really happened (``settle``), whatever state it is in."""
 
 from __future__ import annotations
 
@@ -10,15 +11,15 @@ import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
 from relayq.domain.backoff import retry_delay
-from relayq.domain.clock import now_ms
-from relayq.domain.errors import InvalidInput, InvalidJobType, QueueError, TransitionRefused
+from relayq.domain.clock import from_text, now_ms
+from relayq.domain.errors import InvalidInput, InvalidJobType, StoreUnavailable, TransitionRefused
 from relayq.domain.hooks import Hooks
-from relayq.domain.models import Job
+from relayq.domain.models import FINISHED, Job, JobStatus
 from relayq.domain.outcomes import BatchResult, Outcome
 from relayq.domain.registry import JobContext, JobRegistry, PermanentJobError, RetryableJobError
 from relayq.dynamodb.jobs import JobStore
@@ -29,6 +30,14 @@ from relayq.settings import Settings
 logger = logging.getLogger(__name__)
 
 MAX_RESULT_BYTES = 256 * 1024
+# Why an attempt nobody runs any more ends (its lease expired, or Redis forgot it).
+ABANDONED = "Lease expired: the worker died or overran"
+# How often settle reads the record again when it moved between the read and the write.
+SETTLE_READS = 3
+
+# What settle did with a lease: gave the job back, failed it, dropped it from Redis (its record is
+# gone or finished), or left the lease to expire (a newer attempt runs, or DynamoDB is unavailable).
+Settled = Literal["requeued", "failed", "dropped", "held"]
 
 
 class JobTimeout(Exception):
@@ -81,21 +90,81 @@ class Processor:
     # --- housekeeping ---------------------------------------------------------------------------
 
     def recover_expired(self) -> int:
-        """Requeue or fail jobs whose worker died, and bring their records in line."""
-        recovered = self.broker.recover_expired()
-        for item in recovered:
-            try:
-                if item.outcome == "retry":
-                    self.store.requeue(item.id, item.attempt, "Lease expired: the worker died or overran", 0)
-                else:
-                    message = f"Lease expired on the last attempt ({item.attempt}): the worker died or overran"
-                    job = self.store.fail(item.id, item.attempt, message)
-                    self.hooks.emit("job_failed", job=job, error=message, will_retry=False)
-            except TransitionRefused:
-                pass  # the record already moved on (completed just before the lease ran out)
-            except QueueError:
-                logger.exception("could not record recovery of %s", item.id)
-        return len(recovered)
+        """Take over the jobs whose lease ran out (the worker died or overran, the start never
+        happened, the claim's answer was lost) and bring each record in line; returns how many."""
+        leases = self.broker.recover_expired()
+        if not leases:
+            return 0
+        try:
+            records = self.store.get_many([lease.id for lease in leases])
+        except StoreUnavailable:
+            # The leases are this recovery's now; they expire and the next recovery tries again.
+            logger.warning("could not read the records of %d expired leases", len(leases))
+            return len(leases)
+        for lease in leases:
+            self.settle(lease, records)
+        return len(leases)
+
+    def settle(self, lease: Lease, known: Mapping[str, Job] | None = None) -> Settled:
+        """Bring the job's record and Redis in line for ``lease``, a lease under which nothing
+        runs (taken over from an expired one, or whose start was refused). ``known``: records read
+        already (recovery reads them in one batch); a job missing there has no record.
+
+        - no record, or a finished one: the job leaves Redis;
+        - queued: no attempt of it runs, none was spent by this lease; it waits again, or fails if
+          its record has no attempts left;
+        - processing under an older token: that attempt was abandoned; queued again or failed as
+          its attempts allow;
+        - processing under this token or a newer one: that attempt governs; the lease is left to
+          expire (Redis lost claims it made; recovery abandons the attempt after its time).
+
+        The record is written first, conditional on what was read; when it moved meanwhile it is
+        read again."""
+        try:
+            job = known.get(lease.id) if known is not None else self.store.get(lease.id)
+            for _ in range(SETTLE_READS):
+                try:
+                    return self._settle(lease, job)
+                except TransitionRefused:
+                    job = self.store.get(lease.id)
+        except StoreUnavailable:
+            logger.warning("could not bring the record of %s in line; its lease will expire", lease.id)
+        return "held"
+
+    def _settle(self, lease: Lease, job: Job | None) -> Settled:
+        if job is None or job.status in FINISHED:
+            self.broker.finish(lease)
+            return "dropped"
+        if job.status == JobStatus.QUEUED:
+            if job.attempts < job.max_attempts:
+                due = from_text(job.delay_until) if job.delay_until else 0  # a retry's backoff holds
+                self.broker.retry(lease, due, min_token=job.last_token)
+                return "requeued"
+            message = f"No attempts left ({job.attempts} of {job.max_attempts} used); its last claim never started it"
+            self._failed_for_good(self.store.fail_waiting(job.id, job.attempts, message), message)
+            self.broker.finish(lease)
+            return "failed"
+        if job.fence is not None and job.fence >= lease.token:
+            return "held"
+        settled, _ = self.abandon(job)
+        if settled == "requeued":
+            self.broker.retry(lease, 0)
+        else:
+            self.broker.finish(lease)
+        return settled
+
+    def abandon(self, job: Job, why: str = ABANDONED) -> tuple[Settled, Job]:
+        """The record of a processing attempt nobody runs any more: queued again when attempts
+        are left, else failed with ``why``. Conditional on the attempt (token) that was read."""
+        if job.attempts < job.max_attempts:
+            return "requeued", self.store.requeue(job.id, job.fence, why, 0)
+        message = f"{why} on the last attempt ({job.attempts} of {job.max_attempts})"
+        failed = self.store.fail(job.id, job.fence, message)
+        self._failed_for_good(failed, message)
+        return "failed", failed
+
+    def _failed_for_good(self, job: Job, message: str) -> None:
+        self.hooks.emit("job_failed", job=job, error=message, will_retry=False)
 
     # --- one batch ------------------------------------------------------------------------------
 
@@ -135,17 +204,28 @@ class Processor:
 
     def run_one(self, lease: Lease) -> Outcome:
         started = self.clock()
-        try:
-            job = self.store.start(lease.id, lease.attempt)
-        except TransitionRefused:
-            # Cancelled, already finished, or a newer attempt owns it: drop this lease quietly.
-            self.broker.finish(lease)
+        job = self.start(lease)
+        if job is None:
             return Outcome(lease.id, "skipped")
+        return self.run_started(job, lease, started)
+
+    def start(self, lease: Lease) -> Job | None:
+        """The record of ``lease``'s attempt, started; None when the record refused the start
+        (cancelled, finished, no attempts left, a newer attempt owns it): nothing runs under the
+        lease, and the record and Redis are brought in line."""
+        try:
+            return self.store.start(lease.id, lease.token)
+        except TransitionRefused:
+            self.settle(lease)
+            return None
+
+    def run_started(self, job: Job, lease: Lease, started: int) -> Outcome:
+        """Run a started attempt (``started``: when its lease was taken up) and record its end."""
         lock = self._exclusive_lock(job)
         if lock is not None and not lock.acquire():
             return self._defer(job, lease)
         try:
-            return self._run_started(job, lease, started)
+            return self._run(job, lease, started)
         finally:
             if lock is not None:
                 lock.release()
@@ -164,19 +244,19 @@ class Processor:
         """Another job of the exclusive type runs: wait in the delayed set, keeping the attempt."""
         due = self.clock() + self.settings.exclusive_retry_seconds * 1000
         try:
-            self.store.defer_unstarted(job.id, lease.attempt, due)
+            self.store.defer_unstarted(job.id, lease.token, due)
         except TransitionRefused:
             self.broker.finish(lease)
             return Outcome(job.id, "skipped")
         self.broker.defer(lease, due)
         return Outcome(job.id, "deferred", job=job)
 
-    def _run_started(self, job: Job, lease: Lease, started: int) -> Outcome:
+    def _run(self, job: Job, lease: Lease, started: int) -> Outcome:
         self.hooks.emit("before_job", job=job)
         try:
             handler = self.registry.get(job.type)
             payload = handler.validate(job.payload)
-            context = JobContext(job=job, attempt=lease.attempt, deadline_ms=started + job.timeout * 1000)
+            context = JobContext(job=job, attempt=job.attempts, deadline_ms=started + job.timeout * 1000)
             value = _run_with_timeout(lambda: handler.handle(payload, context), job.timeout)
             value = self.hooks.filter("job_result", value, job=job)
             encoded = json.dumps(value)
@@ -185,7 +265,7 @@ class Processor:
         except Exception as error:  # every job error is recorded, never raised out of the worker
             return self._failed(job, lease, error, started)
         try:
-            done = self.store.complete(job.id, lease.attempt, value)
+            done = self.store.complete(job.id, lease.token, value)
         except TransitionRefused:
             self.broker.finish(lease)
             return Outcome(job.id, "skipped")
@@ -198,14 +278,14 @@ class Processor:
         if isinstance(error, TypeError | ValueError) and "JSON serializable" in message:
             error, message = PermanentJobError(message), f"Job result is not JSON-serialisable: {message}"
         permanent = _permanent(error)
-        will_retry = not permanent and lease.attempt < job.max_attempts
+        will_retry = not permanent and job.attempts < job.max_attempts
         try:
             if will_retry:
-                due = self.clock() + int(self._delay(job, lease.attempt, error) * 1000)
-                recorded = self.store.requeue(job.id, lease.attempt, message, due)
+                due = self.clock() + int(self._delay(job, job.attempts, error) * 1000)
+                recorded = self.store.requeue(job.id, lease.token, message, due)
                 self.broker.retry(lease, due)
             else:
-                recorded = self.store.fail(job.id, lease.attempt, message)
+                recorded = self.store.fail(job.id, lease.token, message)
                 self.broker.finish(lease)
         except TransitionRefused:
             self.broker.finish(lease)

@@ -1,7 +1,9 @@
 """One worker invocation over a queue set: promote due delayed jobs, recover dead leases, then
 claim and run jobs until the queues are empty, ``max_jobs`` ran, or the time left cannot fit the
 next job's timeout. Around it: running markers (for the idle-queue kick and the status), status
-and metrics in Redis, EMF metrics, and kicks for queues of other sets whose delayed jobs came due.
+and metrics in Redis, EMF metrics, kicks for queues of other sets whose delayed jobs came due, and
+the reconciliation of records and Redis when one is due (the ticks are its schedule: no resource
+of its own).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 from redis.exceptions import RedisError
 
-from relayq.domain.errors import InvalidInput, RedisUnavailable
+from relayq.domain.errors import InvalidInput, QueueError, RedisUnavailable
 from relayq.domain.outcomes import BatchResult, JobCounts
 from relayq.domain.registry import describe_validation_error
 from relayq.domain.worker_input import WorkerInput
@@ -22,6 +24,7 @@ from relayq.redis.worker_status import WorkerStatus
 from relayq.services.jobs import JobService
 from relayq.services.kick import Kicker
 from relayq.services.metrics import emit_emf, queue_depths
+from relayq.services.reconcile import Reconciler
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +33,8 @@ logger = logging.getLogger(__name__)
 class WorkerSummary(JobCounts):
     rounds: int = 0
     kicked: list[str] = field(default_factory=list)
+    # When this invocation reconciled: why (restart | schedule) and what it repaired (or its error).
+    reconciled: dict[str, Any] | None = None
 
     def add(self, batch: BatchResult) -> None:
         self.rounds += 1
@@ -40,11 +45,18 @@ class WorkerSummary(JobCounts):
 
 
 class Worker:
-    def __init__(self, jobs: JobService, status: WorkerStatus, kicker: Kicker | None = None) -> None:
+    def __init__(
+        self,
+        jobs: JobService,
+        status: WorkerStatus,
+        kicker: Kicker | None = None,
+        reconciler: Reconciler | None = None,
+    ) -> None:
         self.jobs = jobs
         self.settings = jobs.settings
         self.status = status
         self.kicker = kicker
+        self.reconciler = reconciler or Reconciler(jobs)
 
     def run(self, request: WorkerInput, remaining_ms: Callable[[], int], invocation: str) -> WorkerSummary:
         """Process ``request.queues`` within the invocation's time (``remaining_ms`` is Lambda's
@@ -52,7 +64,7 @@ class Worker:
         clock = self.jobs.clock
         deadline = clock() + remaining_ms() - self.settings.worker_reserve_seconds * 1000
         queues = list(dict.fromkeys(request.queues))
-        summary = WorkerSummary()
+        summary = WorkerSummary(reconciled=self._reconcile_if_due())
         while True:
             self.status.begin(invocation, queues, deadline)
             try:
@@ -79,6 +91,20 @@ class Worker:
             ):
                 break
         return summary
+
+    def _reconcile_if_due(self) -> dict[str, Any] | None:
+        """Reconcile when Redis lost its data or the interval passed (decided once for all
+        workers); a failure is logged and never fails the jobs of this tick."""
+        trigger = self.jobs.broker.reconcile_due(self.settings.reconcile_interval_seconds * 1000)
+        if trigger is None:
+            return None
+        try:
+            counts: dict[str, Any] = self.reconciler.run().counts()
+        except (QueueError, RedisError) as error:
+            logger.exception("reconciliation (%s) failed", trigger)
+            return {"trigger": trigger, "error": type(error).__name__}
+        logger.info("reconciled (%s): %s", trigger, counts)
+        return {"trigger": trigger, **counts}
 
     def _report(self, batch: BatchResult, queues: list[str], summary: WorkerSummary) -> None:
         """Status and metrics of one round; failures here never fail the jobs already done."""

@@ -2,8 +2,8 @@
   Claim up to n jobs across several queues, lowest score first (priority, then FIFO across all
   the queues), honouring each queue's limit of jobs in flight and skipping jobs whose timeout does
   not fit the caller's remaining time. Each claimed job moves to the processing set scored by its
-  lease deadline and its attempt counter goes up by one: the fencing token of this lease
-  (includes/lease.lua).
+  lease deadline under a new token, one above the last: the fencing token of this lease
+  (includes/lease.lua). A claim is not an attempt: the job record counts one when the job starts.
 
   KEYS
     1  meta
@@ -17,9 +17,10 @@
     5  max_timeout_s  leave jobs with a longer timeout (0: any timeout)
     6.. pairs of queue, limit of jobs in flight on it (0: none)
   Returns
-    a flat list of pairs id, attempt (the lease), in claim order; empty when nothing was claimed
+    a flat list of pairs id, token (the lease), in claim order; empty when nothing was claimed
 ]]
 --- @include "job_meta"
+--- @include "lease"
 --- @include "pending"
 
 local prefix, now, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -52,12 +53,9 @@ for _, c in ipairs(candidates) do
   elseif allowed[c.queue] > 0 and (max_timeout == 0 or meta.t <= max_timeout) then
     allowed[c.queue] = allowed[c.queue] - 1
     redis.call('ZREM', pending_key(prefix, c.queue), c.id)
-    meta.a = meta.a + 1
-    write_meta(KEYS[1], c.id, meta)
-    redis.call('ZADD', KEYS[2], now + meta.t * 1000 + grace, c.id)
     redis.call('HINCRBY', KEYS[3], c.queue, 1)
     claimed[#claimed + 1] = c.id
-    claimed[#claimed + 1] = meta.a
+    claimed[#claimed + 1] = take_lease(KEYS[1], KEYS[2], c.id, meta, now + meta.t * 1000 + grace)
   end
 end
 return claimed

@@ -1,7 +1,7 @@
 --[[ defer.lua
-  Give back a claimed job that could not start yet (its exclusive lock is taken) without spending
-  an attempt: the attempt counter goes back down and the job waits in the delayed set until due_ms.
-  Only the holder of the lease may do this.
+  Give back a claimed job that could not start yet (its exclusive lock is taken): it waits in the
+  delayed set until due_ms (the record gives its attempt back; the token stays spent, so tokens
+  only ever grow). Only the holder of the lease may do this.
 
   KEYS
     1  meta
@@ -10,7 +10,7 @@
     4  delayed
   ARGV
     1  id
-    2  attempt   the caller's lease attempt
+    2  token     the caller's lease token
     3  due_ms    when the job may be claimed again
   Returns
     1  OK: the job waits in the delayed set
@@ -24,7 +24,5 @@ local id = ARGV[1]
 local meta, refused = held_lease(KEYS[1], KEYS[2], id, ARGV[2])
 if not meta then return refused end
 drop_lease(KEYS[2], KEYS[3], id, meta.q)
-meta.a = meta.a - 1
-write_meta(KEYS[1], id, meta)
 redis.call('ZADD', KEYS[4], tonumber(ARGV[3]), id)
 return OK

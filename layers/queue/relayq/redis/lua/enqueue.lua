@@ -11,8 +11,8 @@
   ARGV
     1  prefix    the key prefix (hash tag) of the pending sets
     2  now_ms
-    3.. seven per job: id, queue, priority, timeout_s, max_attempts, due_ms, attempts already made
-        (0 for a new job; more when a lost entry is restored)
+    3.. six per job: id, queue, priority, timeout_s, due_ms, the last token its record saw (0 for
+        a new job; more when a lost entry is restored, so new leases get higher tokens)
   Returns
     the number of jobs added (ids not known before)
 ]]
@@ -20,12 +20,11 @@
 
 local prefix, now = ARGV[1], tonumber(ARGV[2])
 local added = 0
-for i = 3, #ARGV, 7 do
+for i = 3, #ARGV, 6 do
   local id, queue = ARGV[i], ARGV[i + 1]
-  local priority, due = tonumber(ARGV[i + 2]), tonumber(ARGV[i + 5])
+  local priority, due = tonumber(ARGV[i + 2]), tonumber(ARGV[i + 4])
   if redis.call('HSETNX', KEYS[1], id, cjson.encode({
-      q = queue, p = priority, t = tonumber(ARGV[i + 3]), m = tonumber(ARGV[i + 4]),
-      a = tonumber(ARGV[i + 6]) })) == 1 then
+      q = queue, p = priority, t = tonumber(ARGV[i + 3]), a = tonumber(ARGV[i + 5]) })) == 1 then
     redis.call('SADD', KEYS[2], queue)
     if due > now then
       redis.call('ZADD', KEYS[4], due, id)

@@ -7,7 +7,7 @@
     3  inflight
   ARGV
     1  id
-    2  attempt   the caller's lease attempt
+    2  token     the caller's lease token
   Returns
     1  OK: the job is gone from Redis
     0  NO_SUCH_JOB, -1 NOT_LEASED, -2 STALE_ATTEMPT: nothing changed (includes/codes.lua)

@@ -1,44 +1,34 @@
 --[[ recover.lua
-  Find jobs whose lease expired (their worker died or overran) and either put them back in their
-  queue (attempts left) or drop them from Redis as failed, so the caller can bring the job records
-  in line.
+  Take over the jobs whose lease expired (their worker died or overran, never started the job, or
+  never heard the answer of its claim): each is leased again, to the caller, under a new token and
+  for its timeout plus grace_ms, so the worker that held it can change nothing any more and no other
+  worker claims it while the caller brings its record in line and then gives it back (retry.lua)
+  or drops it (finish.lua). A caller that dies meanwhile lets this lease expire in turn.
 
   KEYS
     1  processing
     2  meta
-    3  inflight
-    4  seq
   ARGV
-    1  prefix    the key prefix (hash tag) of the pending sets
-    2  now_ms
-    3  limit
+    1  now_ms
+    2  limit
+    3  grace_ms   added to a job's timeout for the new lease deadline
   Returns
-    a flat list of triples id, attempt, outcome ('retry': queued again, 'failed': dropped); an
-    expired lease of a job Redis no longer knows is removed and not listed
+    a flat list of pairs id, token (the caller's leases); an expired lease of a job Redis no longer
+    knows is removed and not listed
 ]]
 --- @include "job_meta"
 --- @include "lease"
---- @include "pending"
 
-local prefix = ARGV[1]
-local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+local now, grace = tonumber(ARGV[1]), tonumber(ARGV[3])
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
 local out = {}
 for _, id in ipairs(expired) do
   local meta = read_meta(KEYS[2], id)
   if not meta then
     redis.call('ZREM', KEYS[1], id)
   else
-    drop_lease(KEYS[1], KEYS[3], id, meta.q)
-    local outcome = 'failed'
-    if meta.a < meta.m then
-      outcome = 'retry'
-      add_pending(prefix, meta.q, meta.p, id, KEYS[4])
-    else
-      redis.call('HDEL', KEYS[2], id)
-    end
     out[#out + 1] = id
-    out[#out + 1] = meta.a
-    out[#out + 1] = outcome
+    out[#out + 1] = take_lease(KEYS[2], KEYS[1], id, meta, now + meta.t * 1000 + grace)
   end
 end
 return out

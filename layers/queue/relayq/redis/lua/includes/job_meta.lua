@@ -1,8 +1,10 @@
 --[[ includes/job_meta.lua
   A job's queue metadata: field <id> of the meta hash, JSON
     q  queue            p  priority (lower first)     t  timeout in seconds
-    m  max attempts     a  attempts made; the fencing token of the current lease
+    a  the fencing token of the last lease: the claim counter, higher on every claim (and on every
+       lease recovery takes over); the job record counts the attempts that really started
   The hash holds every job Redis knows (waiting, delayed or leased); a job leaves it when done.
+  (Entries of earlier versions also carry m, the max attempts, which nothing reads any more.)
 ]]
 
 -- The job's metadata, or nil when Redis does not know the job.
