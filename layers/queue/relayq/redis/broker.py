@@ -124,7 +124,8 @@ class RedisBroker:
 
     def reopen(self, entry: QueueEntry) -> Reopened:
         """Make a job wait again whatever Redis still holds of it: added, a stale lease taken back,
-        or left where it already waits (its token raised to ``entry.last_token`` at least)."""
+        or one still waiting put at the back of its line (its token raised to ``entry.last_token``
+        at least)."""
         self.keys.pending(entry.queue)
         k = self.keys
         keys = [k.meta, k.queues, k.seq, k.delayed, k.processing, k.inflight]
