@@ -107,7 +107,11 @@ class LocalStack:
         resolver = Resolver(self.local_parameters(), tables)
         self.create_aws_resources(resolver)
         specs = {
-            name: dataclasses.replace(spec, timeout=math.ceil(spec.timeout * config.timeout_scale))
+            name: dataclasses.replace(
+                spec,
+                timeout=math.ceil(spec.timeout * config.timeout_scale),
+                environment=self.with_own_api_denied(spec.environment),
+            )
             for name, spec in function_specs(resolver).items()
         }
         self.lambdas = LambdaService(specs, self.function_environment(), self.log)
@@ -167,6 +171,18 @@ class LocalStack:
         if parameters.get("ImagesBucketName"):
             self.moto.client("s3").create_bucket(Bucket=parameters["ImagesBucketName"])
 
+    @property
+    def own_api(self) -> str:
+        return f"{self.config.host}:{self.config.api_port}"
+
+    def with_own_api_denied(self, environment: dict[str, str]) -> dict[str, str]:
+        """The template denies the API's own domain on AWS; locally the API is this stack's port,
+        so it joins whatever deny list the template gives a function (the template's value wins
+        over the stack's defaults, which would otherwise drop it)."""
+        if "QUEUE_OUTBOUND_DENY" not in environment:
+            return environment
+        return {**environment, "QUEUE_OUTBOUND_DENY": f"{environment['QUEUE_OUTBOUND_DENY']},{self.own_api}"}
+
     def function_environment(self) -> dict[str, str]:
         """What every function sees besides its template variables: the local endpoints, a
         region and credentials for boto3, no X-Ray daemon, and the outbound allow-list of the
@@ -184,7 +200,7 @@ class LocalStack:
             "AWS_ENDPOINT_URL_LAMBDA": self.lambda_url,
             "POWERTOOLS_TRACE_DISABLED": "true",
             "QUEUE_OUTBOUND_ALLOW": ",".join(self.config.outbound_allow),
-            "QUEUE_OUTBOUND_DENY": f"{self.config.host}:{self.config.api_port}",
+            "QUEUE_OUTBOUND_DENY": self.own_api,
         }
 
     def write_env_file(self, specs: dict[str, FunctionSpec]) -> None:

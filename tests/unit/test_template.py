@@ -312,3 +312,16 @@ def test_every_alarm_on_the_workers_metrics_watches_a_metric_they_emit() -> None
     }
     assert watched, "the template alarms on the workers' EMF metrics"
     assert {name: metric for name, metric in watched.items() if metric not in emitted} == {}
+
+
+def test_workers_may_not_call_the_deployments_own_api() -> None:
+    """api_sync jobs run in the workers: the API's own domain is on their outbound deny list."""
+    workers = {
+        name: props["Properties"]
+        for name, props in resources("AWS::Serverless::Function").items()
+        if props["Properties"].get("CodeUri") == "functions/worker"
+    }
+    assert len(workers) == 3
+    for name, props in workers.items():
+        deny = props["Environment"]["Variables"]["QUEUE_OUTBOUND_DENY"]
+        assert deny == {"Sub": "${RestApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}, name
