@@ -150,14 +150,14 @@ def warm_latency(requests: int) -> list[dict[str, Any]]:
                 )
                 assert api.handler(event, context)["statusCode"] == 200
 
-            queue = container().jobs
+            service = container().jobs
             request = NewJob(type="noop", payload={"to": "a@example.com", "n": 1})
             post()
             get()  # first calls open the connections
             rows = []
             for name, handler_call, layer_call in [
-                ("POST /jobs", post, lambda: queue.create(request)),
-                ("GET /jobs", get, lambda: queue.list(1, 10)),
+                ("POST /jobs", post, lambda: service.create(request)),
+                ("GET /jobs", get, lambda: service.list(1, 10)),
             ]:
                 layer, through = _timed_pair(layer_call, handler_call, requests)
                 rows.append({"route": name, "layer": _percentiles(layer), "handler": _percentiles(through)})

@@ -96,10 +96,10 @@ def remaining_900s() -> int:
 def relayq_drain(jobs: int, payload_type: str, concurrency: int) -> float:
     """Jobs per second of one worker invocation that drains ``jobs`` jobs."""
     configure(QUEUE_WORKER_CONCURRENCY=str(concurrency))
-    queue = container().jobs
+    service = container().jobs
     payload = {"seconds": 0.01} if payload_type == "sleep" else {}
     for start in range(0, jobs, 100):
-        queue.create_many([NewJob(type=payload_type, payload=payload) for _ in range(start, min(jobs, start + 100))])
+        service.create_many([NewJob(type=payload_type, payload=payload) for _ in range(start, min(jobs, start + 100))])
     begin = time.perf_counter()
     summary = container().worker.invoke(
         {"queues": ["default"], "max_jobs": jobs}, remaining_900s, f"bench-{payload_type}"
@@ -135,14 +135,14 @@ def kick_latency(kicks: int, redis_url: str) -> list[float]:
 
     recorder.on_invoke = run_worker
     configure(AWS_ENDPOINT_URL_LAMBDA=recorder.url, QUEUE_KICK_FUNCTIONS="*=bench-worker", QUEUE_WORKER_CONCURRENCY="1")
-    queue = container().jobs
+    service = container().jobs
     running = redis.Redis.from_url(redis_url, decode_responses=True)
     latencies = []
     try:
         for n in range(kicks):
             key = f"kick-{n}"
             begin = time.perf_counter()
-            queue.create(NewJob(type="stamp", queue="latency", payload={"key": key}))
+            service.create(NewJob(type="stamp", queue="latency", payload={"key": key}))
             while key not in started_at:
                 time.sleep(0.0005)
             latencies.append(started_at[key] - begin)

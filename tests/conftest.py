@@ -91,7 +91,7 @@ def store(dynamodb: object, settings: Settings) -> JobStore:
 
 
 @pytest.fixture
-def queue(
+def service(
     broker: RedisBroker, store: JobStore, settings: Settings, registry: JobRegistry, clock: FakeClock
 ) -> JobService:
     return JobService(broker, store, settings, registry=registry, hooks=Hooks(), clock=clock)

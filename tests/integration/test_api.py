@@ -320,13 +320,13 @@ def test_unexpected_errors_are_500_without_details(gw: Gateway, full_token: str,
     def failing_list(*_: Any, **__: Any) -> None:
         raise RuntimeError("internal detail /var/task/secret.py")
 
-    queue = container().jobs
-    original = queue.list
-    queue.list = failing_list  # type: ignore[method-assign,assignment]
+    service = container().jobs
+    original = service.list
+    service.list = failing_list  # type: ignore[method-assign,assignment]
     try:
         answer = gw.request("GET", "/jobs", token=full_token)
     finally:
-        queue.list = original  # type: ignore[method-assign]
+        service.list = original  # type: ignore[method-assign]
     assert_error(answer, 500, "internal_error")
     assert "secret" not in json.dumps(answer.body)
     assert "internal detail" in logs.getvalue()  # logged for the operator

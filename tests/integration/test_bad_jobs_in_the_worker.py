@@ -1,7 +1,7 @@
 """Bad jobs through the worker handler, as a schedule runs it: a job that raises, one that hangs
 past its timeout and one that returns something unserialisable are failed or retried as
 configured, and the same invocation goes on to complete the good jobs queued behind them (the
-unit tests in tests/integration/test_job_queue.py prove each case on the core alone)."""
+the tests in tests/integration/test_job_service.py prove each case on the core alone)."""
 
 from __future__ import annotations
 
@@ -23,23 +23,23 @@ def worker(lambda_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def test_the_worker_fails_or_retries_bad_jobs_and_keeps_going(worker: Any) -> None:
-    queue = container().jobs
+    service = container().jobs
     bad = {
-        "raises": queue.create(NewJob(type="broken", queue="bad", priority=1)),
-        "hangs": queue.create(
+        "raises": service.create(NewJob(type="broken", queue="bad", priority=1)),
+        "hangs": service.create(
             NewJob(type="sleep", queue="bad", priority=1, payload={"seconds": 3}, timeout=1, max_attempts=2)
         ),
-        "unserialisable": queue.create(NewJob(type="unserialisable", queue="bad", priority=1, max_attempts=1)),
+        "unserialisable": service.create(NewJob(type="unserialisable", queue="bad", priority=1, max_attempts=1)),
     }
-    good = [queue.create(NewJob(type="echo", queue="bad", priority=90, payload={"n": n})) for n in range(3)]
+    good = [service.create(NewJob(type="echo", queue="bad", priority=90, payload={"n": n})) for n in range(3)]
     event = json.loads((ROOT / "events" / "worker" / "schedule.json").read_text()) | {"queues": ["bad"]}
 
     summary = worker.handler(event, FakeLambdaContext())
 
     # `failed` counts failed attempts, the retried one included.
     assert (summary["processed"], summary["successful"], summary["failed"], summary["retried"]) == (6, 3, 3, 1)
-    assert [queue.get(j.id).status for j in good] == ["completed"] * 3
-    raised, hung, unserialisable = (queue.get(bad[k].id) for k in ("raises", "hangs", "unserialisable"))
+    assert [service.get(j.id).status for j in good] == ["completed"] * 3
+    raised, hung, unserialisable = (service.get(bad[k].id) for k in ("raises", "hangs", "unserialisable"))
     assert raised.status == "failed" and "cannot ever work" in (raised.error_message or "")
     assert hung.status == "queued" and hung.attempts == 1  # retried later: max_attempts=2
     assert "timed out after 1 seconds" in (hung.error_message or "")

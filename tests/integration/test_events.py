@@ -51,11 +51,13 @@ def _seed(case: events.Case) -> None:
     ):
         info = TokenInfo(id=token_id, name="example", scope=scope, created_at="2026-01-01 12:00:00")
         store.client.put_item(TableName=TABLE_NAMES["tokens_table"], Item=_item(hash_token(token), info))
-    queue = container().jobs
-    job, _ = queue.build(NewJob(type="email", payload={"to": "admin@example.com", "subject": "Hi", "message": "Body"}))
+    service = container().jobs
+    job, _ = service.build(
+        NewJob(type="email", payload={"to": "admin@example.com", "subject": "Hi", "message": "Body"})
+    )
     job = job.model_copy(update={"id": events.JOB_ID})
     store.put_new(job)
-    queue.broker.enqueue([QueueEntry(job.id, job.queue, job.priority, job.timeout)])
+    service.broker.enqueue([QueueEntry(job.id, job.queue, job.priority, job.timeout)])
     cron = container().cron
     cron.runs.create(events.RUN_ID, "redis", "tok_example")
     if case.name == "sites_delete":  # only there: a run would call it

@@ -48,35 +48,35 @@ def test_killed_worker_loses_nothing_and_completes_each_job_once(
 ) -> None:
     env = {**lambda_env, "QUEUE_LEASE_GRACE_SECONDS": "0"}
     monkeypatch.setenv("QUEUE_LEASE_GRACE_SECONDS", "0")
-    queue = container().jobs
-    jobs = [queue.create(NewJob(type="sleep", payload={"seconds": 0.3}, timeout=2)) for _ in range(6)]
+    service = container().jobs
+    jobs = [service.create(NewJob(type="sleep", payload={"seconds": 0.3}, timeout=2)) for _ in range(6)]
     victim = worker(env, "default", 100)
     deadline = time.monotonic() + 30
-    while queue.get(jobs[0].id).status != "processing" and time.monotonic() < deadline:
+    while service.get(jobs[0].id).status != "processing" and time.monotonic() < deadline:
         time.sleep(0.05)
     victim.send_signal(signal.SIGKILL)
     victim.wait()
-    in_flight = [j.id for j in jobs if queue.get(j.id).status == "processing"]
+    in_flight = [j.id for j in jobs if service.get(j.id).status == "processing"]
     assert in_flight, "the worker was killed before it started a job"
-    left = [j.id for j in jobs if queue.get(j.id).status != "completed"]
+    left = [j.id for j in jobs if service.get(j.id).status != "completed"]
     time.sleep(2.1)  # the dead worker's lease runs out
     rescuer = summary(worker(env, "default", 100))
-    records = {j.id: queue.get(j.id) for j in jobs}
+    records = {j.id: service.get(j.id) for j in jobs}
     assert {r.status for r in records.values()} == {"completed"}
     assert all(records[i].attempts == 2 for i in in_flight)
     assert rescuer["processed"] == len(left)
 
 
 def test_parallel_workers_drain_every_job_exactly_once(lambda_env: dict[str, str]) -> None:
-    queue = container().jobs
-    jobs = queue.create_many([NewJob(type="noop", queue="bulk") for _ in range(DRAIN_JOBS)])
+    service = container().jobs
+    jobs = service.create_many([NewJob(type="noop", queue="bulk") for _ in range(DRAIN_JOBS)])
     workers = [worker(lambda_env, "bulk", DRAIN_JOBS, concurrency=4) for _ in range(4)]
     totals = [summary(w) for w in workers]
     assert sum(t["processed"] for t in totals) == len(jobs)
     assert sum(t["successful"] for t in totals) == len(jobs)
-    counts = queue.store.count_by_status()
+    counts = service.store.count_by_status()
     assert counts["completed"] == len(jobs) and counts["total"] == len(jobs)
-    assert queue.lengths().pending == {"bulk": 0}
+    assert service.lengths().pending == {"bulk": 0}
 
 
 def test_redis_restart_keeps_pending_delayed_and_running_jobs(
@@ -89,27 +89,27 @@ def test_redis_restart_keeps_pending_delayed_and_running_jobs(
         monkeypatch.setenv("QUEUE_REDIS_URL", server.url)
         monkeypatch.setenv("QUEUE_LEASE_GRACE_SECONDS", "0")
         reset_caches()
-        queue = container().jobs
-        running = queue.create(NewJob(type="echo", timeout=1))
-        (lease,) = queue.broker.claim(["default"], 1)
-        queue.store.start(lease.id, lease.token)  # its worker is running it when Redis goes down
-        pending = queue.create(NewJob(type="echo"))
-        delayed = queue.create(NewJob(type="echo", delay=1))
+        service = container().jobs
+        running = service.create(NewJob(type="echo", timeout=1))
+        (lease,) = service.broker.claim(["default"], 1)
+        service.store.start(lease.id, lease.token)  # its worker is running it when Redis goes down
+        pending = service.create(NewJob(type="echo"))
+        delayed = service.create(NewJob(type="echo", delay=1))
         server.stop()
         server.start()
         reset_caches()
-        queue = container().jobs
+        service = container().jobs
         time.sleep(1.1)  # the delayed job is due, the running job's lease has run out
-        result = queue.process(["default"], 10)
+        result = service.process(["default"], 10)
         assert result.recovered == 1 and result.successful == 3
-        assert {queue.get(j.id).status for j in (pending, delayed, running)} == {"completed"}
+        assert {service.get(j.id).status for j in (pending, delayed, running)} == {"completed"}
     finally:
         server.stop()
 
 
 def test_dynamodb_throttling_is_retried(lambda_env: dict[str, str]) -> None:
-    queue = container().jobs
-    job = queue.create(NewJob(type="echo"))
+    service = container().jobs
+    job = service.create(NewJob(type="echo"))
     throttled: list[str] = []
 
     def throttle(request: Any, **_: Any) -> AWSResponse | None:
@@ -120,6 +120,6 @@ def test_dynamodb_throttling_is_retried(lambda_env: dict[str, str]) -> None:
         return None
 
     container().aws.client("dynamodb").meta.events.register_first("before-send.dynamodb.UpdateItem", throttle)
-    result = queue.process(["default"], 5)
+    result = service.process(["default"], 5)
     assert len(throttled) == 2
-    assert result.successful == 1 and queue.get(job.id).status == "completed"
+    assert result.successful == 1 and service.get(job.id).status == "completed"

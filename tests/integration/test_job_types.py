@@ -37,10 +37,10 @@ def _built_in(registry: JobRegistry) -> Iterator[None]:
     yield
 
 
-def run_one(queue: JobService, request: NewJob) -> Any:
-    job = queue.create(request)
-    queue.process([job.queue], 1)
-    return queue.get(job.id)
+def run_one(service: JobService, request: NewJob) -> Any:
+    job = service.create(request)
+    service.process([job.queue], 1)
+    return service.get(job.id)
 
 
 # --- email ---------------------------------------------------------------------------------------
@@ -57,7 +57,7 @@ def sent_messages() -> list[Any]:
     return list(ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages)
 
 
-def test_email_is_sent_through_ses(queue: JobService, ses: Any) -> None:
+def test_email_is_sent_through_ses(service: JobService, ses: Any) -> None:
     payload = {
         "to": "ada@example.org",
         "cc": ["bob@example.org"],
@@ -67,7 +67,7 @@ def test_email_is_sent_through_ses(queue: JobService, ses: Any) -> None:
         "message": "Hello Ada",
         "html": "<p>Hello Ada</p>",
     }
-    job = run_one(queue, NewJob(type="email", payload=payload))
+    job = run_one(service, NewJob(type="email", payload=payload))
     assert job.status == "completed", job.error_message
     assert job.result["from"] == SENDER and job.result["recipients"] == 3
     [message] = sent_messages()
@@ -81,9 +81,9 @@ def test_email_is_sent_through_ses(queue: JobService, ses: Any) -> None:
     assert ses.get_send_quota()["SentLast24Hours"] == 3
 
 
-def test_email_with_an_unverified_sender_fails_at_once(queue: JobService, ses: Any) -> None:
+def test_email_with_an_unverified_sender_fails_at_once(service: JobService, ses: Any) -> None:
     job = run_one(
-        queue,
+        service,
         NewJob(
             type="email",
             payload={"to": "a@example.org", "subject": "s", "message": "m", "from": "stranger@example.net"},
@@ -103,10 +103,10 @@ def test_email_with_an_unverified_sender_fails_at_once(queue: JobService, ses: A
         ({"to": "a@example.org", "subject": "s", "message": "m", "cc": ["x@"]}, "cc.0"),
     ],
 )
-def test_bad_email_payloads_are_refused_at_enqueue(queue: JobService, payload: dict[str, Any], reason: str) -> None:
+def test_bad_email_payloads_are_refused_at_enqueue(service: JobService, payload: dict[str, Any], reason: str) -> None:
     with pytest.raises(InvalidInput, match=reason):
-        queue.create(NewJob(type="email", payload=payload))
-    assert queue.lengths().pending == {}
+        service.create(NewJob(type="email", payload=payload))
+    assert service.lengths().pending == {}
 
 
 # --- image_processing ----------------------------------------------------------------------------
@@ -125,13 +125,13 @@ def png(width: int, height: int) -> bytes:
     return buffer.getvalue()
 
 
-def test_image_variants_are_written_back_to_s3(queue: JobService, s3: Any) -> None:
+def test_image_variants_are_written_back_to_s3(service: JobService, s3: Any) -> None:
     s3.put_object(Bucket=BUCKET, Key="photos/cat.png", Body=png(800, 600))
     variants = [
         {"name": "thumb", "width": 100, "height": 100, "mode": "crop", "format": "JPEG"},
         {"name": "small", "width": 400, "height": 400},
     ]
-    job = run_one(queue, NewJob(type="image_processing", payload={"key": "photos/cat.png", "variants": variants}))
+    job = run_one(service, NewJob(type="image_processing", payload={"key": "photos/cat.png", "variants": variants}))
     assert job.status == "completed", job.error_message
     assert job.result["source"] == {"key": "photos/cat.png", "width": 800, "height": 600, "format": "PNG"}
     thumb, small = job.result["variants"]
@@ -145,34 +145,34 @@ def test_image_variants_are_written_back_to_s3(queue: JobService, s3: Any) -> No
         assert Image.open(io.BytesIO(data)).size == (variant["width"], variant["height"])
 
 
-def test_default_variants(queue: JobService, s3: Any) -> None:
+def test_default_variants(service: JobService, s3: Any) -> None:
     s3.put_object(Bucket=BUCKET, Key="a.png", Body=png(2000, 1000))
-    job = run_one(queue, NewJob(type="image_processing", payload={"key": "a.png"}))
+    job = run_one(service, NewJob(type="image_processing", payload={"key": "a.png"}))
     sizes = {v["name"]: (v["width"], v["height"]) for v in job.result["variants"]}
     assert sizes == {"thumbnail": (150, 150), "medium": (300, 150), "large": (1024, 512)}
 
 
-def test_a_missing_image_fails_at_once(queue: JobService, s3: Any) -> None:
-    job = run_one(queue, NewJob(type="image_processing", payload={"key": "nope.png"}))
+def test_a_missing_image_fails_at_once(service: JobService, s3: Any) -> None:
+    job = run_one(service, NewJob(type="image_processing", payload={"key": "nope.png"}))
     assert job.status == "failed" and job.attempts == 1
     assert job.error_message == f"Image not found: s3://{BUCKET}/nope.png"
 
 
-def test_a_file_that_is_not_an_image_fails_at_once(queue: JobService, s3: Any) -> None:
+def test_a_file_that_is_not_an_image_fails_at_once(service: JobService, s3: Any) -> None:
     s3.put_object(Bucket=BUCKET, Key="notes.png", Body=b"this is text, not a picture")
-    job = run_one(queue, NewJob(type="image_processing", payload={"key": "notes.png"}))
+    job = run_one(service, NewJob(type="image_processing", payload={"key": "notes.png"}))
     assert job.status == "failed" and job.attempts == 1
     assert "is not a readable image" in (job.error_message or "")
 
 
-def test_a_missing_bucket_fails_at_once(queue: JobService, s3: Any) -> None:
-    job = run_one(queue, NewJob(type="image_processing", payload={"key": "a.png", "bucket": "no-such-bucket"}))
+def test_a_missing_bucket_fails_at_once(service: JobService, s3: Any) -> None:
+    job = run_one(service, NewJob(type="image_processing", payload={"key": "a.png", "bucket": "no-such-bucket"}))
     assert job.status == "failed" and "not found" in (job.error_message or "")
 
 
-def test_bad_image_payloads_are_refused_at_enqueue(queue: JobService) -> None:
+def test_bad_image_payloads_are_refused_at_enqueue(service: JobService) -> None:
     with pytest.raises(InvalidInput, match=r"variants\.0\.width"):
-        queue.create(
+        service.create(
             NewJob(
                 type="image_processing", payload={"key": "a.png", "variants": [{"name": "x", "width": 0, "height": 5}]}
             )
@@ -190,55 +190,57 @@ def api(registry: JobRegistry) -> Iterator[FakeApi]:
     server.stop()
 
 
-def test_api_call_records_status_and_json_body(queue: JobService, api: FakeApi) -> None:
+def test_api_call_records_status_and_json_body(service: JobService, api: FakeApi) -> None:
     payload = {"url": f"{api.url}/ok", "method": "POST", "headers": {"X-Token": "t1"}, "body": {"n": 1}}
-    job = run_one(queue, NewJob(type="api_sync", payload=payload))
+    job = run_one(service, NewJob(type="api_sync", payload=payload))
     assert job.status == "completed", job.error_message
     assert job.result["status"] == 200 and job.result["truncated"] is False
     assert job.result["body"] == {"method": "POST", "body": '{"n": 1}', "token": "t1"}
     assert api.requests[0]["headers"]["Content-Type"] == "application/json"
 
 
-def test_a_large_response_is_cut_to_the_limit(queue: JobService, api: FakeApi) -> None:
-    job = run_one(queue, NewJob(type="api_sync", payload={"url": f"{api.url}/big"}))
+def test_a_large_response_is_cut_to_the_limit(service: JobService, api: FakeApi) -> None:
+    job = run_one(service, NewJob(type="api_sync", payload={"url": f"{api.url}/big"}))
     assert job.result["truncated"] is True and job.result["body"] == "x" * 1000
 
 
-def test_a_4xx_answer_fails_at_once(queue: JobService, api: FakeApi) -> None:
-    job = run_one(queue, NewJob(type="api_sync", payload={"url": f"{api.url}/missing"}))
+def test_a_4xx_answer_fails_at_once(service: JobService, api: FakeApi) -> None:
+    job = run_one(service, NewJob(type="api_sync", payload={"url": f"{api.url}/missing"}))
     assert job.status == "failed" and job.attempts == 1
     assert "HTTP 404" in (job.error_message or "") and "no such thing" in (job.error_message or "")
 
 
-def test_a_5xx_answer_is_retried_after_its_retry_after(queue: JobService, api: FakeApi, clock: FakeClock) -> None:
-    job = run_one(queue, NewJob(type="api_sync", payload={"url": f"{api.url}/busy"}))
+def test_a_5xx_answer_is_retried_after_its_retry_after(service: JobService, api: FakeApi, clock: FakeClock) -> None:
+    job = run_one(service, NewJob(type="api_sync", payload={"url": f"{api.url}/busy"}))
     assert job.status == "queued" and job.attempts == 1
     assert job.delay_until == to_text(clock() + 7000)
     assert "HTTP 503" in (job.error_message or "")
 
 
-def test_a_429_with_a_far_http_date_is_retried_within_a_day(queue: JobService, api: FakeApi, clock: FakeClock) -> None:
-    job = run_one(queue, NewJob(type="api_sync", payload={"url": f"{api.url}/throttled"}))
+def test_a_429_with_a_far_http_date_is_retried_within_a_day(
+    service: JobService, api: FakeApi, clock: FakeClock
+) -> None:
+    job = run_one(service, NewJob(type="api_sync", payload={"url": f"{api.url}/throttled"}))
     assert job.status == "queued" and job.delay_until == to_text(clock() + 86_400_000)
 
 
-def test_a_timeout_is_retried(queue: JobService, api: FakeApi) -> None:
-    job = run_one(queue, NewJob(type="api_sync", payload={"url": f"{api.url}/slow", "timeout": 0.2}))
+def test_a_timeout_is_retried(service: JobService, api: FakeApi) -> None:
+    job = run_one(service, NewJob(type="api_sync", payload={"url": f"{api.url}/slow", "timeout": 0.2}))
     assert job.status == "queued" and job.attempts == 1
     assert "Timeout" in (job.error_message or "")
 
 
-def test_an_unreachable_host_is_retried(queue: JobService, registry: JobRegistry) -> None:
+def test_an_unreachable_host_is_retried(service: JobService, registry: JobRegistry) -> None:
     from devstack.redis_server import free_port
 
     url = f"http://127.0.0.1:{free_port()}/x"
     allow_api_sync(registry, url)
-    job = run_one(queue, NewJob(type="api_sync", payload={"url": url}))
+    job = run_one(service, NewJob(type="api_sync", payload={"url": url}))
     assert job.status == "queued" and job.attempts == 1
 
 
-def test_bad_api_payloads_are_refused_at_enqueue(queue: JobService) -> None:
+def test_bad_api_payloads_are_refused_at_enqueue(service: JobService) -> None:
     with pytest.raises(InvalidInput, match="url"):
-        queue.create(NewJob(type="api_sync", payload={"url": "ftp://example.com/x"}))
+        service.create(NewJob(type="api_sync", payload={"url": "ftp://example.com/x"}))
     with pytest.raises(InvalidInput, match="method"):
-        queue.create(NewJob(type="api_sync", payload={"url": "https://example.com", "method": "BREW"}))
+        service.create(NewJob(type="api_sync", payload={"url": "https://example.com", "method": "BREW"}))

@@ -31,9 +31,9 @@ def recorder(lambda_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Ite
 
 
 def test_a_burst_into_an_idle_queue_starts_one_worker(recorder: LambdaRecorder) -> None:
-    queue = container().jobs
+    service = container().jobs
     for n in range(25):
-        queue.create(NewJob(type="echo", queue="email", payload={"n": n}))
+        service.create(NewJob(type="echo", queue="email", payload={"n": n}))
     assert len(recorder.calls) == 1
     call = recorder.calls[0]
     assert (call.function, call.invocation_type) == ("worker-email", "Event")
@@ -41,9 +41,9 @@ def test_a_burst_into_an_idle_queue_starts_one_worker(recorder: LambdaRecorder) 
 
 
 def test_queues_without_their_own_worker_use_the_fallback(recorder: LambdaRecorder) -> None:
-    queue = container().jobs
-    queue.create(NewJob(type="echo", queue="reports"))
-    queue.create_many([NewJob(type="echo", queue="image"), NewJob(type="echo", queue="image")])
+    service = container().jobs
+    service.create(NewJob(type="echo", queue="reports"))
+    service.create_many([NewJob(type="echo", queue="image"), NewJob(type="echo", queue="image")])
     assert [(c.function, c.payload["queues"]) for c in recorder.calls] == [
         ("worker-default", ["reports"]),
         ("worker-media", ["image"]),
@@ -51,40 +51,40 @@ def test_queues_without_their_own_worker_use_the_fallback(recorder: LambdaRecord
 
 
 def test_no_kick_while_a_worker_runs_on_the_queue_and_again_after(recorder: LambdaRecorder) -> None:
-    queue = container().jobs
-    status = WorkerStatus(queue.broker, 60)
-    status.begin("running-worker", ["email"], queue.clock() + 60_000)
-    queue.create(NewJob(type="echo", queue="email"))
+    service = container().jobs
+    status = WorkerStatus(service.broker, 60)
+    status.begin("running-worker", ["email"], service.clock() + 60_000)
+    service.create(NewJob(type="echo", queue="email"))
     assert recorder.calls == []
     status.end("running-worker", ["email"], {})
     # The kicked worker starts: it clears the debounce of its queues, so the next idle moment
     # kicks again at once instead of after the debounce window.
-    queue.create(NewJob(type="echo", queue="email"))
+    service.create(NewJob(type="echo", queue="email"))
     assert len(recorder.calls) == 1
     worker = load_handler("worker")
     kick_event = json.loads((EVENTS / "kick.json").read_text())
     assert worker.handler(kick_event, FakeLambdaContext())["processed"] == 2
-    queue.create(NewJob(type="echo", queue="email"))
+    service.create(NewJob(type="echo", queue="email"))
     assert len(recorder.calls) == 2
 
 
 def test_a_failed_invoke_never_fails_the_enqueue(recorder: LambdaRecorder) -> None:
     recorder.status = 500
-    queue = container().jobs
-    job = queue.create(NewJob(type="echo", queue="email"))
-    assert queue.get(job.id).status == "queued"
+    service = container().jobs
+    job = service.create(NewJob(type="echo", queue="email"))
+    assert service.get(job.id).status == "queued"
     recorder.status = 202
-    queue.create(NewJob(type="echo", queue="email"))  # the failed kick did not hold the debounce
+    service.create(NewJob(type="echo", queue="email"))  # the failed kick did not hold the debounce
     assert [c.function for c in recorder.calls][-1] == "worker-email"
 
 
 def test_delayed_jobs_are_kicked_by_the_worker_run_that_promotes_them(recorder: LambdaRecorder) -> None:
-    queue = container().jobs
-    delayed = queue.create(NewJob(type="echo", queue="email", delay=1))
+    service = container().jobs
+    delayed = service.create(NewJob(type="echo", queue="email", delay=1))
     assert recorder.calls == []  # not due yet: nothing to run
     time.sleep(1.1)
     worker = load_handler("worker")
     summary = worker.handler(json.loads((EVENTS / "schedule.json").read_text()), FakeLambdaContext())
     assert summary["promoted"] == 1 and summary["kicked"] == ["email"]
     assert [(c.function, c.payload["queues"]) for c in recorder.calls] == [("worker-email", ["email"])]
-    assert queue.get(delayed.id).status == "queued"
+    assert service.get(delayed.id).status == "queued"

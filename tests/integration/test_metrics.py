@@ -16,8 +16,8 @@ def outcome(job: Job, status: str, ms: float) -> Outcome:
     return Outcome(job.id, status, duration_ms=ms, job=job)
 
 
-def test_percentiles_and_counters(queue: JobService, broker: RedisBroker) -> None:
-    job = queue.create(NewJob(type="echo", queue="api"))
+def test_percentiles_and_counters(service: JobService, broker: RedisBroker) -> None:
+    job = service.create(NewJob(type="echo", queue="api"))
     status = WorkerStatus(broker, 3600)
     status.record([outcome(job, "completed", ms) for ms in range(1, 101)])
     status.record([outcome(job, "retry", 5), outcome(job, "failed", 5)])  # 102 durations: 1..100, 5, 5
@@ -31,17 +31,17 @@ def test_percentiles_and_counters(queue: JobService, broker: RedisBroker) -> Non
     assert 'relayq_job_duration_seconds_count{type="echo"} 102' in text
 
 
-def test_durations_kept_are_bounded(queue: JobService, broker: RedisBroker, redis_conn: object) -> None:
-    job = queue.create(NewJob(type="echo"))
+def test_durations_kept_are_bounded(service: JobService, broker: RedisBroker, redis_conn: object) -> None:
+    job = service.create(NewJob(type="echo"))
     WorkerStatus(broker, 3600).record([outcome(job, "completed", 1)] * (KEEP_DURATIONS + 50))
     assert broker.conn.llen("{rq}:durations:echo") == KEEP_DURATIONS
 
 
-def test_oldest_waiting_job_across_priorities(queue: JobService, broker: RedisBroker, clock: FakeClock) -> None:
-    queue.create(NewJob(type="echo", queue="q", priority=50))
+def test_oldest_waiting_job_across_priorities(service: JobService, broker: RedisBroker, clock: FakeClock) -> None:
+    service.create(NewJob(type="echo", queue="q", priority=50))
     clock.advance(30)
-    queue.create(NewJob(type="echo", queue="q", priority=10))  # runs first, but is younger
-    queue.create(NewJob(type="echo", queue="q", priority=90))
+    service.create(NewJob(type="echo", queue="q", priority=10))  # runs first, but is younger
+    service.create(NewJob(type="echo", queue="q", priority=90))
     clock.advance(10)
     [depth] = queue_depths(broker, ["q"])
     assert (depth.pending, depth.oldest_age_s) == (3, 40.0)

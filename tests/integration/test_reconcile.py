@@ -12,70 +12,70 @@ from tests.support.clock import FakeClock
 
 
 def test_waiting_records_that_redis_forgot_are_queued_again(
-    queue: JobService, redis_conn: redis.Redis, clock: FakeClock
+    service: JobService, redis_conn: redis.Redis, clock: FakeClock
 ) -> None:
-    waiting = queue.create(NewJob(type="echo"))
+    waiting = service.create(NewJob(type="echo"))
     redis_conn.flushall()  # e.g. Redis restarted without its append-only file
-    reconciler = Reconciler(queue, grace_seconds=60)
+    reconciler = Reconciler(service, grace_seconds=60)
     assert reconciler.run().repaired == 0  # too recent: a create may still be in flight
     clock.advance(61)
     assert reconciler.run().requeued == [waiting.id]
-    queue.process(["default"], 5)
-    assert queue.get(waiting.id).status == "completed"
+    service.process(["default"], 5)
+    assert service.get(waiting.id).status == "completed"
 
 
 def test_running_records_that_redis_forgot_keep_their_attempts(
-    queue: JobService, broker: RedisBroker, redis_conn: redis.Redis, clock: FakeClock
+    service: JobService, broker: RedisBroker, redis_conn: redis.Redis, clock: FakeClock
 ) -> None:
-    job = queue.create(NewJob(type="echo"))
+    job = service.create(NewJob(type="echo"))
     (lease,) = broker.claim(["default"], 1)
-    queue.store.start(job.id, lease.token)
+    service.store.start(job.id, lease.token)
     redis_conn.flushall()
     clock.advance(600)
-    report = Reconciler(queue).run()
+    report = Reconciler(service).run()
     assert report.requeued == [job.id]
-    assert queue.get(job.id).status == "queued"
-    queue.process(["default"], 5)
-    done = queue.get(job.id)
+    assert service.get(job.id).status == "queued"
+    service.process(["default"], 5)
+    done = service.get(job.id)
     assert done.status == "completed" and done.attempts == 2
 
 
 def test_lost_on_the_last_attempt_fails(
-    queue: JobService, broker: RedisBroker, redis_conn: redis.Redis, clock: FakeClock
+    service: JobService, broker: RedisBroker, redis_conn: redis.Redis, clock: FakeClock
 ) -> None:
-    job = queue.create(NewJob(type="echo", max_attempts=1))
+    job = service.create(NewJob(type="echo", max_attempts=1))
     (lease,) = broker.claim(["default"], 1)
-    queue.store.start(job.id, lease.token)
+    service.store.start(job.id, lease.token)
     redis_conn.flushall()
     clock.advance(600)
-    assert Reconciler(queue).run().failed == [job.id]
-    assert queue.get(job.id).status == "failed"
+    assert Reconciler(service).run().failed == [job.id]
+    assert service.get(job.id).status == "failed"
 
 
 def test_redis_entries_without_a_live_record_are_dropped(
-    queue: JobService, broker: RedisBroker, clock: FakeClock
+    service: JobService, broker: RedisBroker, clock: FakeClock
 ) -> None:
     orphan = f"job_{clock.now:012x}{'0' * 16}"
     broker.enqueue([QueueEntry(orphan, "default", 50, 30)])
-    done = queue.create(NewJob(type="echo"))
-    queue.store.cancel(done.id)  # record cancelled, Redis entry left behind
-    kept = queue.create(NewJob(type="echo"))
+    done = service.create(NewJob(type="echo"))
+    service.store.cancel(done.id)  # record cancelled, Redis entry left behind
+    kept = service.create(NewJob(type="echo"))
     clock.advance(600)
-    report = Reconciler(queue).run()
+    report = Reconciler(service).run()
     assert sorted(report.dropped) == sorted([orphan, done.id])
     assert broker.lengths().pending == {"default": 1}
-    result = queue.process(["default"], 5)
-    assert result.successful == 1 and queue.get(kept.id).status == "completed"
+    result = service.process(["default"], 5)
+    assert result.successful == 1 and service.get(kept.id).status == "completed"
 
 
 def test_a_running_record_gets_its_timeout_before_it_counts_as_lost(
-    queue: JobService, broker: RedisBroker, redis_conn: redis.Redis, clock: FakeClock
+    service: JobService, broker: RedisBroker, redis_conn: redis.Redis, clock: FakeClock
 ) -> None:
-    job = queue.create(NewJob(type="echo", timeout=300))
+    job = service.create(NewJob(type="echo", timeout=300))
     (lease,) = broker.claim(["default"], 1)
-    queue.store.start(job.id, lease.token)
+    service.store.start(job.id, lease.token)
     redis_conn.flushall()  # its worker may still be running it
-    reconciler = Reconciler(queue, grace_seconds=60)
+    reconciler = Reconciler(service, grace_seconds=60)
     clock.advance(300)
     assert reconciler.run().repaired == 0
     clock.advance(61)
@@ -83,15 +83,15 @@ def test_a_running_record_gets_its_timeout_before_it_counts_as_lost(
 
 
 def test_a_delayed_record_is_restored_as_delayed(
-    queue: JobService, broker: RedisBroker, redis_conn: redis.Redis, clock: FakeClock
+    service: JobService, broker: RedisBroker, redis_conn: redis.Redis, clock: FakeClock
 ) -> None:
-    job = queue.create(NewJob(type="echo", delay=3600))
+    job = service.create(NewJob(type="echo", delay=3600))
     redis_conn.flushall()
     clock.advance(121)
-    assert Reconciler(queue).run().requeued == [job.id]
-    assert broker.lengths().delayed == 1 and queue.process(["default"], 5).processed == 0
+    assert Reconciler(service).run().requeued == [job.id]
+    assert broker.lengths().delayed == 1 and service.process(["default"], 5).processed == 0
     clock.advance(3600)
-    assert queue.process(["default"], 5).successful == 1
+    assert service.process(["default"], 5).successful == 1
 
 
 def test_reconciliation_is_due_after_redis_lost_its_data_and_once_per_interval(

@@ -81,8 +81,8 @@ def test_redis_down_then_back(
     own_redis.start()  # same port and data folder: the AOF brings the queued jobs back
     summary = worker.handler(event, FakeLambdaContext())
     assert summary["processed"] == 3 and summary["successful"] == 3
-    queue = container().jobs
-    assert {queue.get(a.body["job_id"]).status for a in waiting} == {"completed"}
+    service = container().jobs
+    assert {service.get(a.body["job_id"]).status for a in waiting} == {"completed"}
     assert gw.request("GET", "/health", token=token).status == 200
     assert gw.request("POST", "/jobs", token=token, json_body={"type": "echo"}).status == 201
-    assert queue.create(NewJob(type="echo")).status == "queued"
+    assert service.create(NewJob(type="echo")).status == "queued"

@@ -12,11 +12,11 @@ from relayq.domain.models import NewJob
 
 
 def test_scheduled_event_processes_the_queue_set(lambda_env: dict[str, str]) -> None:
-    queue = container().jobs
-    jobs = [queue.create(NewJob(type="echo", queue=q, payload={"n": i})) for i, q in enumerate(["a", "a", "b"])]
+    service = container().jobs
+    jobs = [service.create(NewJob(type="echo", queue=q, payload={"n": i})) for i, q in enumerate(["a", "a", "b"])]
     worker: Any = load_handler("worker")
     event = json.loads((ROOT / "events" / "worker" / "schedule.json").read_text())
     event["queues"] = ["a"]
     summary = worker.handler(event, FakeLambdaContext())
     assert summary["processed"] == 2 and summary["successful"] == 2
-    assert [queue.get(j.id).status for j in jobs] == ["completed", "completed", "queued"]
+    assert [service.get(j.id).status for j in jobs] == ["completed", "completed", "queued"]

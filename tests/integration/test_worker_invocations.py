@@ -31,11 +31,11 @@ def worker(lambda_env: dict[str, str]) -> Any:
 
 
 def test_each_schedule_processes_its_own_queue_set(worker: Any) -> None:
-    queue = container().jobs
-    jobs = {q: queue.create(NewJob(type="echo", queue=q)) for q in ("email", "image", "api", "default", "reports")}
+    service = container().jobs
+    jobs = {q: service.create(NewJob(type="echo", queue=q)) for q in ("email", "image", "api", "default", "reports")}
 
     def status(name: str) -> str:
-        return queue.get(jobs[name].id).status
+        return service.get(jobs[name].id).status
 
     assert worker.handler(event("schedule-email.json"), FakeLambdaContext())["processed"] == 1
     assert [status(q) for q in jobs] == ["completed", "queued", "queued", "queued", "queued"]
@@ -46,12 +46,12 @@ def test_each_schedule_processes_its_own_queue_set(worker: Any) -> None:
 
 
 def test_a_manual_trigger_takes_several_queues_and_max_jobs(worker: Any) -> None:
-    queue = container().jobs
+    service = container().jobs
     for q in ("default", "email") * 8:
-        queue.create(NewJob(type="echo", queue=q))
+        service.create(NewJob(type="echo", queue=q))
     summary = worker.handler(event("manual.json"), FakeLambdaContext())  # max_jobs 10
     assert summary["processed"] == 10 and summary["successful"] == 10
-    assert sum(queue.lengths().pending.values()) == 6
+    assert sum(service.lengths().pending.values()) == 6
 
 
 def test_a_bad_event_gets_the_error_body(worker: Any) -> None:
@@ -63,10 +63,10 @@ def test_a_bad_event_gets_the_error_body(worker: Any) -> None:
 def test_status_after_runs(worker: Any) -> None:
     before = container().worker_status.read()
     assert before["last_run"] is None and before["processing"] is False and before["recent_jobs"] == 0
-    queue = container().jobs
+    service = container().jobs
     for _ in range(3):
-        queue.create(NewJob(type="echo", queue="email"))
-    queue.create(NewJob(type="broken", queue="email"))
+        service.create(NewJob(type="echo", queue="email"))
+    service.create(NewJob(type="broken", queue="email"))
     worker.handler(event("schedule-email.json"), FakeLambdaContext())
     status = container().worker_status.read()
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", status["last_run"])
@@ -80,11 +80,11 @@ def test_status_after_runs(worker: Any) -> None:
 
 
 def test_metrics_as_emf_and_prometheus_text(worker: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    queue = container().jobs
+    service = container().jobs
     for _ in range(2):
-        queue.create(NewJob(type="echo", queue="email"))
-    queue.create(NewJob(type="broken", queue="email"))
-    queue.create(NewJob(type="echo", queue="image"))  # left waiting: depth 1
+        service.create(NewJob(type="echo", queue="email"))
+    service.create(NewJob(type="broken", queue="email"))
+    service.create(NewJob(type="echo", queue="image"))  # left waiting: depth 1
     worker.handler(event("schedule-email.json"), FakeLambdaContext())
     documents = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     by_type = {d["type"]: d for d in documents if "JobsProcessed" in d}
@@ -107,10 +107,10 @@ def test_a_custom_type_from_a_module_named_in_settings(lambda_env: dict[str, str
     monkeypatch.setenv("QUEUE_JOB_MODULES", "tests.support.custom_jobs")
     reset_container()
     try:
-        queue = container().jobs
-        job = queue.create(NewJob(type="greeting", payload={"name": "Ada"}))
+        service = container().jobs
+        job = service.create(NewJob(type="greeting", payload={"name": "Ada"}))
         load_handler("worker").handler(event("schedule.json"), FakeLambdaContext())
-        assert queue.get(job.id).result == {"greeting": "Hello, Ada!"}
+        assert service.get(job.id).result == {"greeting": "Hello, Ada!"}
         assert {"email", "image_processing", "api_sync", "greeting"} <= set(container().registry.names())
     finally:
         container().registry.unregister("greeting")
