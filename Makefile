@@ -21,11 +21,16 @@ PYTEST_WORKERS ?= 2
 # closure, so pip installs it with --no-deps (uv's exports name a package's extras apart, e.g.
 # boto3 and awscrt for aws-sam-cli's boto3[crt], which pip's hash mode would otherwise refuse) and
 # `pip check` confirms that nothing is missing. requirements-dev.txt brings its own pinned pip.
+# $(call locked_venv,VENV,EXPORT): a virtualenv holding exactly one export of the lock.
+define locked_venv
+	test -x $(1)/bin/python || $(PYTHON) -m venv $(1)
+	$(1)/bin/python -m pip install -q --require-hashes --no-deps -r $(2)
+	$(1)/bin/python -m pip check
+	touch $(1)/.installed
+endef
+
 $(STAMP): requirements-dev.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --require-hashes --no-deps -r requirements-dev.txt
-	$(BIN)/python -m pip check
-	touch $(STAMP)
+	$(call locked_venv,$(VENV),$<)
 
 # The targets that need no system package (the inner loop: lint, types, lock, unit tests) depend on
 # $(STAMP) alone, so that `make check` on a fresh machine does not wait for chromium.
@@ -37,10 +42,7 @@ SCAN_VENV := .venv-checkov
 SCAN_STAMP := $(SCAN_VENV)/.installed
 
 $(SCAN_STAMP): requirements-scan.txt
-	test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
-	$(SCAN_VENV)/bin/python -m pip install -q --require-hashes --no-deps -r requirements-scan.txt
-	$(SCAN_VENV)/bin/python -m pip check
-	touch $(SCAN_STAMP)
+	$(call locked_venv,$(SCAN_VENV),$<)
 
 # Each file generated from uv.lock, with the `uv export` options that select its part (file:options).
 # layers/queue/requirements.txt (the layer's own, no group) is what `sam build` installs into /opt/python.
@@ -181,10 +183,7 @@ DOCS_VENV := .venv-docs
 DOCS_STAMP := $(DOCS_VENV)/.installed
 
 $(DOCS_STAMP): requirements-docs.txt
-	test -x $(DOCS_VENV)/bin/python || $(PYTHON) -m venv $(DOCS_VENV)
-	$(DOCS_VENV)/bin/python -m pip install -q --require-hashes --no-deps -r requirements-docs.txt
-	$(DOCS_VENV)/bin/python -m pip check
-	touch $(DOCS_STAMP)
+	$(call locked_venv,$(DOCS_VENV),$<)
 
 # The site in site/; --strict fails on a broken link or anchor, a missing page or one left out of the nav.
 docs: $(DOCS_STAMP)
