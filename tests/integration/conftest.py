@@ -28,11 +28,6 @@ def moto_server() -> Iterator[MotoServer]:
     server.stop()
 
 
-def reset_caches() -> None:
-    """Forget the per-container singletons, as a new Lambda container would."""
-    reset_container()
-
-
 @pytest.fixture
 def lambda_env(
     monkeypatch: pytest.MonkeyPatch, redis_server: RedisServer, moto_server: MotoServer
@@ -55,9 +50,9 @@ def lambda_env(
     # resets its backends too: the tables come back if it did.
     moto_server.create_tables(TABLE_NAMES)
     _clear_tables(moto_server)  # the tables are shared by the tests of this process
-    reset_caches()
+    reset_container()
     yield env
-    reset_caches()
+    reset_container()
 
 
 def _clear_tables(server: MotoServer) -> None:

@@ -276,11 +276,11 @@ def test_health_reports_dependencies(gw: Gateway, full_token: str) -> None:
 
 def test_health_is_503_when_redis_is_down(gw: Gateway, full_token: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from devstack.redis_server import free_port
-    from tests.integration.conftest import reset_caches
+    from relayq.container import reset as reset_container
 
     monkeypatch.setenv("QUEUE_REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
     monkeypatch.setenv("QUEUE_REDIS_SOCKET_TIMEOUT", "0.2")
-    reset_caches()
+    reset_container()
     answer = gw.request("GET", "/health", token=full_token)
     assert answer.status == 503
     assert answer.body["status"] == "unhealthy" and answer.body["success"] is False
@@ -292,10 +292,10 @@ def test_dynamodb_down_is_503_for_health_create_and_the_authorizer(
     gw: Gateway, full_token: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from devstack.redis_server import free_port
-    from tests.integration.conftest import reset_caches
+    from relayq.container import reset as reset_container
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
-    reset_caches()
+    reset_container()
     principal: dict[str, str | int] = {"principalId": "tok_x", "token_id": "tok_x", "scope": "full", "rate_limit": 60}
     health = gw.invoke(proxy_event("GET", "/health", resource="/{proxy+}", authorizer=principal))
     assert health.status == 503 and health.body["status"] == "unhealthy"

@@ -14,7 +14,7 @@ from devstack.apigw import authorizer_event, policy_allows
 from devstack.handlers import ROOT
 from devstack.lambda_context import FakeLambdaContext
 from relayq.container import container
-from tests.integration.conftest import reset_caches
+from relayq.container import reset as reset_container
 from tests.support.api_flow import Gateway, HttpResult
 
 # Every route of the API with a request that a full_token-scope token gets an answer below 500 for.
@@ -132,7 +132,7 @@ def test_allowed_routes_come_from_configuration(
         "QUEUE_TOKEN_ALLOWED_ROUTES",
         json.dumps({"full": ["*"], "worker": ["POST /workers/trigger", "GET /stats", "GET /jobs*"]}),
     )
-    reset_caches()
+    reset_container()
     assert gw.request("GET", "/stats", token=worker_token).status == 200
     assert gw.request("GET", "/jobs/job_0000000000000000000000000000", token=worker_token).status == 404
     assert_error(gw.request("GET", "/health", token=worker_token), 403, "rest_forbidden_scope")
@@ -183,7 +183,7 @@ def test_rate_limit_from_the_token_record(gw: Gateway) -> None:
 
 def test_rate_limit_default_from_settings_and_logged(gw: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("QUEUE_RATE_LIMIT_PER_MINUTE", "2")
-    reset_caches()
+    reset_container()
     token = container().tokens.create("default-limit", "full").token
     stream = io.StringIO()
     previous = gw.api.logger.registered_handler.setStream(stream)

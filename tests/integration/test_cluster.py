@@ -18,8 +18,8 @@ from devstack.lambda_context import FakeLambdaContext
 from devstack.moto_server import MotoServer
 from devstack.redis_cluster import RedisClusterServers
 from relayq.container import container
+from relayq.container import reset as reset_container
 from relayq.redis.keys import Keys
-from tests.integration.conftest import reset_caches
 from tests.support.api_flow import Gateway
 
 KEY = Keys("rq").queues  # any key of the deployment: they share one slot
@@ -32,7 +32,7 @@ def start_cluster(path: Path, monkeypatch: pytest.MonkeyPatch, replicas: int = 0
     cluster = RedisClusterServers(path, replicas=replicas).start()
     monkeypatch.setenv("QUEUE_REDIS_URL", cluster.url)
     monkeypatch.setenv("QUEUE_REDIS_CLUSTER", "true")
-    reset_caches()
+    reset_container()
     return cluster
 
 

@@ -18,11 +18,12 @@ from devstack.lambda_context import FakeLambdaContext
 from devstack.sites import SiteFarm
 from devstack.template import TABLES
 from relayq.container import container
+from relayq.container import reset as reset_container
 from relayq.domain.cron import Site
 from relayq.domain.models import NewJob
 from relayq.dynamodb.tokens import TokenInfo, _item, hash_token
 from relayq.redis.broker import QueueEntry
-from tests.integration.conftest import TABLE_NAMES, reset_caches
+from tests.integration.conftest import TABLE_NAMES
 from tests.support.outbound import allowed
 
 
@@ -82,7 +83,7 @@ def test_every_handler_answers_its_events(
     # The samples' sites do not exist: fail fast instead of waiting for DNS and retries.
     monkeypatch.setenv("QUEUE_CRON_REQUEST_TIMEOUT", "1")
     monkeypatch.setenv("QUEUE_CRON_CONNECT_RETRIES", "0")
-    reset_caches()
+    reset_container()
     _seed(case)
     if case.name == "run_sync":  # a synchronous run calls every site before it answers
         container().cron.runner.sites.put([Site(url=farm.url("blog"))])

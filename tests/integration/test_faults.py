@@ -82,13 +82,13 @@ def test_parallel_workers_drain_every_job_exactly_once(lambda_env: dict[str, str
 def test_redis_restart_keeps_pending_delayed_and_running_jobs(
     tmp_path: Path, lambda_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.integration.conftest import reset_caches
+    from relayq.container import reset as reset_container
 
     server = RedisServer(tmp_path / "aof", appendonly=True).start()
     try:
         monkeypatch.setenv("QUEUE_REDIS_URL", server.url)
         monkeypatch.setenv("QUEUE_LEASE_GRACE_SECONDS", "0")
-        reset_caches()
+        reset_container()
         service = container().jobs
         running = service.create(NewJob(type="echo", timeout=1))
         (lease,) = service.broker.claim(["default"], 1)
@@ -97,7 +97,7 @@ def test_redis_restart_keeps_pending_delayed_and_running_jobs(
         delayed = service.create(NewJob(type="echo", delay=1))
         server.stop()
         server.start()
-        reset_caches()
+        reset_container()
         service = container().jobs
         time.sleep(1.1)  # the delayed job is due, the running job's lease has run out
         result = service.process(["default"], 10)

@@ -12,7 +12,7 @@ import pytest
 
 from devstack.redis_server import RedisServer
 from relayq.container import container
-from tests.integration.conftest import reset_caches
+from relayq.container import reset as reset_container
 from tests.support.api_flow import Gateway
 
 # Far above the health timeout (1 s) and below the 6 s the queue's connection takes (2 s, three
@@ -24,7 +24,7 @@ SOON_S = 5.0
 def hung_redis(lambda_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RedisServer]:
     server = RedisServer(tmp_path / "redis").start()
     monkeypatch.setenv("QUEUE_REDIS_URL", server.url)
-    reset_caches()
+    reset_container()
     yield server
     server.stop()
 

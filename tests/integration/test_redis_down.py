@@ -19,8 +19,8 @@ from devstack.lambda_context import FakeLambdaContext
 from devstack.moto_server import MotoServer
 from devstack.redis_server import RedisServer
 from relayq.container import container
+from relayq.container import reset as reset_container
 from relayq.domain.models import NewJob
-from tests.integration.conftest import reset_caches
 from tests.support.api_flow import Gateway
 
 
@@ -29,7 +29,7 @@ def own_redis(lambda_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.Mo
     server = RedisServer(tmp_path / "redis", appendonly=True).start()
     monkeypatch.setenv("QUEUE_REDIS_URL", server.url)
     monkeypatch.setenv("QUEUE_REDIS_SOCKET_TIMEOUT", "0.3")
-    reset_caches()
+    reset_container()
     yield server
     server.stop()
 

@@ -21,9 +21,9 @@ from devstack.moto_server import MotoServer
 from devstack.redis_server import RedisServer
 from devstack.sites import LambdaInvokeRecorder
 from relayq.container import container
+from relayq.container import reset as reset_container
 from relayq.domain.errors import RedisOutOfMemory
 from relayq.domain.models import NewJob
-from tests.integration.conftest import reset_caches
 from tests.support.api_flow import Gateway, HttpResult
 
 
@@ -31,7 +31,7 @@ def own_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *extra_args: str
     server = RedisServer(tmp_path / "redis", extra_args=extra_args).start()
     monkeypatch.setenv("QUEUE_REDIS_URL", server.url)
     monkeypatch.setenv("QUEUE_REDIS_SOCKET_TIMEOUT", "0.3")
-    reset_caches()
+    reset_container()
     return server
 
 
@@ -163,7 +163,7 @@ def test_a_deferred_cron_run_that_redis_refuses_falls_back_to_self_invocation(
     monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", recorder.url)
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "relayq-local-cron")
     monkeypatch.setenv("QUEUE_CRON_SITES", "https://a.example/")
-    reset_caches()
+    reset_container()
     redis.Redis.from_url(plain_redis.url).set("{rq}:meta", "not a hash")  # the run's job cannot be queued
     try:
         event = proxy_event(

@@ -109,10 +109,3 @@ class NewJob(BaseModel):
     delay: int = Field(default=0, ge=0, le=365 * 24 * 3600, description="Seconds to wait before the job may run.")
     max_attempts: int | None = Field(default=None, ge=1, le=100)
     timeout: int | None = Field(default=None, ge=1, le=MAX_JOB_TIMEOUT, description="Seconds a run may take.")
-
-
-class ClaimedJob(BaseModel):
-    """A job a worker holds a lease on: the record plus the attempt number that fences its writes."""
-
-    job: Job
-    attempt: int
