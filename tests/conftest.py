@@ -22,6 +22,7 @@ from relayq.redis.broker import RedisBroker
 from relayq.services.jobs import JobService
 from relayq.settings import Settings
 from tests.support.clock import FakeClock
+from tests.support.stack import api, api_token, demo_ports, stack  # noqa: F401  (fixtures)
 
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import requests
 
-from tests.e2e.conftest import Api, StackProcess
+from tests.support.stack import Api, StackProcess
 
 
 def test_no_token_is_401_in_the_contract_format(stack: StackProcess) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from devstack.sites import SiteFarm
-from tests.e2e.conftest import Api, DemoPorts, wait_for
+from tests.support.stack import Api, DemoPorts, wait_for
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Locator, Page, ViewportSize, expect, sync_playwright
 
-from tests.e2e.conftest import Api, DemoPorts, StackProcess, wait_for
 from tests.support.dashboard_site import StageProxy, Target
+from tests.support.stack import Api, DemoPorts, StackProcess, wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from devstack.stack import LOCAL_BUCKET
-from tests.e2e.conftest import Api, DemoPorts, StackProcess, wait_for
+from tests.support.stack import Api, DemoPorts, StackProcess, wait_for
 
 FINISHED = ("completed", "failed", "cancelled")
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from bench.load import measure
-from tests.e2e.conftest import StackProcess
+from tests.support.stack import StackProcess
 
 
 def test_a_short_load_run_reports_positive_figures(stack: StackProcess, tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import DemoPorts, StackProcess, keep_log
 from tests.e2e.test_jobs import Receiver, create, finished, receiver
+from tests.support.stack import DemoPorts, StackProcess, keep_log
 
 __all__ = ["receiver"]  # the fixture, shared with test_jobs
 

@@ -15,7 +15,7 @@ from schemathesis.core.result import Ok
 
 from bench.load import own_token
 from devstack.template import ROOT
-from tests.e2e.conftest import StackProcess
+from tests.support.stack import StackProcess
 
 # Examples per operation and mode: ~15 operations x 2 modes x 5 keep the run under a minute on a loaded machine.
 EXAMPLES = 5
