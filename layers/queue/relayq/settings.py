@@ -155,6 +155,12 @@ class Settings(BaseSettings):
         default=None, description="Default sender of `email` jobs (an SES-verified identity)."
     )
     images_bucket: str | None = Field(default=None, description="Default bucket of `image_processing` jobs.")
+    email_subscribers_key: str | None = Field(
+        default=None,
+        description="Key in `QUEUE_IMAGES_BUCKET` of the newsletter's subscriber list, a JSON array as "
+        "`wp user list --fields=ID,user_email,display_name --format=json` prints it; `email` jobs of type "
+        "`newsletter` send to all of it or to its `subscriber_ids`.",
+    )
     api_sync_max_response_bytes: int = Field(
         default=64 * 1024,
         ge=0,

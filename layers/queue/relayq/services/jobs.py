@@ -91,7 +91,7 @@ class JobService:
         job = Job(
             id=new_job_id(now),
             type=request.type,
-            queue=request.queue or self.settings.default_queue,
+            queue=request.queue or handler.queue or self.settings.default_queue,
             status=JobStatus.QUEUED,
             priority=_first(request.priority, handler.priority, self.settings.default_priority),
             payload=payload,
