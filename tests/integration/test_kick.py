@@ -90,7 +90,6 @@ def test_delayed_jobs_are_kicked_by_the_worker_run_that_promotes_them(recorder: 
     assert service.get(delayed.id).status == "queued"
 
 
-
 def test_a_retried_job_starts_a_worker_at_once(recorder: LambdaRecorder) -> None:
     service = container().jobs
     job = service.create(NewJob(type="broken", queue="email", max_attempts=1))
