@@ -53,11 +53,13 @@ FIELD_HEADERS = frozenset({"to", "subject", "mime-version", "content-transfer-en
 HEADER_NAME = re.compile(r"^[!-9;-~]{1,76}$")
 
 
+def _split_addresses(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 def _address_list(value: object) -> object:
     """wp_mail's forms: one address, a comma-separated list, or a list."""
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return value
+    return _split_addresses(value) if isinstance(value, str) else value
 
 
 def _header_list(value: object) -> object:
@@ -206,7 +208,7 @@ def build_message(fields: dict[str, Any]) -> Message:
             data.setdefault("from", value)
         elif lowered in ADDRESS_HEADERS:
             target = ADDRESS_HEADERS[lowered]
-            data[target] = [*data.get(target, []), *_address_list(value)]  # type: ignore[misc]
+            data[target] = [*data.get(target, []), *_split_addresses(value)]
         elif lowered == "content-type":
             if value.lower().startswith("text/html") and data.get("message") and not data.get("html"):
                 data["html"] = data.pop("message")
