@@ -13,11 +13,13 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from PIL import Image
 
 from devstack.http_recorder import FakeApi
+from relayq.aws import AwsClients
 from relayq.domain.clock import to_text
 from relayq.domain.errors import InvalidInput
 from relayq.domain.models import NewJob
@@ -137,6 +139,21 @@ def test_a_bulk_sends_every_good_message_and_counts_the_bad_ones(service: JobSer
         ("Five", ["dee@example.org"]),
     ]
     assert result["message_ids"] == [m.id for m in sent_messages()]
+
+
+def test_a_bulk_that_sent_nothing_because_ses_was_unreachable_is_retried(
+    service: JobService, registry: JobRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing went out, so a retry sends nothing twice: the job waits for its next attempt."""
+    from devstack.redis_server import free_port
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SES", f"http://127.0.0.1:{free_port()}")
+    registry.aws = AwsClients(Config(retries={"mode": "standard", "max_attempts": 1}, connect_timeout=1))
+    registry.register(EmailJob)
+    payload = {"type": "bulk", "to": ["ada@example.org", "bob@example.org"], "subject": "Hi", "message": "Body"}
+    job = run_one(service, NewJob(type="email", payload=payload))
+    assert (job.status, job.attempts, job.result) == ("queued", 1, None)
+    assert (job.error_message or "").startswith("no message was sent: SES send_email failed")
 
 
 def test_a_bulk_without_entries_sends_the_message_to_each_address_alone(service: JobService, ses: Any) -> None:
