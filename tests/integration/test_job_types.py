@@ -156,6 +156,17 @@ def test_a_bulk_that_sent_nothing_because_ses_was_unreachable_is_retried(
     assert (job.error_message or "").startswith("no message was sent: SES send_email failed")
 
 
+def test_a_bulk_stops_sending_near_its_timeout_and_reports_the_rest(service: JobService, ses: Any) -> None:
+    """A timeout would retry the whole bulk and send its first messages twice; so the job stops
+    5 s before its deadline (here: at once, the timeout is 5 s) and completes with the counts."""
+    payload = {"type": "bulk", "to": ["ada@example.org", "bob@example.org"], "subject": "Hi", "message": "Body"}
+    job = run_one(service, NewJob(type="email", payload=payload, timeout=5))
+    assert job.status == "completed", job.error_message
+    assert (job.result["sent"], job.result["failed"]) == (0, 2)
+    assert {f["reason"] for f in job.result["failures"]} == {"not sent: the job's timeout was reached"}
+    assert sent_messages() == []
+
+
 def test_a_bulk_without_entries_sends_the_message_to_each_address_alone(service: JobService, ses: Any) -> None:
     payload = {"email_type": "bulk", "to": "ada@example.org, bob@example.org", "subject": "Hi", "message": "Body"}
     job = run_one(service, NewJob(type="email", payload=payload))
