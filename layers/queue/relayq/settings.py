@@ -112,7 +112,7 @@ class Settings(BaseSettings):
     )
     concurrency_limits: Annotated[dict[str, int], NoDecode] = Field(
         default_factory=dict,
-        description="Jobs of a queue in flight across all workers at once (`api=2,image=4`; unlisted queues: no "
+        description="Jobs of a queue in flight across all workers at once (`api=2,media=4`; unlisted queues: no "
         "limit).",
     )
     exclusive_retry_seconds: int = Field(
@@ -139,7 +139,7 @@ class Settings(BaseSettings):
     )
     kick_functions: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=dict,
-        description="Idle-queue kick: queue -> worker function to invoke (`email=fn-a,image=fn-b,*=fn-c`, `*` "
+        description="Idle-queue kick: queue -> worker function to invoke (`email=fn-a,media=fn-b,*=fn-c`, `*` "
         "for every other queue); empty turns the kick off.",
     )
     kick_max_jobs: int = Field(default=100, ge=1, le=10_000, description="`max_jobs` of a kicked worker.")
