@@ -147,3 +147,10 @@ def test_without_an_images_bucket_uploads_say_so(
     token = container().tokens.create("uploader", "full").token
     answer = gw.request("POST", "/uploads", token=token, json_body={"filename": "a.png", "content_type": "image/png"})
     assert answer.status == 503 and answer.body["code"] == "uploads_not_configured"
+
+
+def test_a_worker_token_may_not_upload(gw: Gateway, images: Any) -> None:
+    """Uploads are the full scope's (its `*`); the worker scope lists only the trigger and cron routes."""
+    worker = container().tokens.create("cron", "worker").token
+    answer = gw.request("POST", "/uploads", token=worker, json_body={"filename": "a.png", "content_type": "image/png"})
+    assert answer.status == 403, answer.body
