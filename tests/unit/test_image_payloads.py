@@ -43,6 +43,13 @@ def test_sizes_by_name_or_dimensions(sizes: Any, expected: list[tuple[str, int, 
     assert [(v.name, v.width, v.height) for v in payload.variant_list()] == expected
 
 
+def test_a_form_may_list_the_attachment_ids_in_one_field() -> None:
+    payload = ImagePayload.model_validate({"operation": "bulk_thumbnails", "attachment_ids": "3, 5,8"})
+    assert payload.attachment_ids == [3, 5, 8]
+    listed = ImagePayload.model_validate({"operation": "bulk_thumbnails", "attachment_ids": ["3", "5"]})
+    assert listed.attachment_ids == [3, 5]  # payload[attachment_ids][]=3&payload[attachment_ids][]=5
+
+
 def test_a_size_name_not_known_is_named_with_the_known_ones() -> None:
     with pytest.raises(ValueError, match=r"unknown size 'huge' \(known: thumbnail, medium, medium_large, large"):
         size_variant("huge")

@@ -82,8 +82,8 @@ WORDPRESS_SIZES = {
 DEFAULT_SIZES = ("thumbnail", "medium", "medium_large", "large")
 
 
-def _size_list(value: object) -> object:
-    # A form sends `payload[sizes]=thumbnail,medium` as one text.
+def _comma_list(value: object) -> object:
+    # A form sends `payload[sizes]=thumbnail,medium` or `payload[attachment_ids]=1,2` as one text.
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
@@ -113,11 +113,13 @@ class ImagePayload(BaseModel):
     bucket: str | None = Field(default=None, min_length=3, max_length=63)
     output_prefix: str | None = Field(default=None, max_length=900)
     # thumbnail, bulk_thumbnails
-    sizes: Annotated[list[str | list[int]] | None, BeforeValidator(_size_list)] = Field(
+    sizes: Annotated[list[str | list[int]] | None, BeforeValidator(_comma_list)] = Field(
         default=None, min_length=1, max_length=10
     )
     variants: list[Variant] | None = Field(default=None, min_length=1, max_length=10)
-    attachment_ids: list[int] | None = Field(default=None, min_length=1, max_length=100)
+    attachment_ids: Annotated[list[int] | None, BeforeValidator(_comma_list)] = Field(
+        default=None, min_length=1, max_length=100
+    )
     # optimize
     quality: int = Field(default=85, ge=1, le=100)
     format: str = Field(default="keep", description="keep, jpeg (jpg), png or webp")
