@@ -19,7 +19,8 @@ SLOTS = 16384
 
 class RedisClusterServers:
     """The nodes of one cluster as child processes. ``node_timeout_ms`` is how long a silent node
-    has until the others mark it failed (and a replica takes over); short, so tests see it."""
+        has until the others mark it failed (and a replica takes over); short, so tests see it. With
+    ``appendonly`` a node keeps its data across a restart (``node.stop()``, ``node.start()``)."""
 
     def __init__(
         self,
@@ -30,6 +31,7 @@ class RedisClusterServers:
         node_timeout_ms: int = 1000,
         binary: str = "redis-server",
         host: str = "127.0.0.1",
+        appendonly: bool = False,
     ) -> None:
         self.data_dir = data_dir
         self.masters = masters
@@ -37,6 +39,7 @@ class RedisClusterServers:
         self.node_timeout_ms = node_timeout_ms
         self.binary = binary
         self.host = host
+        self.appendonly = appendonly
         self.nodes: list[RedisServer] = []
         self.bus_ports: dict[int, int] = {}  # client port -> cluster bus port
 
@@ -67,7 +70,9 @@ class RedisClusterServers:
         args = ["--cluster-enabled", "yes", "--cluster-config-file", str(folder / "nodes.conf")]
         args += ["--cluster-node-timeout", str(self.node_timeout_ms), "--cluster-port", str(bus_port)]
         args += ["--repl-diskless-sync-delay", "0"]  # a replica syncs at once, not after 5 s
-        node = RedisServer(folder, port, host=self.host, binary=self.binary, extra_args=args)
+        node = RedisServer(
+            folder, port, host=self.host, binary=self.binary, appendonly=self.appendonly, extra_args=args
+        )
         self.nodes.append(node)
         self.bus_ports[port] = bus_port
         node.start()
@@ -131,6 +136,16 @@ class RedisClusterServers:
         if len(owners) != 1:
             raise RuntimeError(f"the nodes do not agree who holds {key!r}: {sorted(n.port for n in owners)}")
         return owners.pop()
+
+    def replica_of(self, primary: RedisServer) -> RedisServer:
+        """A replica of ``primary`` whose link to it is up (the one to fail over to)."""
+        for node in self.nodes:
+            if node is not primary:
+                with self.client(node, timeout=0.5) as client:
+                    info = client.info("replication")
+                if info.get("master_port") == primary.port and info.get("master_link_status") == "up":
+                    return node
+        raise RuntimeError(f"no replica of {primary.port} is in sync")
 
     @staticmethod
     def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
