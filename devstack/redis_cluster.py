@@ -13,14 +13,16 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from devstack.redis_server import RedisServer, free_port
+from devstack.tls import TlsFiles
 
 SLOTS = 16384
 
 
 class RedisClusterServers:
     """The nodes of one cluster as child processes. ``node_timeout_ms`` is how long a silent node
-        has until the others mark it failed (and a replica takes over); short, so tests see it. With
-    ``appendonly`` a node keeps its data across a restart (``node.stop()``, ``node.start()``)."""
+            has until the others mark it failed (and a replica takes over); short, so tests see it. With
+        ``appendonly`` a node keeps its data across a restart (``node.stop()``, ``node.start()``); with
+    ``tls`` every node speaks TLS only, to clients, to its replicas and on the cluster bus."""
 
     def __init__(
         self,
@@ -32,6 +34,7 @@ class RedisClusterServers:
         binary: str = "redis-server",
         host: str = "127.0.0.1",
         appendonly: bool = False,
+        tls: TlsFiles | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.masters = masters
@@ -40,18 +43,24 @@ class RedisClusterServers:
         self.binary = binary
         self.host = host
         self.appendonly = appendonly
+        self.tls = tls
         self.nodes: list[RedisServer] = []
         self.bus_ports: dict[int, int] = {}  # client port -> cluster bus port
 
     @property
     def url(self) -> str:
         """A startup node's URL (``QUEUE_REDIS_URL`` with ``QUEUE_REDIS_CLUSTER=true``)."""
-        return f"redis://{self.host}:{self.nodes[0].port}"
+        return f"{'rediss' if self.tls else 'redis'}://{self.host}:{self.nodes[0].port}"
 
     def client(self, node: RedisServer, timeout: float = 5.0) -> redis.Redis:
         """A plain client of one node (cluster commands, INFO, a key of that node's slots)."""
         return redis.Redis(
-            host=node.host, port=node.port, decode_responses=True, socket_timeout=timeout, retry=Retry(NoBackoff(), 0)
+            host=node.host,
+            port=node.port,
+            decode_responses=True,
+            socket_timeout=timeout,
+            retry=Retry(NoBackoff(), 0),
+            **node.client_options,
         )
 
     def start(self) -> RedisClusterServers:
@@ -70,8 +79,10 @@ class RedisClusterServers:
         args = ["--cluster-enabled", "yes", "--cluster-config-file", str(folder / "nodes.conf")]
         args += ["--cluster-node-timeout", str(self.node_timeout_ms), "--cluster-port", str(bus_port)]
         args += ["--repl-diskless-sync-delay", "0"]  # a replica syncs at once, not after 5 s
+        if self.tls:
+            args += ["--tls-cluster", "yes", "--tls-replication", "yes"]
         node = RedisServer(
-            folder, port, host=self.host, binary=self.binary, appendonly=self.appendonly, extra_args=args
+            folder, port, host=self.host, binary=self.binary, appendonly=self.appendonly, extra_args=args, tls=self.tls
         )
         self.nodes.append(node)
         self.bus_ports[port] = bus_port
