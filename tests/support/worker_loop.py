@@ -7,7 +7,9 @@ the failed ones answered."""
 
 from __future__ import annotations
 
+import faulthandler
 import json
+import signal
 import sys
 import time
 import uuid
@@ -22,6 +24,7 @@ IDLE_S = 0.05  # between invocations, so an empty queue does not spin
 
 def main() -> None:
     queue, stop = sys.argv[1], Path(sys.argv[2])
+    faulthandler.register(signal.SIGUSR1)  # a stuck worker's threads, on stderr, on demand
     handler = load_handler("worker").handler
     invocations, errors = 0, Counter[str]()
     while not stop.exists():
