@@ -47,20 +47,7 @@ class Container:
         self.spec = spec
         request_read, self._request_write = os.pipe()
         self._reply_read, reply_write = os.pipe()
-        env = {
-            **environment,
-            **spec.environment,
-            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory),
-            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
-            "AWS_LAMBDA_LOG_STREAM_NAME": f"local/[$LATEST]{uuid.uuid4().hex}",
-            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
-            "LAMBDA_TASK_ROOT": str(spec.code_dir),
-            "RELAYQ_LOCAL_FUNCTION_ARN": spec.arn,
-            "_HANDLER": spec.handler,
-            "PYTHONUNBUFFERED": "1",
-        }
+        env = {**environment, **spec.runtime_environment()}
         layers = os.pathsep.join(str(d) for d in layer_dirs())
         self.process = subprocess.Popen(
             [sys.executable, "-I", str(RUNTIME), str(spec.code_dir), layers, str(request_read), str(reply_write)],

@@ -5,6 +5,7 @@ resolved against the local stand-ins."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,27 @@ class FunctionSpec:
     @property
     def arn(self) -> str:
         return function_arn(self.name)
+
+    def runtime_environment(self) -> dict[str, str]:
+        """The template's variables and what Lambda's runtime sets beside them."""
+        return {
+            **self.environment,
+            "AWS_LAMBDA_FUNCTION_NAME": self.name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{self.name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": f"local/[$LATEST]{uuid.uuid4().hex}",
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
+            "LAMBDA_TASK_ROOT": str(self.code_dir),
+            "RELAYQ_LOCAL_FUNCTION_ARN": self.arn,
+            "_HANDLER": self.handler,
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    @property
+    def import_path(self) -> list[Path]:
+        """sys.path's head in the function's process: its code folder (/var/task), then the layers."""
+        return [self.code_dir, *layer_dirs()]
 
 
 class Resolver:

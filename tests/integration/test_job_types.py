@@ -19,12 +19,12 @@ from moto.ses.models import ses_backends
 from PIL import Image
 
 from devstack.http_recorder import FakeApi
+from relayq import job_types
 from relayq.aws import AwsClients
 from relayq.domain.clock import to_text
 from relayq.domain.errors import InvalidInput
 from relayq.domain.models import NewJob
 from relayq.domain.registry import JobRegistry
-from relayq.job_types import BUILT_IN
 from relayq.job_types.email import EmailJob
 from relayq.services.jobs import JobService
 from tests.support.clock import FakeClock
@@ -39,8 +39,7 @@ def _built_in(registry: JobRegistry) -> Iterator[None]:
     # The built-in types read these settings (QUEUE_EMAIL_FROM, ...) from their registry's.
     overrides = {"email_from": SENDER, "images_bucket": BUCKET, "api_sync_max_response_bytes": 1000}
     registry.settings = registry.settings.model_copy(update=overrides)
-    for cls in BUILT_IN:
-        registry.register(cls)
+    job_types.register(registry)
     yield
 
 

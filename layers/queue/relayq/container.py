@@ -8,34 +8,33 @@ module, so every service, store and job type can be built by hand in a test with
 from __future__ import annotations
 
 from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING
 
-from relayq import job_types
 from relayq.aws import AwsClients
 from relayq.domain.hooks import Hooks
-from relayq.domain.registry import JobRegistry
-from relayq.dynamodb.counters import Counters
-from relayq.dynamodb.jobs import JobStore
-from relayq.dynamodb.runs import RunStore
-from relayq.dynamodb.sites import SiteStore
-from relayq.dynamodb.tokens import TokenStore
-from relayq.job_types.cron import CronBatchJob, CronRunJob
-from relayq.redis.broker import RedisBroker
-from relayq.redis.connection import RedisConnection, connect
-from relayq.redis.cron_guard import CronGuard
-from relayq.redis.rate_limit import RateLimiter
-from relayq.redis.worker_status import WorkerStatus
-from relayq.services.cron.runner import CronRunner
-from relayq.services.cron.service import CronService, lambda_invoker
-from relayq.services.jobs import JobService
-from relayq.services.kick import Kicker
-from relayq.services.reconcile import Reconciler
-from relayq.services.uploads import Uploads
-from relayq.services.worker import Worker
 from relayq.settings import Settings
+
+if TYPE_CHECKING:
+    from relayq.domain.registry import JobRegistry
+    from relayq.dynamodb.counters import Counters
+    from relayq.dynamodb.jobs import JobStore
+    from relayq.dynamodb.tokens import TokenStore
+    from relayq.redis.broker import RedisBroker
+    from relayq.redis.connection import RedisConnection
+    from relayq.redis.rate_limit import RateLimiter
+    from relayq.redis.worker_status import WorkerStatus
+    from relayq.services.cron.service import CronService
+    from relayq.services.jobs import JobService
+    from relayq.services.kick import Kicker
+    from relayq.services.reconcile import Reconciler
+    from relayq.services.uploads import Uploads
+    from relayq.services.worker import Worker
 
 
 class Container:
-    """Connections and clients are made when first needed: the authorizer never opens Redis."""
+    """Connections and clients are made when first needed: the authorizer never opens Redis.
+    Each property imports the modules of what it builds, so a function loads only the parts it
+    uses (cold start: the authorizer never imports redis, a worker never the cron runner)."""
 
     def __init__(self, settings: Settings | None = None, aws: AwsClients | None = None) -> None:
         self.settings = settings or Settings()
@@ -45,6 +44,8 @@ class Container:
 
     @cached_property
     def redis(self) -> RedisConnection:
+        from relayq.redis.connection import connect
+
         return connect(self.settings, self.aws)
 
     # --- the job core ---------------------------------------------------------------------------
@@ -55,6 +56,9 @@ class Container:
 
     @cached_property
     def registry(self) -> JobRegistry:
+        from relayq import job_types
+        from relayq.domain.registry import JobRegistry
+
         registry = JobRegistry(self.settings, self.aws)
         job_types.register(registry)
         registry.load_modules(self.settings.job_modules)
@@ -62,52 +66,74 @@ class Container:
 
     @cached_property
     def broker(self) -> RedisBroker:
+        from relayq.redis.broker import RedisBroker
+
         lease_grace_ms = self.settings.lease_grace_seconds * 1000
         return RedisBroker(self.redis, self.settings.key_prefix, lease_grace_ms=lease_grace_ms)
 
     @cached_property
     def job_store(self) -> JobStore:
+        from relayq.dynamodb.jobs import JobStore
+
         dynamodb = self.aws.client("dynamodb")
         return JobStore(dynamodb, self.settings.jobs_table, retention_days=self.settings.retention_days)
 
     @cached_property
     def kicker(self) -> Kicker:
+        from relayq.services.kick import Kicker
+
         return Kicker(self.broker, self.settings)
 
     @cached_property
     def jobs(self) -> JobService:
+        from relayq.services.jobs import JobService
+
         service = JobService(self.broker, self.job_store, self.settings, registry=self.registry, hooks=self.hooks)
         self.kicker.subscribe(self.hooks)
         return service
 
     @cached_property
     def worker_status(self) -> WorkerStatus:
+        from relayq.redis.worker_status import WorkerStatus
+
         return WorkerStatus(self.broker, self.settings.worker_status_ttl_seconds)
 
     @cached_property
     def reconciler(self) -> Reconciler:
+        from relayq.services.reconcile import Reconciler
+
         return Reconciler(self.jobs)
 
     @cached_property
     def worker(self) -> Worker:
+        from relayq.services.worker import Worker
+
         return Worker(self.jobs, self.worker_status, self.kicker, self.reconciler)
 
     # --- the API's own needs --------------------------------------------------------------------
 
     @cached_property
     def tokens(self) -> TokenStore:
+        from relayq.dynamodb.tokens import TokenStore
+
         return TokenStore(self.aws.client("dynamodb"), self.settings.tokens_table)
 
     @cached_property
     def rate_limiter(self) -> RateLimiter:
+        from relayq.redis.rate_limit import RateLimiter
+
         return RateLimiter(self.redis, self.settings.key_prefix)
 
     @cached_property
     def counters(self) -> Counters:
+        from relayq.dynamodb.counters import Counters
+
         return Counters(self.aws.client("dynamodb"), self.settings.counters_table)
 
     @cached_property
     def uploads(self) -> Uploads:
+        from relayq.services.uploads import Uploads
+
         return Uploads(self.settings, self.counters, self.aws.client("s3", signature_version="s3v4"))
 
     # --- all-sites cron -------------------------------------------------------------------------
@@ -116,6 +142,13 @@ class Container:
     def cron(self) -> CronService:
         """The cron service; building it makes the run and batch job types known to this
         container's registry (only containers that run cron work can process them)."""
+        from relayq.dynamodb.runs import RunStore
+        from relayq.dynamodb.sites import SiteStore
+        from relayq.job_types.cron import CronBatchJob, CronRunJob
+        from relayq.redis.cron_guard import CronGuard
+        from relayq.services.cron.runner import CronRunner
+        from relayq.services.cron.service import CronService, lambda_invoker
+
         settings = self.settings
         guard = CronGuard(
             self.redis,

@@ -2,12 +2,15 @@
 
 A module listed in ``QUEUE_JOB_MODULES`` (the plugin's "new job types" filter) adds its types
 with a ``register(registry)`` function, without touching this package. Each type is made once per
-container with the settings and the AWS clients it may need.
+container with the settings and the AWS clients it may need. A type may be known by name only
+(``defer``) and its module imported when a job of it is first created or run: a function then loads
+only the types it meets (cold start).
 """
 
 from __future__ import annotations
 
 import importlib
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -90,6 +93,8 @@ class JobRegistry:
         self.settings = settings
         self.aws = aws
         self._types: dict[str, JobType] = {}
+        self._deferred: dict[str, str] = {}  # type name -> "module:Class", imported on first use
+        self._loading = threading.Lock()  # a worker's threads may meet a deferred type at once
 
     def register(self, cls: type[JobType]) -> type[JobType]:
         """Make ``cls`` (made with the registry's settings and clients) the handler of its type."""
@@ -99,19 +104,40 @@ class JobRegistry:
     def add(self, job_type: JobType) -> None:
         """Register a type made by the caller (one that needs more than settings and clients)."""
         self._types[check_type_name(job_type.name)] = job_type
+        self._deferred.pop(job_type.name, None)
+
+    def defer(self, name: str, target: str) -> None:
+        """Know type ``name`` now; import its class (``"module:Class"``) and register it when
+        first asked for."""
+        self._deferred[check_type_name(name)] = target
+        self._types.pop(name, None)
 
     def unregister(self, name: str) -> None:
         self._types.pop(name, None)
+        self._deferred.pop(name, None)
 
     def get(self, name: str) -> JobType:
+        if name in self._deferred:
+            self._load(name)
         try:
             return self._types[name]
         except KeyError:
-            known = ", ".join(sorted(self._types)) or "none"
+            known = ", ".join(self.names()) or "none"
             raise InvalidJobType(f"Invalid job type '{name}'. Known types: {known}.") from None
 
+    def _load(self, name: str) -> None:
+        with self._loading:
+            target = self._deferred.get(name)
+            if target is None:  # another thread loaded it meanwhile
+                return
+            module, _, attribute = target.partition(":")
+            cls: type[JobType] = getattr(importlib.import_module(module), attribute)
+            if cls.name != name:
+                raise ValueError(f"{target} is the job type {cls.name!r}, not {name!r}")
+            self.register(cls)
+
     def names(self) -> list[str]:
-        return sorted(self._types)
+        return sorted({*self._types, *self._deferred})
 
     def load_modules(self, modules: Iterable[str]) -> None:
         """Import each module and let its ``register(registry)`` add its types."""

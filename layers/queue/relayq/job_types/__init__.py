@@ -3,17 +3,20 @@ container registers them in its registry. ``cron`` holds the all-sites cron's ow
 
 from __future__ import annotations
 
-from relayq.domain.registry import JobRegistry, JobType
-from relayq.job_types.api_sync import ApiSyncJob
-from relayq.job_types.email import EmailJob
-from relayq.job_types.image_processing import ImageProcessingJob
+from relayq.domain.registry import JobRegistry
 
-BUILT_IN: tuple[type[JobType], ...] = (EmailJob, ImageProcessingJob, ApiSyncJob)
+# Known by name, each module imported when a job of its type first comes: email's models load
+# email-validator, images Pillow, and a function meets only some of the types (cold start).
+BUILT_IN = {
+    "email": "relayq.job_types.email:EmailJob",
+    "image_processing": "relayq.job_types.image_processing:ImageProcessingJob",
+    "api_sync": "relayq.job_types.api_sync:ApiSyncJob",
+}
 
 
 def register(registry: JobRegistry) -> None:
-    for cls in BUILT_IN:
-        registry.register(cls)
+    for name, target in BUILT_IN.items():
+        registry.defer(name, target)
 
 
-__all__ = ["BUILT_IN", "ApiSyncJob", "EmailJob", "ImageProcessingJob", "register"]
+__all__ = ["BUILT_IN", "register"]
