@@ -472,7 +472,7 @@ def test_token_management_routes(gw: Gateway, full_token: str) -> None:
     assert new_token not in json.dumps(listing.body) and "token_hash" not in json.dumps(listing.body)
     revoked = gw.request("DELETE", f"/tokens/{info['id']}", token=full_token)
     assert revoked.body["data"]["revoked"] is True
-    assert_error(gw.request("POST", "/workers/trigger", token=new_token), 401, "rest_forbidden")
+    assert_error(gw.request("POST", "/workers/trigger", token=new_token), 403, "rest_forbidden")
     assert_error(gw.request("DELETE", f"/tokens/{info['id']}", token=full_token), 404, "token_not_found")
     bad = gw.request("POST", "/tokens", token=full_token, json_body={"name": "", "scope": "root"})
     assert_error(bad, 400, "rest_invalid_param")
