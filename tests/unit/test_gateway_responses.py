@@ -67,3 +67,11 @@ def test_the_only_401_is_all_sites_cron_missing_token_with_a_bearer_challenge() 
             "data": {"status": 401},
         }
     )
+
+
+def test_api_gateway_itself_never_answers_unauthorized() -> None:
+    """With an identity source API Gateway would answer UNAUTHORIZED itself when it is missing, on
+    any route, with the cron body above: the authorizer must declare none."""
+    authorizer = template()["Resources"]["RestApi"]["Properties"]["Auth"]["Authorizers"]["TokenAuthorizer"]
+    identity = authorizer.get("Identity", {})
+    assert not any(identity.get(source) for source in ("Headers", "QueryStrings", "StageVariables", "Context"))
