@@ -27,6 +27,13 @@ from devstack.tokens import LocalTokens, ensure_tokens
 REGION = "us-east-1"
 LOCAL_SENDER = "relayq@example.com"
 LOCAL_BUCKET = "relayq-local-images"
+# The newsletter's subscriber list of the local deployment (in LOCAL_BUCKET), in the form
+# `wp user list --fields=ID,user_email,display_name --format=json` prints.
+LOCAL_SUBSCRIBERS_KEY = "newsletter/subscribers.json"
+LOCAL_SUBSCRIBERS = [
+    {"ID": 1, "user_email": "ada@example.com", "display_name": "Ada"},
+    {"ID": 2, "user_email": "grace@example.com", "display_name": "Grace"},
+]
 
 
 @dataclass
@@ -157,6 +164,7 @@ class LocalStack:
             "RedisUrl": self.redis.url,
             "EmailFromAddress": LOCAL_SENDER,
             "ImagesBucketName": LOCAL_BUCKET,
+            "EmailSubscribersKey": LOCAL_SUBSCRIBERS_KEY,
             "AwsEndpointUrl": self.moto.url,
         }
         declared = template().get("Parameters", {})
@@ -164,12 +172,17 @@ class LocalStack:
 
     def create_aws_resources(self, resolver: Resolver) -> None:
         """What a deployment has besides the template's resources: the verified SES sender and
-        the images bucket its parameters name (moto keeps both in memory: made on every start)."""
+        the images bucket its parameters name, with the newsletter's subscriber list in it (moto
+        keeps them in memory: made on every start)."""
         parameters = resolver.parameters
         if parameters.get("EmailFromAddress"):
             self.moto.client("ses").verify_email_identity(EmailAddress=parameters["EmailFromAddress"])
         if parameters.get("ImagesBucketName"):
-            self.moto.client("s3").create_bucket(Bucket=parameters["ImagesBucketName"])
+            s3 = self.moto.client("s3")
+            s3.create_bucket(Bucket=parameters["ImagesBucketName"])
+            if parameters.get("EmailSubscribersKey"):
+                body = json.dumps(LOCAL_SUBSCRIBERS).encode()
+                s3.put_object(Bucket=parameters["ImagesBucketName"], Key=parameters["EmailSubscribersKey"], Body=body)
 
     @property
     def own_api(self) -> str:

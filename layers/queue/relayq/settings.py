@@ -112,7 +112,7 @@ class Settings(BaseSettings):
     )
     concurrency_limits: Annotated[dict[str, int], NoDecode] = Field(
         default_factory=dict,
-        description="Jobs of a queue in flight across all workers at once (`api=2,image=4`; unlisted queues: no "
+        description="Jobs of a queue in flight across all workers at once (`api=2,media=4`; unlisted queues: no "
         "limit).",
     )
     exclusive_retry_seconds: int = Field(
@@ -139,7 +139,7 @@ class Settings(BaseSettings):
     )
     kick_functions: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=dict,
-        description="Idle-queue kick: queue -> worker function to invoke (`email=fn-a,image=fn-b,*=fn-c`, `*` "
+        description="Idle-queue kick: queue -> worker function to invoke (`email=fn-a,media=fn-b,*=fn-c`, `*` "
         "for every other queue); empty turns the kick off.",
     )
     kick_max_jobs: int = Field(default=100, ge=1, le=10_000, description="`max_jobs` of a kicked worker.")
@@ -155,6 +155,12 @@ class Settings(BaseSettings):
         default=None, description="Default sender of `email` jobs (an SES-verified identity)."
     )
     images_bucket: str | None = Field(default=None, description="Default bucket of `image_processing` jobs.")
+    email_subscribers_key: str | None = Field(
+        default=None,
+        description="Key in `QUEUE_IMAGES_BUCKET` of the newsletter's subscriber list, a JSON array as "
+        "`wp user list --fields=ID,user_email,display_name --format=json` prints it; `email` jobs of type "
+        "`newsletter` send to all of it or to its `subscriber_ids`.",
+    )
     api_sync_max_response_bytes: int = Field(
         default=64 * 1024,
         ge=0,

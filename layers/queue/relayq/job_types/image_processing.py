@@ -54,7 +54,9 @@ class ImagePayload(BaseModel):
 class ImageProcessingJob(JobType):
     name = "image_processing"
     payload_model = ImagePayload
-    timeout = 120
+    queue = "media"
+    priority = 30
+    timeout = 600
 
     def validate(self, payload: dict[str, Any]) -> dict[str, Any]:
         checked = super().validate(payload)
