@@ -19,10 +19,12 @@ from devstack.lambda_service import LambdaApiServer, LambdaService
 from devstack.moto_server import MotoServer
 from devstack.redis_server import RedisServer, free_port
 from devstack.routes import rest_apis
+from devstack.sample_image import SAMPLE_ATTACHMENT_ID, seed_sample_image
 from devstack.schedules import Scheduler, schedules
 from devstack.snapshot import PeriodicSaver, TableSnapshot
 from devstack.template import create_table, resources, template
 from devstack.tokens import LocalTokens, ensure_tokens
+from relayq.dynamodb.counters import Counters
 
 REGION = "us-east-1"
 LOCAL_SENDER = "relayq@example.com"
@@ -61,6 +63,7 @@ class LocalStack:
     config: StackConfig
     out: TextIO = sys.stdout
     tokens: LocalTokens | None = None
+    sample_image: str = "none (no images bucket)"
     _stops: list[Any] = field(default_factory=list)
     _log_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -172,17 +175,22 @@ class LocalStack:
 
     def create_aws_resources(self, resolver: Resolver) -> None:
         """What a deployment has besides the template's resources: the verified SES sender and
-        the images bucket its parameters name, with the newsletter's subscriber list in it (moto
-        keeps them in memory: made on every start)."""
+        the images bucket its parameters name, with the newsletter's subscriber list and the sample
+        image in it (moto keeps them in memory: made on every start)."""
         parameters = resolver.parameters
         if parameters.get("EmailFromAddress"):
             self.moto.client("ses").verify_email_identity(EmailAddress=parameters["EmailFromAddress"])
         if parameters.get("ImagesBucketName"):
+            bucket = parameters["ImagesBucketName"]
             s3 = self.moto.client("s3")
-            s3.create_bucket(Bucket=parameters["ImagesBucketName"])
+            s3.create_bucket(Bucket=bucket)
             if parameters.get("EmailSubscribersKey"):
                 body = json.dumps(LOCAL_SUBSCRIBERS).encode()
-                s3.put_object(Bucket=parameters["ImagesBucketName"], Key=parameters["EmailSubscribersKey"], Body=body)
+                s3.put_object(Bucket=bucket, Key=parameters["EmailSubscribersKey"], Body=body)
+            counters = Counters(self.moto.client("dynamodb"), resolver.physical["CountersTable"])
+            self.sample_image = (
+                f"attachment_id {SAMPLE_ATTACHMENT_ID} (s3://{bucket}/{seed_sample_image(s3, bucket, counters)})"
+            )
 
     @property
     def own_api(self) -> str:
@@ -255,6 +263,7 @@ class LocalStack:
                     f"  Lambda API     {self.lambda_url}  (AWS_ENDPOINT_URL_LAMBDA)",
                     f"  DynamoDB etc.  {self.moto.url}  (moto; {restored} items restored)",
                     f"  Redis          {self.redis.url}  (AOF in {self.redis.data_dir})",
+                    f"  sample image   {self.sample_image}",
                     *rules,
                     f"  settings       {self.config.data_dir / 'env'}",
                     "ready (Ctrl-C stops)",
