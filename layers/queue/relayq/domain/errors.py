@@ -99,16 +99,28 @@ class NoRoute(QueueError):
     message = "No route was found matching the URL and request method."
 
 
-# The two refusals of the authorizer. API Gateway sends their bodies (template.yaml's
-# GatewayResponses); a test holds the template to these.
+# The refusals of the authorizer, in the plugins' words. API Gateway sends their bodies: a Deny
+# hands code and message to template.yaml's ACCESS_DENIED response through the authorizer context;
+# the one 401 (no token on a cron route) is the static UNAUTHORIZED response. Tests hold the
+# template to these.
 class Forbidden(QueueError):
     code = "rest_forbidden"
-    message = "Sorry, you are not allowed to do that."
+    message = "You do not have permission to access this endpoint."
 
 
 class ForbiddenScope(QueueError):
     code = "rest_forbidden_scope"
     message = "Token scope does not permit this endpoint."
+
+
+class CronAuthMissing(QueueError):
+    code = "all_sites_cron_auth_missing"
+    message = "Authentication required. Provide a token via Authorization header or ?token= query parameter."
+
+
+class CronAuthInvalid(QueueError):
+    code = "all_sites_cron_auth_invalid"
+    message = "Invalid authentication token."
 
 
 class RateLimited(QueueError):
