@@ -97,10 +97,12 @@ def test_sync_run_reports_each_site_and_partial_failure(
 
     answer = call(trigger, api_event("GET", "/run"))
 
-    assert answer["statusCode"] == 207
+    assert answer["statusCode"] == 200  # the plugin's status for every synchronous run
     summary = body(answer)
     assert summary["success"] is False and summary["error_code"] == "PARTIAL_FAILURE"
-    assert summary["mode"] == "sync" and summary["count"] == 6 and summary["errors"] == 3
+    assert (summary["status"], summary["endpoint"], summary["mode"]) == ("completed_with_errors", "rest", "sync")
+    assert (summary["count"], summary["sites"], summary["succeeded"], summary["failed"]) == (6, 6, 3, 3)
+    assert summary["errors"] == 3
     assert summary["status_counts"] == {"200": 3, "500": 1, "error": 2}
     assert summary["message"].startswith("Completed with 3 error(s): Error for ")
     assert re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$", summary["timestamp"])
@@ -111,14 +113,14 @@ def test_sync_run_reports_each_site_and_partial_failure(
     assert re.match(r"^\d{10}\.\d{22}$", call_a.doing_wp_cron)
 
     run = body(call(trigger, run_event(summary["run_id"])))["run"]
-    assert run["status"] == "completed" and run["succeeded"] == 3 and run["failed"] == 3
+    assert (run["status"], run["sites"], run["succeeded"], run["failed"]) == ("completed_with_errors", 6, 3, 3)
     by_site = {r["site"]: r for r in run["results"]}
     assert by_site[farm.url("fail-d")]["status"] == 500
     assert by_site[farm.url("hang-e")]["error"] == "timed out"
     assert by_site[down]["attempts"] == 3 and "Connection" in by_site[down]["error"]
     assert run["triggered_by"] == "tok_1"
     listed = body(call(trigger, api_event("GET", "/runs")))["runs"]
-    assert [r["run_id"] for r in listed] == [summary["run_id"]]
+    assert [(r["run_id"], r["status"]) for r in listed] == [(summary["run_id"], "completed_with_errors")]
 
 
 def test_ga_output_then_cooldown_then_lock(trigger: Any, farm: SiteFarm, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -126,7 +128,7 @@ def test_ga_output_then_cooldown_then_lock(trigger: Any, farm: SiteFarm, monkeyp
 
     first = call(trigger, api_event("POST", "/run", {"ga": "1"}))
     assert first["statusCode"] == 200
-    assert first["body"] == "::notice::Ran wp-cron on 2 sites\n"
+    assert first["body"] == "::notice::Running wp-cron on 2 sites\n"
     assert header(first, "Content-Type").startswith("text/plain")
 
     limited = call(trigger, api_event("GET", "/run"))
@@ -134,6 +136,8 @@ def test_ga_output_then_cooldown_then_lock(trigger: Any, farm: SiteFarm, monkeyp
     data = body(limited)
     assert data["error"] == data["code"] == "rate_limited" and data["success"] is False
     assert 1 <= data["retry_after"] <= 60 and data["cooldown"] == 60
+    assert data["message"] == f"Rate limited. Try again in {data['retry_after']} seconds."
+    assert isinstance(data["last_run_gmt"], int) and re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$", data["timestamp"])
     assert header(limited, "Retry-After") == str(data["retry_after"])
     limited_text = call(trigger, api_event("GET", "/run", {"ga": "1", "defer": "1"}))
     assert limited_text["statusCode"] == 429 and limited_text["body"].startswith("::error::Rate limited. Try again in ")
@@ -143,7 +147,9 @@ def test_ga_output_then_cooldown_then_lock(trigger: Any, farm: SiteFarm, monkeyp
     container().cron.guard.admit("sync", "run_0000000000000000other")
     locked = call(trigger, api_event("GET", "/run", {"ga": "1"}))
     assert locked["statusCode"] == 409
-    assert locked["body"] == "::error::Another cron run is in progress. Please try again later.\n"
+    assert locked["body"] == "::warning::Another cron process is currently running. Please try again later.\n"
+    plain = body(call(trigger, api_event("GET", "/run")))
+    assert plain["message"] == "Another cron process is currently running. Please try again later."
     assert body(call(trigger, api_event("GET", "/run", {"defer": "1"})))["code"] == "cron_locked"
     assert len(farm.calls) == 2
 
@@ -165,7 +171,12 @@ def test_deferred_runs_coalesce_and_process_queue_runs_them(
     assert farm.calls == []  # nothing ran while answering
 
     processed = call(trigger, api_event("POST", "/process-queue"))
-    assert processed["statusCode"] == 200 and body(processed)["count"] == 1
+    # The run's summary, with the plugin's status: 500 when it did not succeed.
+    assert processed["statusCode"] == 500
+    summary = body(processed)
+    assert (summary["run_id"], summary["status"], summary["count"]) == (queued["run_id"], "completed_with_errors", 2)
+    assert summary["success"] is False and summary["message"].startswith("Completed with 1 error(s): Error for ")
+    assert summary["jobs"]["processed"] == 1 and summary["jobs"]["successful"] == 1
     assert farm.called() == {"a", "fail-b"}
     assert body(call(trigger, api_event("POST", "/process-queue")))["message"] == "No jobs in queue"
 
@@ -175,7 +186,7 @@ def test_deferred_runs_coalesce_and_process_queue_runs_them(
             run_event(queued["run_id"]),
         )
     )["run"]
-    assert run["status"] == "completed" and run["mode"] == "redis"
+    assert run["status"] == "completed_with_errors" and run["mode"] == "redis"
     assert run["status_counts"] == {"200": 1, "500": 1}
     jobs = container().jobs.list(type="cron_run").jobs
     assert len(jobs) == 1 and jobs[0].status == "completed"
@@ -227,7 +238,7 @@ def test_redis_down_falls_back_to_async_self_invocation(
 
     # Lambda runs the asynchronous invocation: the same handler with the recorded payload.
     result = call(trigger, invoker.invocations[0]["payload"])
-    assert result["status"] == "completed" and result["succeeded"] == 2
+    assert result["status"] == "succeeded" and result["succeeded"] == 2
     assert farm.called() == {"a", "b"}
     run = body(
         call(
@@ -260,7 +271,7 @@ def test_redis_down_large_network_becomes_batch_invocations(
     for payload in [*batches, batches[0]]:  # Lambda may deliver an async event twice
         call(trigger, payload)
     run = body(call(trigger, run_event(run_id)))["run"]
-    assert run["status"] == "completed" and run["succeeded"] == 5 and run["batches_done"] == 3
+    assert run["status"] == "succeeded" and run["succeeded"] == 5 and run["batches_done"] == 3
     assert len(run["results"]) == 5
 
 
@@ -274,7 +285,8 @@ def test_two_thousand_sites_become_batch_jobs(trigger: Any, farm: SiteFarm, monk
     queued = body(call(trigger, api_event("GET", "/run", {"defer": "1"})))
     processed = body(call(trigger, api_event("POST", "/process-queue", {"max": "10"})))
 
-    assert processed["count"] == 5 and processed["successful"] == 5  # the run job and 4 batch jobs
+    assert processed["jobs"]["processed"] == 5 and processed["jobs"]["successful"] == 5  # the run job, 4 batch jobs
+    assert (processed["run_id"], processed["status"], processed["count"]) == (queued["run_id"], "succeeded", 2000)
     batches = container().jobs.list(type="cron_batch", per_page=10).jobs
     assert sorted(len(j.payload["targets"]) for j in batches) == [500, 500, 500, 500]
     assert len(farm.called()) == 2000
@@ -284,7 +296,7 @@ def test_two_thousand_sites_become_batch_jobs(trigger: Any, farm: SiteFarm, monk
             run_event(queued["run_id"]),
         )
     )["run"]
-    assert run["status"] == "completed" and run["sites_total"] == 2000 and run["batches_total"] == 4
+    assert run["status"] == "succeeded" and run["sites_total"] == 2000 and run["batches_total"] == 4
     assert run["batches_done"] == 4 and run["succeeded"] == 2000 and len(run["results"]) == 2000
 
 

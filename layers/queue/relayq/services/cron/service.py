@@ -16,10 +16,11 @@ from redis.exceptions import RedisError
 
 from relayq.aws import AwsClients
 from relayq.domain.clock import now_ms
-from relayq.domain.cron import RUN_JOB, BatchSpec, batch_jobs
+from relayq.domain.cron import BATCH_JOB, RUN_JOB, BatchSpec, RunStatus, batch_jobs
 from relayq.domain.cron import new_run_id as make_run_id
 from relayq.domain.errors import DeferredUnavailable, QueueError, RedisRefused, RedisUnavailable
 from relayq.domain.models import NewJob
+from relayq.domain.outcomes import BatchResult
 from relayq.redis.failures import REDIS_FAILURES
 from relayq.services.cron.results import ProcessQueueResult, QueuedRun, RunSummary
 from relayq.services.cron.runner import CronRunner
@@ -154,7 +155,23 @@ class CronService:
     # --- /process-queue -------------------------------------------------------------------------
 
     def process_queue(self, max_jobs: int, deadline_ms: int) -> ProcessQueueResult:
-        return ProcessQueueResult(self.jobs().process([self.settings.cron_queue], max_jobs, deadline_ms=deadline_ms))
+        batch = self.jobs().process([self.settings.cron_queue], max_jobs, deadline_ms=deadline_ms)
+        return ProcessQueueResult(batch, [RunSummary(self.runs.get(run_id)) for run_id in finished_runs(batch)])
+
+
+def finished_runs(batch: BatchResult) -> list[str]:
+    """The runs the jobs of this pass finished: a run job's result, or a batch job's, says the run's
+    status once it reported (``CronRunJob`` / ``CronBatchJob``)."""
+    done: dict[str, None] = {}
+    for outcome in batch.outcomes:
+        job = outcome.job
+        if outcome.status != "completed" or job is None or job.type not in (RUN_JOB, BATCH_JOB):
+            continue
+        result = job.result if isinstance(job.result, dict) else {}
+        status = result.get("status" if job.type == RUN_JOB else "run_status")
+        if status not in (None, RunStatus.QUEUED, RunStatus.RUNNING):
+            done[str(result["run_id"])] = None
+    return list(done)
 
 
 def new_run_id() -> str:
