@@ -18,7 +18,7 @@ from devstack.lambda_context import FakeLambdaContext
 from devstack.redis_server import free_port
 from devstack.sites import LambdaInvokeRecorder, SiteFarm, down_site
 from devstack.template import resources
-from relayq.container import container
+from relayq.container import container, reset
 from tests.support.outbound import allowed
 
 SECRET = "tok_s3cr3t-never-in-logs"
@@ -428,3 +428,138 @@ def test_sample_events_and_the_schedule_drive_a_deferred_run(
     for name in ("sites_add", "sites_list", "sites_delete", "runs_list", "process_queue"):
         assert call(trigger, sample(name))["statusCode"] in {200, 201}, name
     assert call(trigger, sample("run_get"))["statusCode"] == 404  # the sample's run does not exist here
+
+
+def test_a_sync_run_whose_sites_all_failed_or_that_had_none_is_not_a_success(
+    trigger: Any, farm: SiteFarm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16.4: such runs were a green "completed" and their ga line a ``::notice::``."""
+    none = call(trigger, api_event("GET", "/run", {"ga": "1"}))
+    assert (none["statusCode"], none["body"]) == (200, "::error::No enabled sites found\n")
+    listed = body(call(trigger, api_event("GET", "/runs")))["runs"]
+    assert [(r["status"], r["sites"], r["succeeded"], r["failed"]) for r in listed] == [("no_sites", 0, 0, 0)]
+
+    set_sites(monkeypatch, [farm.url("fail-a"), farm.url("fail-b")])
+    reset()  # the settings are read once per container
+    failed = call(trigger, api_event("GET", "/run", {"ga": "1"}))  # no site called before: no cooldown
+    assert failed["statusCode"] == 200
+    assert failed["body"].startswith("::error::Completed with 2 error(s): Error for ")
+    run = body(call(trigger, api_event("GET", "/runs")))["runs"][0]
+    assert (run["status"], run["sites"], run["succeeded"], run["failed"]) == ("failed", 2, 0, 2)
+
+    set_sites(monkeypatch, [farm.url("a"), farm.url("fail-b")])
+    reset()
+    container().redis.delete(container().cron.guard.cooldown)
+    partial = call(trigger, api_event("GET", "/run", {"ga": "1"}))
+    assert partial["statusCode"] == 200 and partial["body"].startswith("::warning::Completed with 1 error(s): ")
+    container().redis.delete(container().cron.guard.cooldown)
+    summary = body(call(trigger, api_event("GET", "/run")))
+    assert (summary["success"], summary["status"], summary["error_code"]) == (
+        False,
+        "completed_with_errors",
+        "PARTIAL_FAILURE",
+    )
+
+
+def test_the_cooldown_is_checked_before_the_lock(trigger: Any, farm: SiteFarm, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plugin's order: a trigger inside the cooldown is 429 even while another run holds the lock."""
+    set_sites(monkeypatch, [farm.url("a")])
+    guard = container().cron.guard
+    guard.admit("sync", "run_0000000000000000other")
+    container().redis.set(guard.cooldown, "run_0000000000000000older", px=30_000)
+
+    answer = call(trigger, api_event("GET", "/run", {"ga": "1"}))
+
+    assert answer["statusCode"] == 429 and answer["body"].startswith("::error::Rate limited. Try again in ")
+    assert farm.calls == []
+
+
+def test_process_queue_answers_as_the_plugin_when_redis_is_down(trigger: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QUEUE_REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
+    monkeypatch.setenv("QUEUE_REDIS_SOCKET_TIMEOUT", "0.2")
+
+    answer = call(trigger, api_event("POST", "/process-queue"))
+
+    assert answer["statusCode"] == 503
+    data = body(answer)
+    assert (data["success"], data["message"]) == (False, "Redis is not available")
+    assert (data["code"], data["data"]["status"]) == ("redis_unavailable", 503)
+    text = call(trigger, api_event("POST", "/process-queue", {"ga": "1"}))
+    assert (text["statusCode"], text["body"]) == (503, "::error::Redis is not available\n")
+
+
+def test_process_queue_puts_the_run_back_while_another_run_holds_the_lock(
+    trigger: Any, farm: SiteFarm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_sites(monkeypatch, [farm.url("a")])
+    queued = body(call(trigger, api_event("GET", "/run", {"defer": "1"})))
+    container().redis.set(container().cron.guard.lock, "run_0000000000000000other", px=60_000)
+
+    answer = call(trigger, api_event("POST", "/process-queue"))
+
+    assert answer["statusCode"] == 409
+    data = body(answer)
+    assert (data["success"], data["retry"]) == (False, True)
+    assert data["message"] == "Lock held — job re-queued for later processing."
+    job = container().jobs.list(type="cron_run").jobs[0]
+    assert (job.payload["run_id"], job.status, job.attempts) == (queued["run_id"], "queued", 1)
+    assert farm.calls == []
+    run = body(call(trigger, run_event(queued["run_id"])))["run"]
+    assert run["status"] == "queued"
+
+
+def test_sites_are_enabled_and_disabled_with_patch(
+    trigger: Any, farm: SiteFarm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_sites(monkeypatch, [farm.url("from-settings")])
+    call(trigger, api_event("POST", "/sites", body={"sites": [farm.url("a"), farm.url("b")]}))
+
+    off = call(trigger, api_event("PATCH", "/sites", body={"url": farm.url("b"), "enabled": False}))
+    assert off["statusCode"] == 200, off
+    assert body(off) == {"success": True, "site": {"url": farm.url("b"), "enabled": False}}
+    from_settings = call(
+        trigger, api_event("PATCH", "/sites", body={"url": farm.url("from-settings"), "enabled": False})
+    )
+    assert body(from_settings)["site"] == {"url": farm.url("from-settings"), "enabled": False}
+    listed = body(call(trigger, api_event("GET", "/sites")))["sites"]
+    assert {s["url"]: s["enabled"] for s in listed} == {
+        farm.url("from-settings"): False,
+        farm.url("a"): True,
+        farm.url("b"): False,
+    }
+
+    summary = body(call(trigger, api_event("GET", "/run")))
+    assert (summary["status"], summary["sites"]) == ("succeeded", 1)
+    assert farm.called() == {"a"}  # disabled sites are not called
+
+    unknown = call(trigger, api_event("PATCH", "/sites", body={"url": "https://nowhere.example", "enabled": True}))
+    assert unknown["statusCode"] == 404
+    error = body(unknown)
+    assert (error["code"], error["data"]["status"]) == ("site_not_found", 404)
+    assert error["message"] == "No site with URL https://nowhere.example."
+    for bad in ({"url": farm.url("a")}, {"url": farm.url("a"), "enabled": "yes"}, {"url": "ftp://x", "enabled": True}):
+        refused = call(trigger, api_event("PATCH", "/sites", body=bad))
+        assert refused["statusCode"] == 400 and body(refused)["code"] == "rest_invalid_param", bad
+
+
+def test_a_run_stored_as_completed_reads_as_what_it_came_to(trigger: Any) -> None:
+    """Records written before the finished statuses were split say ``completed`` for every run."""
+    runs = container().cron.runs
+    for run_id, counts in {
+        "run_0000000000010000000a": (2, 2, 0),
+        "run_0000000000020000000b": (2, 1, 1),
+        "run_0000000000030000000c": (2, 0, 2),
+        "run_0000000000040000000d": (0, 0, 0),
+    }.items():
+        runs.create(run_id, "sync", None)
+        runs.client.update_item(
+            TableName=runs.table,
+            Key={"run_id": {"S": run_id}, "part": {"S": "run"}},
+            UpdateExpression="SET #s = :c, sites_total = :n, succeeded = :ok, failed = :bad",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":c": {"S": "completed"}}
+            | {f":{k}": {"N": str(v)} for k, v in zip(("n", "ok", "bad"), counts, strict=True)},
+        )
+    listed = body(call(trigger, api_event("GET", "/runs")))["runs"]
+    assert [r["status"] for r in listed] == ["no_sites", "failed", "completed_with_errors", "succeeded"]
+    assert body(call(trigger, run_event("run_0000000000030000000c")))["run"]["status"] == "failed"
