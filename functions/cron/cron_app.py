@@ -118,7 +118,7 @@ def run() -> Response[Any]:
     query = validate(RunQuery, _query(), one_line)
     result = container().cron.start_run(defer=query.defer, triggered_by=_principal())
     if isinstance(result, QueuedRun):
-        return _answer(202, result.message, result.to_dict(), query.ga)
+        return _answer(202, result.line, result.to_dict(), query.ga, level=result.level)
     return _answer(200, result.message, result.to_dict(), query.ga, level=result.level)
 
 

@@ -25,10 +25,12 @@ GITHUB_STEP = (
 # The README's crontab line (`* * * * * curl -X POST -s .../process-queue`), with the token.
 CRONTAB_WORKER = 'curl -X POST -s "$BASE/process-queue" -H "Authorization: Bearer $TOKEN"'
 
+# A queued trigger's line; a warning or an error (and why) when the last finished run failed.
 QUEUED = re.compile(
-    r"^::notice::(Cron job queued to Redis for background processing"
-    r"|A cron run is already queued; this trigger joins it)\n$"
+    r"^::(?P<level>notice|warning|error)::(Cron job queued to Redis for background processing"
+    r"|A cron run is already queued; this trigger joins it)(; the last run \(run_\w+, \w+\) .+)?\n$"
 )
+LEVEL = {"succeeded": "notice", "completed_with_errors": "warning", "failed": "error", "no_sites": "error"}
 FINISHED = {"succeeded", "completed_with_errors", "failed", "no_sites"}
 
 
@@ -102,7 +104,8 @@ def test_the_github_step_and_the_crontab_worker_as_the_readme_prints_them(
     step = shell(GITHUB_STEP, stack, api_token)
     assert step.returncode == 0, step
     assert "curl: (22) The requested URL returned error: 429" in step.stderr
-    assert QUEUED.match(step.stdout), step
+    queued = QUEUED.match(step.stdout)
+    assert queued and queued["level"] == LEVEL[run["status"]], step
 
     wait_for(lambda: newest_finished_run(api, run["run_id"]), timeout=90)
     for name in names:

@@ -192,6 +192,25 @@ def test_deferred_runs_coalesce_and_process_queue_runs_them(
     assert len(jobs) == 1 and jobs[0].status == "completed"
     # The run started the cooldown: a new deferred trigger is refused, not queued.
     assert call(trigger, api_event("GET", "/run", {"defer": "1"}))["statusCode"] == 429
+    # Once it is over, the next deferred trigger says how the last run went (issue 16.4: a
+    # trigger every 5 minutes with defer=1 was a ::notice:: whatever its runs came to).
+    container().redis.delete(container().cron.guard.cooldown)
+    text = call(trigger, api_event("GET", "/run", {"defer": "1", "ga": "1"}))
+    assert text["statusCode"] == 202
+    assert text["body"] == (
+        "::warning::Cron job queued to Redis for background processing; "
+        f"the last run ({queued['run_id']}, completed_with_errors) 1 of 2 sites failed\n"
+    )
+    joined = body(call(trigger, api_event("GET", "/run", {"defer": "1"})))
+    assert joined["coalesced"] is True and joined["message"] == "A cron run is already queued; this trigger joins it"
+    assert joined["last_run"] == {
+        "run_id": queued["run_id"],
+        "status": "completed_with_errors",
+        "sites": 2,
+        "succeeded": 1,
+        "failed": 1,
+        "finished_at": run["finished_at"],
+    }
 
 
 def test_the_idle_queue_kick_of_the_cron_queue_runs_the_deferred_run(

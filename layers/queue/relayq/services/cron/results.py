@@ -20,13 +20,33 @@ def _now_text() -> str:
 
 @dataclass(frozen=True)
 class QueuedRun:
-    """A run handed to the background: queued in Redis, or to an asynchronous invocation."""
+    """A run handed to the background: queued in Redis, or to an asynchronous invocation.
+    ``last_run``: the newest finished run, whose outcome a deferred trigger reports (a trigger
+    every 5 minutes with ``defer=1`` would otherwise never show that its runs fail)."""
 
     run_id: str
     mode: Literal["redis", "deferred"]
     message: str
     coalesced: bool = False  # joined a run that was already queued
+    last_run: Run | None = None
     timestamp: str = field(default_factory=_now_text)
+
+    @property
+    def level(self) -> str:
+        return "notice" if self.last_run is None else RUN_LEVEL.get(self.last_run.status, "notice")
+
+    @property
+    def line(self) -> str:
+        """The ``ga=1`` line: the plugin's message, and what the last run came to when it failed."""
+        last = self.last_run
+        if last is None or self.level == "notice":
+            return self.message
+        outcome = (
+            "had no enabled site"
+            if last.status == RunStatus.NO_SITES
+            else (f"{last.failed} of {last.sites_total} sites failed")
+        )
+        return f"{self.message}; the last run ({last.run_id}, {last.status}) {outcome}"
 
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -39,6 +59,16 @@ class QueuedRun:
         }
         if self.coalesced:
             body["coalesced"] = True
+        if self.last_run is not None:
+            last = self.last_run
+            body["last_run"] = {
+                "run_id": last.run_id,
+                "status": last.status,
+                "sites": last.sites_total,
+                "succeeded": last.succeeded,
+                "failed": last.failed,
+                "finished_at": last.finished_at,
+            }
         return body
 
 
