@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from devstack.redis_server import free_port
 from devstack.sites import SiteFarm
 from tests.support.stack import Api, DemoPorts, StackProcess, wait_for
 
@@ -110,3 +111,39 @@ def test_the_github_step_and_the_crontab_worker_as_the_readme_prints_them(
     wait_for(lambda: newest_finished_run(api, run["run_id"]), timeout=90)
     for name in names:
         assert api.delete("/sites", params={"url": farm.url(name)}).status_code == 200
+
+
+# docs/cron.md's import of a network's sites; ``wp`` stands in for WP-CLI, which prints one URL a line.
+IMPORT_SITES = (
+    "wp site list --field=url --public=1 --archived=0 --deleted=0 --spam=0"
+    " | jq -Rn '{sites: [inputs | select(length > 0)]}'"
+    ' | curl -X POST -s -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" -d @- "$BASE/sites"'
+)
+
+
+def test_the_documented_wp_site_list_import_adds_the_sites(stack: StackProcess, api: Api, api_token: str) -> None:
+    urls = ["https://net.example/", "https://net.example/blog/", "https://shop.example/"]
+    fake_wp = "wp() { printf '%s\\n' " + " ".join(urls) + "; }; "
+
+    imported = shell(fake_wp + IMPORT_SITES, stack, api_token)
+
+    assert imported.returncode == 0, imported
+    assert json.loads(imported.stdout)["count"] == 3, imported.stdout
+    listed = {s["url"]: s["enabled"] for s in api.get("/sites").json()["sites"]}
+    assert all(listed.get(url) is True for url in urls), listed
+    for url in urls:
+        assert api.delete("/sites", params={"url": url}).status_code == 200
+
+
+def test_the_readme_step_with_its_endpoint_unquoted_is_cut_at_the_ampersand() -> None:
+    """The plugin's README writes ``curl -X GET ${{ env.CRON_ENDPOINT }}``: GitHub pastes the URL in
+    unquoted, so the shell ends the command at ``&`` (curl runs in the background with ``?ga=1``
+    alone, a synchronous run) and the step fails on the rest. docs/cron.md quotes it; this is why.
+    The URL here is a closed port: what matters is the shell, not the server."""
+    script = (
+        f"curl -X GET http://127.0.0.1:{free_port()}/run?ga=1&defer=1 \\\n"
+        "  --connect-timeout 10 --max-time 30 --retry 3 --retry-delay 5 --silent --show-error --fail\n"
+    )
+    step = subprocess.run(["bash", "-e", "-c", script], capture_output=True, text=True, timeout=60, check=False)
+    assert step.returncode == 127, step
+    assert "--connect-timeout: command not found" in step.stderr
