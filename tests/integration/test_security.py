@@ -352,7 +352,7 @@ def test_fuzzed_hostile_bodies_are_400_rest_invalid_param(
 
 
 @FUZZ
-@given(body=hostile_json, method=st.sampled_from(["POST", "DELETE"]))
+@given(body=hostile_json, method=st.sampled_from(["POST", "PATCH", "DELETE"]))
 def test_fuzzed_hostile_site_bodies_are_400(gateways: dict[str, Gateway], body: str, method: str) -> None:
     event = proxy_event(
         method, "/sites", body=body, authorizer={"principalId": "tok_f", "token_id": "tok_f", "scope": "full"}
@@ -365,7 +365,14 @@ def test_fuzzed_hostile_site_bodies_are_400(gateways: dict[str, Gateway], body: 
 @FUZZ
 @given(
     route=st.sampled_from(
-        [("GET", "/run"), ("POST", "/process-queue"), ("POST", "/sites"), ("DELETE", "/sites"), ("GET", "/runs")]
+        [
+            ("GET", "/run"),
+            ("POST", "/process-queue"),
+            ("POST", "/sites"),
+            ("PATCH", "/sites"),
+            ("DELETE", "/sites"),
+            ("GET", "/runs"),
+        ]
     ),
     body=create_bodies,
     query=st.dictionaries(st.sampled_from(["defer", "ga", "max", "url", "limit", "x"]), text, max_size=3),
