@@ -35,6 +35,7 @@ CRON_ROUTES: list[tuple[str, str, dict[str, str] | None, Any]] = [
     ("POST", "/process-queue", None, None),
     ("GET", "/sites", None, None),
     ("POST", "/sites", None, {"url": "https://site.example"}),
+    ("PATCH", "/sites", None, {"url": "https://site.example", "enabled": False}),
     ("DELETE", "/sites", {"url": "https://nothing.example"}, None),
     ("GET", "/runs", None, None),
     ("GET", "/runs/run_00000000000000000000000000", None, None),
