@@ -190,6 +190,14 @@ def test_deferred_runs_coalesce_and_process_queue_runs_them(
     assert run["status_counts"] == {"200": 1, "500": 1}
     jobs = container().jobs.list(type="cron_run").jobs
     assert len(jobs) == 1 and jobs[0].status == "completed"
+    assert container().jobs.get(jobs[0].id).result == {
+        "run_id": queued["run_id"],
+        "status": "completed_with_errors",
+        "sites": 2,
+        "succeeded": 1,
+        "failed": 1,
+        "batches": 1,
+    }
     # The run started the cooldown: a new deferred trigger is refused, not queued.
     assert call(trigger, api_event("GET", "/run", {"defer": "1"}))["statusCode"] == 429
     # Once it is over, the next deferred trigger says how the last run went (issue 16.4: a
