@@ -35,6 +35,7 @@ ROUTES: list[tuple[str, str]] = [
     ("GET", "/tokens"),
     ("POST", "/tokens"),
     ("DELETE", "/tokens/tok_000000000000"),
+    ("POST", "/uploads"),
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
 ]
