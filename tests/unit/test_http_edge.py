@@ -36,6 +36,7 @@ STATUS = {
     "InternalError": 500,
     "RedisRefused": 500,
     "RedisUnavailable": 503,
+    "RedisTlsFailed": 503,
     "RedisOutOfMemory": 507,
     "StoreUnavailable": 503,
     "DeferredUnavailable": 503,

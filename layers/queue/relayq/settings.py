@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
@@ -41,6 +42,12 @@ class Settings(BaseSettings):
     redis_cluster: bool = Field(
         default=False,
         description="Speak the cluster protocol (ElastiCache Serverless, cluster mode).",
+    )
+    redis_ca_file: str | None = Field(
+        default=None,
+        description="PEM file of the CA certificates a `rediss://` connection trusts, in place of the default "
+        "trust store: for a server whose certificate a private CA signed (or to trust one bundle shipped with "
+        "the code). The certificate is verified and must name the host either way. Needs a `rediss://` URL.",
     )
     redis_socket_timeout: float = Field(default=2.0, gt=0, description="Seconds for connect and for each command.")
     redis_health_timeout: float = Field(
@@ -314,7 +321,7 @@ class Settings(BaseSettings):
             raise ValueError("must be a non-empty name without braces, colons or spaces")
         return value
 
-    @field_validator("redis_auth_token", "redis_auth_secret_arn", mode="before")
+    @field_validator("redis_auth_token", "redis_auth_secret_arn", "redis_ca_file", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # CloudFormation cannot leave a variable out conditionally, so "" means "not configured".
@@ -351,6 +358,19 @@ class Settings(BaseSettings):
     @classmethod
     def _split_sites(cls, value: object) -> object:
         return cls._split_csv(value)
+
+    @field_validator("redis_ca_file")
+    @classmethod
+    def _readable_file(cls, value: str | None) -> str | None:
+        if value is not None and not Path(value).is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _ca_file_needs_tls(self) -> Settings:
+        if self.redis_ca_file and not self.redis_url.startswith("rediss://"):
+            raise ValueError("QUEUE_REDIS_CA_FILE is for TLS: QUEUE_REDIS_URL must start with rediss://")
+        return self
 
     @model_validator(mode="after")
     def _cron_batch_fits(self) -> Settings:

@@ -63,6 +63,13 @@ class RedisUnavailable(QueueError):
     retry_after = 5  # seconds: a dropped connection or a node's restart; a failover may need more tries
 
 
+class RedisTlsFailed(RedisUnavailable):
+    """The TLS handshake with Redis failed: its certificate is not trusted (another CA than the
+    trusted ones, ``QUEUE_REDIS_CA_FILE``; a name that does not match) or TLS is not spoken there."""
+
+    message = "The queue backend (Redis) is unavailable: the TLS handshake with it failed (certificate not trusted?)."
+
+
 class RedisRefused(QueueError):
     """Redis answered, refusing the command: an error in the command or a script (a bug to fix)."""
 

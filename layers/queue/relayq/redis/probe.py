@@ -19,7 +19,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
 from relayq.redis.connection import RedisConnection
-from relayq.redis.failures import REDIS_FAILURES
+from relayq.redis.failures import REDIS_FAILURES, describe
 
 # What a probe connection takes over from the queue's own: where, who, how it speaks (TLS options
 # are the ``ssl_*`` ones); not its timeouts, retries or the cluster client's connection hooks.
@@ -31,7 +31,7 @@ class NodeDown(Exception):
     """The node that holds the keys did not answer the probe (``cause`` says how)."""
 
     def __init__(self, node: str, cause: Exception) -> None:
-        super().__init__(f"{type(cause).__name__} ({node})")
+        super().__init__(f"{describe(cause)} ({node})")
         self.node = node
         self.cause = cause
 

@@ -29,7 +29,7 @@ from relayq.domain.outcomes import BatchResult
 from relayq.domain.registry import JobRegistry
 from relayq.dynamodb.jobs import JobPage, JobStore
 from relayq.redis.broker import QueueEntry, QueueLengths, RedisBroker
-from relayq.redis.failures import REDIS_FAILURES, redis_failure
+from relayq.redis.failures import REDIS_FAILURES, describe, redis_failure
 from relayq.redis.probe import NodeDown, probe
 from relayq.services.processor import Processor
 from relayq.settings import Settings
@@ -261,7 +261,7 @@ class JobService:
         except NodeDown as down:
             health.errors.append(f"redis: {down}")
         except REDIS_FAILURES as error:  # no node holds the slot (a cluster that lost it)
-            health.errors.append(f"redis: {type(error).__name__}")
+            health.errors.append(f"redis: {describe(error)}")
         try:
             self.store.client.describe_table(TableName=self.store.table)
             health.database_status = True
