@@ -35,6 +35,7 @@ CRON_ROUTES: list[tuple[str, str, dict[str, str] | None, Any]] = [
     ("POST", "/process-queue", None, None),
     ("GET", "/sites", None, None),
     ("POST", "/sites", None, {"url": "https://site.example"}),
+    ("PATCH", "/sites", None, {"url": "https://site.example", "enabled": False}),
     ("DELETE", "/sites", {"url": "https://nothing.example"}, None),
     ("GET", "/runs", None, None),
     ("GET", "/runs/run_00000000000000000000000000", None, None),
@@ -363,7 +364,7 @@ def test_fuzzed_hostile_bodies_are_400_rest_invalid_param(
 
 
 @FUZZ
-@given(body=hostile_json, method=st.sampled_from(["POST", "DELETE"]))
+@given(body=hostile_json, method=st.sampled_from(["POST", "PATCH", "DELETE"]))
 def test_fuzzed_hostile_site_bodies_are_400(gateways: dict[str, Gateway], body: str, method: str) -> None:
     event = proxy_event(
         method, "/sites", body=body, authorizer={"principalId": "tok_f", "token_id": "tok_f", "scope": "full"}
@@ -376,7 +377,14 @@ def test_fuzzed_hostile_site_bodies_are_400(gateways: dict[str, Gateway], body: 
 @FUZZ
 @given(
     route=st.sampled_from(
-        [("GET", "/run"), ("POST", "/process-queue"), ("POST", "/sites"), ("DELETE", "/sites"), ("GET", "/runs")]
+        [
+            ("GET", "/run"),
+            ("POST", "/process-queue"),
+            ("POST", "/sites"),
+            ("PATCH", "/sites"),
+            ("DELETE", "/sites"),
+            ("GET", "/runs"),
+        ]
     ),
     body=create_bodies,
     query=st.dictionaries(st.sampled_from(["defer", "ga", "max", "url", "limit", "x"]), text, max_size=3),

@@ -166,16 +166,22 @@ class TransitionRefused(Exception):
 
 class CronRunInProgress(QueueError):
     code = "cron_locked"
-    message = "Another cron run is in progress. Please try again later."
+    message = "Another cron process is currently running. Please try again later."  # the plugin's
 
 
 class CronRateLimited(RateLimited):
-    """Inside the cooldown after a cron run: the plugin's message, ``retry_after`` and ``cooldown``."""
+    """Inside the cooldown after a cron run: the plugin's message and fields (``last_run_gmt``: the
+    Unix time the last run ended, which started the cooldown; ``timestamp``: now, UTC)."""
 
-    def __init__(self, retry_after: int, cooldown: int) -> None:
+    def __init__(self, retry_after: int, cooldown: int, last_run_gmt: int | None, timestamp: str) -> None:
         super().__init__(retry_after)
         self.message = f"Rate limited. Try again in {retry_after} seconds."
-        self.data = {"retry_after": retry_after, "cooldown": cooldown}
+        self.data = {
+            "retry_after": retry_after,
+            "cooldown": cooldown,
+            "last_run_gmt": last_run_gmt,
+            "timestamp": timestamp,
+        }
 
 
 class DeferredUnavailable(QueueError):
