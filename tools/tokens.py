@@ -76,7 +76,7 @@ def settings_source(env_file: Path | None) -> str:
     if not values:
         raise CliError(
             f"no settings: {path} is missing or empty. Start the local stack (`make run` writes it), "
-            f"pass --env-file FILE, or set {TABLE_VARIABLE}, AWS_REGION and credentials for a deployment",
+            f"pass --env-file FILE, or set {TABLE_VARIABLE}, AWS_DEFAULT_REGION and credentials for a deployment",
             USAGE,
         )
     os.environ.update(values)  # the file wins: a shell's region or profile would point elsewhere
@@ -87,7 +87,10 @@ def _store_error(error: BaseException, source: str) -> CliError:
     """One line for what went wrong under the token store (its errors wrap boto's)."""
     cause = error.__cause__ if isinstance(error, StoreUnavailable) and error.__cause__ else error
     if isinstance(cause, NoRegionError):
-        return CliError(f"no AWS region (settings from {source}): set AWS_REGION or pass --env-file", USAGE)
+        return CliError(
+            f"no AWS region (settings from {source}): set AWS_DEFAULT_REGION (or a profile's) or pass --env-file",
+            USAGE,
+        )
     if isinstance(cause, NoCredentialsError):
         return CliError(f"no AWS credentials (settings from {source}): set a profile or keys", USAGE)
     if isinstance(cause, EndpointConnectionError):
