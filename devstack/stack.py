@@ -23,10 +23,12 @@ from devstack.lambda_service import LambdaApiServer, LambdaService
 from devstack.moto_server import MotoServer
 from devstack.redis_server import RedisServer, free_port
 from devstack.routes import rest_apis
+from devstack.sample_image import SAMPLE_ATTACHMENT_ID, seed_sample_image
 from devstack.schedules import Scheduler, schedules
 from devstack.snapshot import PeriodicSaver, TableSnapshot
 from devstack.template import create_table, resources, template
 from devstack.tokens import LocalTokens, ensure_tokens
+from relayq.dynamodb.counters import Counters
 
 T = TypeVar("T")
 REGION = "us-east-1"
@@ -80,6 +82,15 @@ def port_in_use(host: str, port: int) -> bool:
     return False
 
 
+# The newsletter's subscriber list of the local deployment (in LOCAL_BUCKET), in the form
+# `wp user list --fields=ID,user_email,display_name --format=json` prints.
+LOCAL_SUBSCRIBERS_KEY = "newsletter/subscribers.json"
+LOCAL_SUBSCRIBERS = [
+    {"ID": 1, "user_email": "ada@example.com", "display_name": "Ada"},
+    {"ID": 2, "user_email": "grace@example.com", "display_name": "Grace"},
+]
+
+
 @dataclass
 class StackConfig:
     data_dir: Path
@@ -105,6 +116,7 @@ class LocalStack:
     config: StackConfig
     out: TextIO = sys.stdout
     tokens: LocalTokens | None = None
+    sample_image: str = "none (no images bucket)"
     _stops: list[Callable[[], None]] = field(default_factory=list)
     _log_lock: threading.Lock = field(default_factory=threading.Lock)
     _function_log: IO[str] | None = None
@@ -266,6 +278,7 @@ class LocalStack:
             "RedisUrl": self.redis.url,
             "EmailFromAddress": LOCAL_SENDER,
             "ImagesBucketName": LOCAL_BUCKET,
+            "EmailSubscribersKey": LOCAL_SUBSCRIBERS_KEY,
             "AwsEndpointUrl": self.moto.url,
         }
         declared = template().get("Parameters", {})
@@ -273,12 +286,22 @@ class LocalStack:
 
     def create_aws_resources(self, resolver: Resolver) -> None:
         """What a deployment has besides the template's resources: the verified SES sender and
-        the images bucket its parameters name (moto keeps both in memory: made on every start)."""
+        the images bucket its parameters name, with the newsletter's subscriber list and the sample
+        image in it (moto keeps them in memory: made on every start)."""
         parameters = resolver.parameters
         if parameters.get("EmailFromAddress"):
             self.moto.client("ses").verify_email_identity(EmailAddress=parameters["EmailFromAddress"])
         if parameters.get("ImagesBucketName"):
-            self.moto.client("s3").create_bucket(Bucket=parameters["ImagesBucketName"])
+            bucket = parameters["ImagesBucketName"]
+            s3 = self.moto.client("s3")
+            s3.create_bucket(Bucket=bucket)
+            if parameters.get("EmailSubscribersKey"):
+                body = json.dumps(LOCAL_SUBSCRIBERS).encode()
+                s3.put_object(Bucket=bucket, Key=parameters["EmailSubscribersKey"], Body=body)
+            counters = Counters(self.moto.client("dynamodb"), resolver.physical["CountersTable"])
+            self.sample_image = (
+                f"attachment_id {SAMPLE_ATTACHMENT_ID} (s3://{bucket}/{seed_sample_image(s3, bucket, counters)})"
+            )
 
     @property
     def own_api(self) -> str:
@@ -353,6 +376,7 @@ class LocalStack:
                     f"  Lambda API     {self.lambda_url}  (AWS_ENDPOINT_URL_LAMBDA)",
                     f"  DynamoDB etc.  {self.moto.url}  (moto; {restored} items restored)",
                     f"  Redis          {self.redis.url}  (AOF in {self.redis.data_dir})",
+                    f"  sample image   {self.sample_image}",
                     *rules,
                     f"  settings       {self.config.data_dir / 'env'}",
                     f"  function logs  {self.function_log_path}  (JSON; here: one line per request, warnings, errors)",

@@ -36,6 +36,7 @@ ROUTES: list[tuple[str, str]] = [
     ("GET", "/tokens"),
     ("POST", "/tokens"),
     ("DELETE", "/tokens/tok_000000000000"),
+    ("POST", "/uploads"),
 ]
 
 

@@ -39,6 +39,7 @@ STATUS = {
     "RedisOutOfMemory": 507,
     "StoreUnavailable": 503,
     "DeferredUnavailable": 503,
+    "UploadsNotConfigured": 503,
 }
 
 

@@ -172,3 +172,8 @@ class RunNotFound(QueueError):
 class SiteNotFound(QueueError):
     code = "site_not_found"
     message = "Site not found."
+
+
+class UploadsNotConfigured(QueueError):
+    code = "uploads_not_configured"
+    message = "Uploads need an images bucket: QUEUE_IMAGES_BUCKET (the template's ImagesBucketName) is not set."

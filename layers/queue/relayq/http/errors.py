@@ -34,6 +34,7 @@ STATUS_OF_ERROR: dict[type[errors.QueueError], int] = {
     errors.RedisOutOfMemory: 507,
     errors.StoreUnavailable: 503,
     errors.DeferredUnavailable: 503,
+    errors.UploadsNotConfigured: 503,
 }
 
 

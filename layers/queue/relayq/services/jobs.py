@@ -91,7 +91,7 @@ class JobService:
         job = Job(
             id=new_job_id(now),
             type=request.type,
-            queue=request.queue or self.settings.default_queue,
+            queue=request.queue or handler.queue or self.settings.default_queue,
             status=JobStatus.QUEUED,
             priority=_first(request.priority, handler.priority, self.settings.default_priority),
             payload=payload,
@@ -193,6 +193,7 @@ class JobService:
             raise redis_failure(error) from error
         if placed != "added":
             logger.info("retry of %s: Redis still held it (%s)", job_id, placed)
+        self.hooks.emit("job_retried", job=job)
         return job
 
     def clear(self, queue: str) -> int:
