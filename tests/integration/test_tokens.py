@@ -116,6 +116,13 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterat
     reset_container()
 
 
+@pytest.fixture
+def local_moto(moto_server: MotoServer) -> MotoServer:
+    """moto's server with the tables (a test under mock_aws in this process resets its backends)."""
+    moto_server.create_tables(TABLE_NAMES)
+    return moto_server
+
+
 def local_env_file(path: Path, moto_url: str) -> Path:
     """What `make run` writes (the part the token command line reads)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -131,9 +138,9 @@ def local_env_file(path: Path, moto_url: str) -> Path:
 
 
 def test_the_command_line_finds_the_local_stack_settings_and_revoke_prints_the_time(
-    clean_environment: dict[str, str], moto_server: MotoServer, capsys: pytest.CaptureFixture[str]
+    clean_environment: dict[str, str], local_moto: MotoServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    local_env_file(tokens_cli.LOCAL_ENV_FILE, moto_server.url)
+    local_env_file(tokens_cli.LOCAL_ENV_FILE, local_moto.url)
     assert main(["create", "--name", "local-cli"]) == 0
     token_id = json.loads(capsys.readouterr().out)["info"]["id"]
 
@@ -148,9 +155,9 @@ def test_the_command_line_finds_the_local_stack_settings_and_revoke_prints_the_t
 
 
 def test_an_explicit_env_file_is_used(
-    clean_environment: dict[str, str], moto_server: MotoServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    clean_environment: dict[str, str], local_moto: MotoServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    env_file = local_env_file(tmp_path / "elsewhere" / "env", moto_server.url)
+    env_file = local_env_file(tmp_path / "elsewhere" / "env", local_moto.url)
     assert main(["--env-file", str(env_file), "list"]) == 0
     assert isinstance(json.loads(capsys.readouterr().out), list)
 
@@ -189,9 +196,9 @@ def test_no_stack_running_is_a_one_line_error(
 
 
 def test_an_unknown_token_id_is_a_one_line_error(
-    clean_environment: dict[str, str], moto_server: MotoServer, capsys: pytest.CaptureFixture[str]
+    clean_environment: dict[str, str], local_moto: MotoServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    local_env_file(tokens_cli.LOCAL_ENV_FILE, moto_server.url)
+    local_env_file(tokens_cli.LOCAL_ENV_FILE, local_moto.url)
     assert main(["revoke", "tok_nosuchtoken"]) == 1
     assert "tok_nosuchtoken" in one_line_error(capsys)
 
