@@ -131,7 +131,8 @@ test: check docs sam-validate sam-build template-check sam-local-optional-setup
 BENCH_ENV := PYTHONPATH=layers/queue:.
 bench: install
 	$(BENCH_ENV) $(BIN)/python -m bench.queue_core
-	$(BENCH_ENV) $(BIN)/python -m bench.api_cold_start
+	$(BENCH_ENV) $(BIN)/python -m bench.cold_start
+	$(BENCH_ENV) $(BIN)/python -m bench.api_latency
 	$(BENCH_ENV) $(BIN)/python -m bench.worker_throughput
 	$(BENCH_ENV) $(BIN)/python -m bench.cron_fanout
 	$(BENCH_ENV) $(BIN)/python -m bench.cost_model

@@ -24,7 +24,14 @@ OPENAPI_MODEL = "aws_lambda_powertools.event_handler.openapi.models"
 # Per handler module: what none of its invocations needs besides the job types.
 NOT_NEEDED = {
     "api_app": ("relayq.services.cron", "relayq.services.uploads", OPENAPI_MODEL),
-    "authorizer_app": ("redis", "relayq.services", "relayq.redis", "aws_lambda_powertools.event_handler"),
+    # The job models too: the token and its scope are all it reads.
+    "authorizer_app": (
+        "redis",
+        "relayq.services",
+        "relayq.redis",
+        "relayq.domain.models",
+        "aws_lambda_powertools.event_handler",
+    ),
     "cron_app": ("relayq.services.uploads",),
     "worker_app": ("relayq.services.cron", "relayq.services.uploads", "aws_lambda_powertools.event_handler"),
 }

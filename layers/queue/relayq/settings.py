@@ -10,7 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from relayq.domain.addresses import parse_rule
-from relayq.domain.models import MAX_JOB_TIMEOUT
+from relayq.domain.limits import MAX_JOB_TIMEOUT
 
 # Seconds one cron batch job may take (its job timeout): well inside one worker invocation.
 CRON_BATCH_TIMEOUT = 600

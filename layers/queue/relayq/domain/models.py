@@ -10,11 +10,11 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from relayq.domain.limits import MAX_JOB_TIMEOUT
+
 QUEUE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 JOB_ID = re.compile(r"^job_[0-9a-f]{12}[0-9a-f]{16}$")
 TYPE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
-# A job must finish inside one worker invocation (Lambda stops at 900 s) with time to record it.
-MAX_JOB_TIMEOUT = 880
 
 
 class JobStatus(StrEnum):

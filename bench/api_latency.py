@@ -1,13 +1,9 @@
-"""API and authorizer cost: cold import and warm request latency, each against a baseline measured
-in the same run.
+"""The API's warm request latency: ``POST /jobs`` and ``GET /jobs`` through the API handler (event
+in, response out) against the same layer calls without the handler, alternated in the same run,
+against a real redis-server and moto's server. The cold start of every function is
+``bench.cold_start``'s.
 
-1. Import time (CPU time, so other load on the machine does not count) in a fresh interpreter of
-   each handler module vs. the bare import of the third-party modules it imports (Powertools,
-   pydantic, redis, boto3). Target: our code adds <= 15 %.
-2. Warm POST /jobs and GET /jobs through the API handler (event in, response out) vs. the same
-   layer calls without the handler, against a real redis-server and moto's server.
-
-Run: ``.venv/bin/python -m bench.api_cold_start [--runs 9] [--requests 200]``
+Run: ``PYTHONPATH=layers/queue:. .venv/bin/python -m bench.api_latency [--requests 200]``
 """
 
 from __future__ import annotations
@@ -17,7 +13,6 @@ import json
 import logging
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,55 +21,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGET = 0.15
-
-# The third-party modules each handler imports at module level (what Lambda must load anyway).
-DEPENDENCIES = {
-    "api": [
-        "aws_lambda_powertools.logging",
-        "aws_lambda_powertools.event_handler",
-        "aws_lambda_powertools.event_handler.openapi.params",
-        "pydantic",
-        "pydantic_settings",
-        "redis",
-        "redis.cluster",
-        "aws_lambda_powertools.event_handler.openapi.dependant",  # loaded by routes with validation
-        "boto3",
-        "boto3.session",  # boto3 loads its session lazily; the layer's client factory needs it
-        "botocore.config",
-    ],
-    "authorizer": ["aws_lambda_powertools.logging", "pydantic", "pydantic_settings", "botocore.exceptions"],
-}
-
-
-def _import_seconds(deps: list[str], function: str) -> tuple[float, float]:
-    """CPU seconds, in one fresh interpreter, to import the dependencies, then the handler on top."""
-    code = (
-        "import time, importlib\n"
-        "t = time.process_time()\n"
-        f"for name in {deps!r}: importlib.import_module(name)\n"
-        "d = time.process_time()\n"
-        f"importlib.import_module('{function}_app')\n"
-        "print(d - t, time.process_time() - d)\n"
-    )
-    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'layers' / 'queue'}:{ROOT / 'functions' / function}"}
-    env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    deps_s, ours_s = (float(x) for x in out.stdout.split())
-    return deps_s, ours_s
-
-
-def cold_imports(runs: int) -> list[dict[str, Any]]:
-    """Per fresh interpreter: the dependencies' import, then what importing the handler adds on top
-    (our code, and any dependency module it pulls in beyond the list). Medians over ``runs``."""
-    rows = []
-    for function, deps in DEPENDENCIES.items():
-        samples = [_import_seconds(deps, function) for _ in range(runs)]
-        deps_ms = statistics.median(d for d, _ in samples) * 1000
-        ours_ms = statistics.median(o for _, o in samples) * 1000
-        added = statistics.median(o / d for d, o in samples)
-        rows.append({"function": function, "deps_ms": deps_ms, "handler_ms": deps_ms + ours_ms, "added": added})
-    return rows
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:
@@ -169,17 +115,10 @@ def warm_latency(requests: int) -> list[dict[str, Any]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=11, help="fresh interpreters per import measurement")
     parser.add_argument("--requests", type=int, default=200, help="warm requests per route")
     args = parser.parse_args()
 
-    print(f"Cold import (CPU time, median of {args.runs} fresh interpreters)")
-    print(f"{'function':<12}{'deps only ms':>14}{'handler ms':>12}{'added':>9}  target <= {TARGET:.0%}")
-    for row in cold_imports(args.runs):
-        verdict = "ok" if row["added"] <= TARGET else "OVER"
-        print(f"{row['function']:<12}{row['deps_ms']:>14.1f}{row['handler_ms']:>12.1f}{row['added']:>9.1%}  {verdict}")
-
-    print(f"\nWarm latency ({args.requests} requests each; real redis-server + moto server)")
+    print(f"Warm latency ({args.requests} requests each; real redis-server + moto server)")
     print(f"{'route':<12}{'layer p50':>11}{'layer p99':>11}{'handler p50':>13}{'handler p99':>13}")
     for row in warm_latency(args.requests):
         (lp50, lp99), (hp50, hp99) = row["layer"], row["handler"]
