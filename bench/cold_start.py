@@ -5,14 +5,15 @@ handler, logger and metrics) imported in a fresh interpreter of the same run.
 Each function runs as Lambda would start it: its environment from the template as the local stack
 resolves it, plus the runtime's variables, and sys.path = its code folder, then the layer. The
 samples are CPU time of the import alone (interpreter start-up is the same on both sides, and other
-load on the machine does not count), interleaved round by round so both see the same machine;
-the figure is the median of each side. The container builds its services (and imports their
-modules) when first used, so a second figure adds what the first invocation builds before any
-request leaves (the services of ``FIRST_USE``: settings, clients, modules; no network). Then, for
-each function, what its import adds beyond the floor (``python -X importtime``, self time summed
-per top-level package), so the cause is visible.
+load on the machine does not count), interleaved round by round so both see the same machine; the
+ratio is the median over rounds of a function's sample over the floor's of the same round.
 
-Run: ``PYTHONPATH=layers/queue:. .venv/bin/python -m bench.cold_start [--runs 11] [--top 6]``
+The container builds its services (and imports their modules) when first used, so a second figure
+adds what the first invocation builds before any request leaves (the services of ``FIRST_USE``:
+settings, clients, modules; no network). Then, for each function, what its import adds beyond the
+floor (``python -X importtime``, self time summed per top-level package), so the cause is visible.
+
+Run: ``PYTHONPATH=layers/queue:. .venv/bin/python -m bench.cold_start [--runs 11] [--top 6] [--profiles 3]``
 """
 
 from __future__ import annotations
@@ -110,6 +111,15 @@ class Target:
             added[name.split(".")[0]].append(int(self_us) / 1e6)
         return {package: (sum(times), len(times)) for package, times in added.items()}
 
+    def added_median(self, runs: int) -> dict[str, tuple[float, int]]:
+        """``added_modules`` over ``runs`` interpreters: each package's median time (one
+        ``-X importtime`` run on a loaded machine can be off by a factor of two)."""
+        samples = [self.added_modules() for _ in range(runs)]
+        return {
+            package: (statistics.median(s.get(package, (0.0, 0))[0] for s in samples), count)
+            for package, (_, count) in samples[0].items()
+        }
+
 
 def functions() -> list[Target]:
     """Every function of template.yaml as the local stack would start it."""
@@ -132,42 +142,51 @@ def floor() -> Target:
     return Target("floor", FLOOR, tuple(str(p) for p in layer_dirs()), LAMBDA_ENVIRONMENT)
 
 
-def measure(targets: list[Target], runs: int) -> dict[str, tuple[float, float]]:
-    """Median CPU seconds of each target's import (and with its first use); each round runs every
-    target once, the order rotated round by round so none always runs first or last."""
+def measure(targets: list[Target], runs: int) -> dict[str, list[tuple[float, float]]]:
+    """CPU seconds of each target's import (and with its first use), one sample a round; each
+    round runs every target once, the order rotated round by round so none always runs first or
+    last."""
     samples: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for round_ in range(runs):
         shift = round_ % len(targets)
         for target in targets[shift:] + targets[:shift]:
             samples[target.name].append(target.import_seconds())
-    return {
-        name: (statistics.median(i for i, _ in values), statistics.median(u for _, u in values))
-        for name, values in samples.items()
-    }
+    return samples
+
+
+def ratio(samples: list[tuple[float, float]], floor: list[tuple[float, float]], which: int) -> float:
+    """The median over rounds of sample / the floor's of the same round: the machine's load
+    drifts between rounds more than within one."""
+    return statistics.median(s[which] / f[0] for s, f in zip(samples, floor, strict=True))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=11, help="fresh interpreters per function and for the floor")
     parser.add_argument("--top", type=int, default=6, help="packages listed per function beyond the floor")
+    parser.add_argument("--profiles", type=int, default=3, help="-X importtime runs per function (median)")
     args = parser.parse_args()
 
     handlers = functions()
-    medians = measure([floor(), *handlers], args.runs)
-    base = medians["floor"][0]
-    print(f"Cold import, CPU ms, median of {args.runs} fresh interpreters each, interleaved")
-    print(f"floor: import {', '.join(FLOOR)} = {base * 1000:.1f} ms")
+    samples = measure([floor(), *handlers], args.runs)
+    base = samples.pop("floor")
+    print(f"Cold import, CPU ms, median of {args.runs} fresh interpreters each, interleaved;")
+    print("ratio: median over rounds of the function's / the floor's of the same round")
+    print(f"floor: import {', '.join(FLOOR)} = {statistics.median(f for f, _ in base) * 1000:.1f} ms")
     print(f"{'function':<22}{'import ms':>10}{'ratio':>8}{'  ':<7}{'+ first use ms':>15}{'ratio':>8}  first use")
     for target in handlers:
-        imported, used = medians[target.name]
-        verdict = "ok" if imported / base <= TARGET else "OVER"
-        print(f"{target.name:<22}{imported * 1000:>10.1f}{imported / base:>7.2f}x {verdict:<6}"
-              f"{used * 1000:>15.1f}{used / base:>7.2f}x  {', '.join(target.first_use)}")  # fmt: skip
+        imported = statistics.median(i for i, _ in samples[target.name])
+        used = statistics.median(u for _, u in samples[target.name])
+        import_ratio, use_ratio = ratio(samples[target.name], base, 0), ratio(samples[target.name], base, 1)
+        verdict = "ok" if import_ratio <= TARGET else "OVER"
+        print(f"{target.name:<22}{imported * 1000:>10.1f}{import_ratio:>7.2f}x {verdict:<6}"
+              f"{used * 1000:>15.1f}{use_ratio:>7.2f}x  {', '.join(target.first_use)}")  # fmt: skip
     print(f"target: import <= {TARGET:.2f}x the floor")
 
-    print(f"\nWhat each handler imports beyond the floor (python -X importtime; self ms, modules; top {args.top})")
+    print(f"\nWhat each handler imports beyond the floor (python -X importtime, median of {args.profiles};")
+    print(f"self ms per package, modules; top {args.top})")
     for target in handlers:
-        added = sorted(target.added_modules().items(), key=lambda item: -item[1][0])
+        added = sorted(target.added_median(args.profiles).items(), key=lambda item: -item[1][0])
         total = sum(seconds for seconds, _ in dict(added).values())
         top = added[: args.top]
         listed = ", ".join(f"{package} {seconds * 1000:.1f} ({count})" for package, (seconds, count) in top)
