@@ -49,10 +49,11 @@ def warm_latency(requests: int) -> list[dict[str, Any]]:
     from devstack.lambda_context import FakeLambdaContext
     from devstack.moto_server import MotoServer
     from devstack.redis_server import RedisServer
+    from devstack.template import table_environment, table_names
     from relayq.container import container
     from relayq.domain.models import NewJob
 
-    tables = {"jobs_table": "bench-jobs", "tokens_table": "bench-tokens", "idempotency_table": "bench-idem"}
+    tables = table_names("bench")  # every table of the template: moto_server creates them all
     for key, value in {
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "bench",
@@ -68,9 +69,7 @@ def warm_latency(requests: int) -> list[dict[str, Any]]:
                 {
                     "AWS_ENDPOINT_URL": moto.url,
                     "QUEUE_REDIS_URL": redis_server.url,
-                    "QUEUE_JOBS_TABLE": tables["jobs_table"],
-                    "QUEUE_TOKENS_TABLE": tables["tokens_table"],
-                    "QUEUE_IDEMPOTENCY_TABLE": tables["idempotency_table"],
+                    **table_environment(tables),
                     "POWERTOOLS_LOG_LEVEL": "WARNING",
                 }
             )
