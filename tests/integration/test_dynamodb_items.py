@@ -139,7 +139,8 @@ def test_job_items_through_requeue_fail_reopen_and_cancel(jobs: JobStore, fixed_
         "error_message": {"S": "boom"},
         "delay_until": {"S": "2026-01-01 00:00:30"},
         "attempt_errors": {
-            "S": '[{"attempt":1,"at":"2026-01-01 00:00:02","error":"boom","traceback":"Traceback...\\nValueError: boom"}]'
+            "S": '[{"attempt":1,"at":"2026-01-01 00:00:02","error":"boom",'
+            '"traceback":"Traceback...\\nValueError: boom"}]'
         },
     }
     assert stored_job(jobs) == requeued

@@ -1,5 +1,5 @@
-"""The jobs: list, read, create (once per ``Idempotency-Key``), cancel, retry, purge; and clearing
-the jobs that wait in a queue."""
+"""The jobs: list, read, create (once per ``Idempotency-Key``), cancel, retry, run a delayed one now,
+purge; and clearing the jobs that wait in a queue."""
 
 from __future__ import annotations
 
@@ -67,6 +67,12 @@ def cancel_job(job_id: str) -> dict[str, Any]:
 def retry_job(job_id: str) -> dict[str, Any]:
     job = container().jobs.retry(job_id)
     return {"success": True, "job_id": job.id, "message": "Job queued for retry."}
+
+
+@router.post("/jobs/<job_id>/run-now", summary="Run a delayed job now (a delay or a retry's wait)", tags=["jobs"])
+def run_job_now(job_id: str) -> dict[str, Any]:
+    job = container().jobs.run_now(job_id)
+    return {"success": True, "job_id": job.id, "message": "Job is due now."}
 
 
 @router.post("/jobs/purge", summary="Delete finished jobs older than N days", tags=["jobs"])

@@ -104,6 +104,11 @@ class ForbiddenScope(QueueError):
     message = "Token scope does not permit this endpoint."
 
 
+class JobNotDelayed(QueueError):
+    code = "job_not_delayed"
+    message = "Only a queued job that waits for a later time can be run now."
+
+
 class RateLimited(QueueError):
     code = "rate_limited"
     message = "Rate limit exceeded. Try again later."

@@ -297,6 +297,16 @@ class JobStore(TableStore):
             d=to_text(due_ms),
         )
 
+    def make_due(self, job_id: str) -> Job:
+        """A queued job waiting for its time (a delay or a retry's backoff) is due now."""
+        return self._update(
+            job_id,
+            "SET #u = :now REMOVE delay_until",
+            "#s = :q AND attribute_exists(delay_until)",
+            q=JobStatus.QUEUED,
+            now=to_text(self.clock()),
+        )
+
     def cancel(self, job_id: str) -> Job:
         """queued or failed -> cancelled (the contract allows nothing else)."""
         return self._update(

@@ -138,6 +138,11 @@ class RedisBroker:
         k = self.keys
         return int(self.scripts.run("promote", [k.delayed, k.meta, k.seq], [k.tag, self.clock(), limit]))
 
+    def promote(self, job_id: str) -> bool:
+        """Make one delayed job due now; False when it was not delayed."""
+        k = self.keys
+        return bool(self.scripts.run("promote_one", [k.delayed, k.meta, k.seq], [k.tag, job_id]))
+
     def recover_expired(self, limit: int = 1000) -> list[Lease]:
         """Take over the jobs whose lease ran out: each is the caller's now, under a new token, for
         the caller to bring its record in line and then give it back (``retry``) or drop it

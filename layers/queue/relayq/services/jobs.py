@@ -15,6 +15,7 @@ from relayq.domain.clock import Clock, now_ms, to_text
 from relayq.domain.errors import (
     InvalidInput,
     JobNotCancellable,
+    JobNotDelayed,
     JobNotFound,
     JobNotRetryable,
     MissingQueueName,
@@ -193,6 +194,25 @@ class JobService:
             raise redis_failure(error) from error
         if placed != "added":
             logger.info("retry of %s: Redis still held it (%s)", job_id, placed)
+        return job
+
+    def run_now(self, job_id: str) -> Job:
+        """A delayed job (a delay, a retry's backoff) waits no longer: due at once in its queue,
+        and its queue's worker is kicked. The record first: should Redis fail after it, the job
+        still runs at its old time, which is what the record said until now."""
+        if not is_job_id(job_id):
+            raise JobNotDelayed()
+        try:
+            job = self.store.make_due(job_id)
+        except TransitionRefused:
+            raise JobNotDelayed() from None
+        try:
+            promoted = self.broker.promote(job_id)
+        except REDIS_FAILURES as error:
+            raise redis_failure(error) from error
+        if not promoted:
+            logger.info("run now of %s: Redis did not hold it as delayed", job_id)
+        self.hooks.emit("job_due", job=job)
         return job
 
     def clear(self, queue: str) -> int:

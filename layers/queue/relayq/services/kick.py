@@ -74,9 +74,11 @@ class Kicker:
     # --- hook subscribers ----------------------------------------------------------------------
 
     def subscribe(self, hooks: Hooks) -> None:
-        """Kick on job creation (the container subscribes its kicker to its hooks once)."""
+        """Kick on job creation and on a delayed job made due (the container subscribes its kicker
+        to its hooks once)."""
         hooks.on("job_created", self.on_job_created)
         hooks.on("jobs_created", self.on_jobs_created)
+        hooks.on("job_due", self.on_job_due)
 
     def on_job_created(self, job: Job, **_: Any) -> None:
         # A delayed job is not due yet; the worker run that promotes it kicks its queue.
@@ -85,3 +87,6 @@ class Kicker:
 
     def on_jobs_created(self, jobs: Iterable[Job], **_: Any) -> None:
         self.kick_queues(job.queue for job in jobs if job.delay_until is None)
+
+    def on_job_due(self, job: Job, **_: Any) -> None:
+        self.kick_queues([job.queue])
