@@ -88,3 +88,16 @@ def test_a_job_that_failed_twice_then_succeeded_shows_both_errors(gw: Gateway, f
         (2, "flaky failure on attempt 2"),
     ]
     assert all("RuntimeError: flaky failure" in e["traceback"] for e in errors)
+
+
+def test_the_delayed_list_is_ordered_by_due_time(gw: Gateway, full_token: str) -> None:
+    later, sooner = create(gw, full_token, delay=7200), create(gw, full_token, delay=60)
+    create(gw, full_token)  # due now: not delayed
+    answer = gw.request("GET", "/jobs", token=full_token, query={"delayed": "true", "per_page": "1"})
+    assert answer.status == 200, answer.body
+    assert [job["id"] for job in answer.body] == [sooner]
+    assert (answer.headers["X-WP-Total"], answer.headers["X-WP-TotalPages"]) == ("2", "2")
+    second = gw.request("GET", "/jobs", token=full_token, query={"delayed": "true", "per_page": "1", "page": "2"})
+    assert [job["id"] for job in second.body] == [later]
+    refused = gw.request("GET", "/jobs", token=full_token, query={"delayed": "true", "status": "failed"})
+    assert_error(refused, 400, "rest_invalid_param")

@@ -198,6 +198,14 @@ class RedisBroker:
         flat = self.scripts.run("oldest", [self.keys.pending(q) for q in queues], [PRIORITY_BAND])
         return {q: (int(flat[2 * i]), flat[2 * i + 1] or None) for i, q in enumerate(queues)}
 
+    def delayed_ids(self, offset: int, count: int) -> tuple[list[str], int]:
+        """One page of the delayed set, soonest due first, and how many jobs it holds."""
+        pipe = self.conn.pipeline(transaction=False)
+        pipe.zrange(self.keys.delayed, offset, offset + count - 1)
+        pipe.zcard(self.keys.delayed)
+        ids, total = pipe.execute()
+        return [str(i) for i in ids], int(total)
+
     def next_due_ms(self) -> int | None:
         """When the earliest delayed job becomes due, if any."""
         first = self.conn.zrange(self.keys.delayed, 0, 0, withscores=True)

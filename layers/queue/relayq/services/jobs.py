@@ -159,6 +159,17 @@ class JobService:
     ) -> JobPage:
         return self.store.list(page, per_page, status=status, queue=queue, type=type)
 
+    def delayed(self, page: int = 1, per_page: int = 10) -> JobPage:
+        """The jobs waiting for a later time (a delay, a retry's backoff), soonest due first:
+        Redis' delayed set orders them, their records say the rest."""
+        try:
+            ids, total = self.broker.delayed_ids((page - 1) * per_page, per_page)
+        except REDIS_FAILURES as error:
+            raise redis_failure(error) from error
+        found = self.store.get_many(ids)
+        jobs = [found[i] for i in ids if i in found]
+        return JobPage(jobs, total, -(-total // per_page) if total else 0)
+
     # --- changing jobs --------------------------------------------------------------------------
 
     def cancel(self, job_id: str) -> Job:
