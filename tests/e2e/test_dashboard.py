@@ -475,12 +475,17 @@ def test_polling_stays_within_a_small_share_of_the_tokens_budget(page: Page, das
 
 
 def test_a_rate_limited_page_waits_as_told_then_refreshes_again(page: Page, dash: Dashboard) -> None:
-    token, _ = new_token(dash, rate_limit=4)  # the sign-in, the overview and two refreshes
+    token, limit = new_token(dash, rate_limit=20)
     page.clock.install()
     calls = ApiCalls(page, dash)
     sign_in_as(page, dash, token)
     calls.settle()
     paused_clock(page)
+    # Another user of the token spends the rest of its minute: the page's next refresh is refused.
+    other = Api(dash.api_url, token)
+    for _ in range(limit):
+        if other.get("/stats").status_code == 429:
+            break
     for _ in range(120):
         calls.run(1)
         if any(status == 429 for _, status, _ in calls.statuses):
@@ -553,7 +558,7 @@ def test_jobs_show_priority_next_run_and_payload_and_are_found_by_id(page: Page,
     row = job_row(page, job_id)
     expect(row.locator("td[data-label=Priority]")).to_have_text("7")
     expect(row.locator(".next-run")).to_contain_text("due 20")
-    expect(row.locator(".preview")).to_contain_text(f'{{"url":"{dash.target.url}"}}')
+    expect(row.locator(".preview")).to_contain_text(f'{{"url":"{dash.target.url}/"')
     expect(row.get_by_role("button", name=f"Run {job_id} now")).to_be_visible()
 
     page.get_by_label("Find a job").fill(job_id)
@@ -584,8 +589,8 @@ def test_the_delayed_tab_runs_a_job_now(page: Page, dash: Dashboard) -> None:
     expect(page.locator("#toast")).to_contain_text("due now")
     expect(row).to_have_count(0)  # due now: no longer delayed
     assert dash.call("GET", f"/jobs/{job_id}").json()["delay_until"] is None
-    assert run_worker(dash, queue)["processed"] == 1
-    assert dash.call("GET", f"/jobs/{job_id}").json()["status"] == "completed"
+    run_worker(dash, queue)  # the worker run now kicked may have run it already
+    assert wait_for(lambda: dash.call("GET", f"/jobs/{job_id}").json()["status"] == "completed", timeout=60)
 
 
 # Needs the cron helper's branch (run statuses succeeded / completed_with_errors / failed).
@@ -626,10 +631,10 @@ def test_sites_are_added_disabled_enabled_imported_and_removed(page: Page, dash:
     try:
         sign_in(page, dash)
         open_view(page, "sites")
-        page.get_by_label("Site URL").fill("example.com")
+        page.get_by_label("Site URL", exact=True).fill("example.com")
         page.get_by_role("button", name="Add site").click()
         expect(page.locator("#site-url-error")).to_contain_text("http")
-        page.get_by_label("Site URL").fill(one)
+        page.get_by_label("Site URL", exact=True).fill(one)
         page.get_by_role("button", name="Add site").click()
         expect(page.locator("#site-form-message")).to_contain_text("Added 1 site")
         row = page.locator(f"#sites-table tr[data-site='{one}']")
