@@ -539,6 +539,18 @@ def test_worker_status_and_metrics_routes(gw: Gateway, full_token: str, worker_t
     assert gw.request("GET", "/metrics", token=worker_token).status == 403
 
 
+def test_jobs_run_by_the_trigger_show_in_the_worker_status(gw: Gateway, full_token: str) -> None:
+    create(gw, full_token)
+    create(gw, full_token)
+    assert gw.request("GET", "/workers/status", token=full_token).body["data"]["last_run"] is None
+    assert gw.request("POST", "/workers/trigger", token=full_token).body["data"]["processed"] == 2
+    data = gw.request("GET", "/workers/status", token=full_token).body["data"]
+    assert data["last_run"] is not None and data["processing"] is False
+    assert data["recent_jobs"] == 2
+    metrics = gw.request("GET", "/metrics", token=full_token).body.splitlines()
+    assert any(line.startswith("relayq_jobs_processed_total{") and line.endswith(" 2") for line in metrics)
+
+
 def test_dashboard_is_served_without_a_token_and_nothing_else_is(gw: Gateway) -> None:
     page = gw.invoke(proxy_event("GET", "/dashboard", resource="/dashboard"))
     assert page.status == 200 and page.headers["Content-Type"].startswith("text/html")

@@ -107,6 +107,9 @@ def test_every_handler_answers_its_events(
         assert result["statusCode"] == case.expect, result.get("body")
         if "_ga" in case.name:
             assert result["body"].startswith("::notice::")
+        elif case.name == "metrics":  # Prometheus' text format
+            assert result["multiValueHeaders"]["Content-Type"][0].startswith("text/plain")
+            assert "# TYPE relayq_" in result["body"]
         else:
             body = json.loads(result["body"])
             assert isinstance(body, dict | list)

@@ -205,6 +205,7 @@ class JobService:
             raise redis_failure(error) from error
         if placed != "added":
             logger.info("retry of %s: Redis still held it (%s)", job_id, placed)
+        self.hooks.emit("job_retried", job=job)
         return job
 
     def run_now(self, job_id: str) -> Job:

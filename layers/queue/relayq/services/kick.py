@@ -74,11 +74,13 @@ class Kicker:
     # --- hook subscribers ----------------------------------------------------------------------
 
     def subscribe(self, hooks: Hooks) -> None:
-        """Kick on job creation and on a delayed job made due (the container subscribes its kicker
-        to its hooks once)."""
+        """Kick on job creation, on a retry and on a delayed job made due (the container subscribes
+        its kicker to its hooks once): a retried job waits again like a new one, so it gets a
+        worker as soon; one run now gets a worker now."""
         hooks.on("job_created", self.on_job_created)
-        hooks.on("jobs_created", self.on_jobs_created)
+        hooks.on("job_retried", self.on_job_due)
         hooks.on("job_due", self.on_job_due)
+        hooks.on("jobs_created", self.on_jobs_created)
 
     def on_job_created(self, job: Job, **_: Any) -> None:
         # A delayed job is not due yet; the worker run that promotes it kicks its queue.
@@ -89,4 +91,5 @@ class Kicker:
         self.kick_queues(job.queue for job in jobs if job.delay_until is None)
 
     def on_job_due(self, job: Job, **_: Any) -> None:
+        # Due at once (retried, or run now) whatever delay it was first created with.
         self.kick_queues([job.queue])
