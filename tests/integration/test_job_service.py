@@ -117,6 +117,7 @@ def test_the_record_keeps_the_error_and_traceback_of_every_failed_attempt(
     for error in done.attempt_errors:
         assert error.traceback is not None
         assert "job_types.py" in error.traceback and error.traceback.endswith(f"RuntimeError: {error.error}")
+        assert "^^^" not in error.traceback
     assert done.attempt_errors[1].at > done.attempt_errors[0].at
 
 

@@ -608,7 +608,7 @@ async function loadJobs() {
   const rows = jobs.map(jobRow);
   const none = { all: "No jobs match these filters.", running: "No job is running.", delayed: "No job waits for a later time.", failed: "No failed jobs." };
   fillBody("#jobs-table",
-    ...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 10, class: "note", text: none[state.jobs.tab] }))]),
+    ...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 9, class: "note", text: none[state.jobs.tab] }))]),
   );
   $("#page-info").textContent = `Page ${state.jobs.page} of ${state.jobs.pages} · ${total} jobs`;
   $("#page-prev").disabled = state.jobs.page <= 1;
@@ -638,7 +638,7 @@ function nextRun(job) {
 // The payload on one line, cut to fit a table cell (the job's dialog shows all of it).
 function payloadPreview(payload) {
   const text = JSON.stringify(payload ?? {});
-  return text.length > 60 ? text.slice(0, 59) + "…" : text;
+  return text.length > 80 ? text.slice(0, 79) + "…" : text;
 }
 
 function jobActions(job) {
@@ -656,15 +656,18 @@ function jobActions(job) {
 }
 
 function jobRow(job) {
+  const [idCell, ...cells] = jobCells(job);
+  // The payload's first characters under the id, as Sidekiq shows a job's arguments.
+  idCell.append(el("code", { class: "preview", text: payloadPreview(job.payload), title: JSON.stringify(job.payload ?? {}) }));
   return el(
     "tr",
     { "data-job": job.id },
-    ...jobCells(job),
+    idCell,
+    ...cells,
     el("td", { class: "num", text: String(job.priority) }),
     el("td", { class: "num", text: `${job.attempts}/${job.max_attempts}` }),
-    el("td", { class: "next-run", text: nextRun(job) }),
-    el("td", { text: job.created_at }),
-    el("td", { class: "preview" }, el("code", { text: payloadPreview(job.payload), title: JSON.stringify(job.payload ?? {}) })),
+    el("td", { class: "next-run when", text: nextRun(job) }),
+    el("td", { class: "when", text: job.created_at }),
     el("td", { class: "actions" }, jobActions(job)),
   );
 }

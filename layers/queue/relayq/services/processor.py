@@ -69,9 +69,11 @@ def _run_with_timeout(fn: Callable[[], Any], seconds: float) -> Any:
 
 
 def traceback_excerpt(error: BaseException) -> str:
-    """The last lines of ``error``'s traceback (a job that raised in its thread keeps its frames)."""
+    """The last lines of ``error``'s traceback (a job that raised in its thread keeps its frames),
+    without the lines of carets under an expression: they take room and say nothing new."""
     lines = "".join(traceback.format_exception(error)).rstrip("\n").splitlines()
-    return "\n".join(lines[-TRACEBACK_LINES:])
+    kept = [line for line in lines if line.strip(" ^~")]
+    return "\n".join(kept[-TRACEBACK_LINES:])
 
 
 def _permanent(error: BaseException) -> bool:
