@@ -696,31 +696,40 @@ def test_screenshots_of_every_page(browser: Browser, dash: Dashboard) -> None:
     ARTIFACTS.mkdir(parents=True)
     make_job(dash, queue=f"dash-shots-{RUN}", delay=600)
     failed = failed_job(dash, f"dash-shots-failed-{RUN}")
-    for scheme in ("light", "dark"):
-        for device, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
-            context = browser.new_context(viewport=viewport, color_scheme=scheme)
-            tab = context.new_page()
-            errors = collect_errors(tab)
-            tab.goto(dash.url)
-            tab.screenshot(path=ARTIFACTS / f"login-{device}-{scheme}.png", full_page=True)
-            tab.get_by_label("API token", exact=True).fill(dash.full_token)
-            tab.get_by_role("button", name="Sign in").click()
-            for view in VIEWS:
-                open_view(tab, view)
-                if view in READY:
-                    expect(tab.locator(READY[view]).first).to_be_visible(timeout=60_000)
-                tab.screenshot(path=ARTIFACTS / f"{view}-{device}-{scheme}.png", full_page=True)
-                overflow = tab.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-                assert overflow <= 0, f"{view} is {overflow}px wider than a {device} screen"
-            # A job's dialog with its failed attempts, one traceback open.
-            open_view(tab, "jobs")
-            tab.get_by_label("Find a job").fill(failed)
-            tab.get_by_role("button", name="Find", exact=True).click()
-            expect(tab.locator("#job-attempts li")).to_have_count(3)
-            tab.locator("#job-attempts summary").first.click()
-            tab.screenshot(path=ARTIFACTS / f"job-{device}-{scheme}.png")  # the dialog is the viewport's
-            context.close()
-            assert errors == [], errors
+    # Something to picture on the sites and cron pages: a run in which one site fails, a disabled site.
+    sites = [f"{dash.target.url}/site-shot-{RUN}", f"{dash.target.url}/fail-shot-{RUN}"]
+    dash.call("POST", "/sites", json={"sites": sites})
+    dash.call("POST", "/run")  # refused in another run's cooldown: then the pictures show that run
+    dash.call("PATCH", "/sites", json={"url": sites[1], "enabled": False})
+    try:
+        for scheme in ("light", "dark"):
+            for device, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+                context = browser.new_context(viewport=viewport, color_scheme=scheme)
+                tab = context.new_page()
+                errors = collect_errors(tab)
+                tab.goto(dash.url)
+                tab.screenshot(path=ARTIFACTS / f"login-{device}-{scheme}.png", full_page=True)
+                tab.get_by_label("API token", exact=True).fill(dash.full_token)
+                tab.get_by_role("button", name="Sign in").click()
+                for view in VIEWS:
+                    open_view(tab, view)
+                    if view in READY:
+                        expect(tab.locator(READY[view]).first).to_be_visible(timeout=60_000)
+                    tab.screenshot(path=ARTIFACTS / f"{view}-{device}-{scheme}.png", full_page=True)
+                    overflow = tab.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+                    assert overflow <= 0, f"{view} is {overflow}px wider than a {device} screen"
+                # A job's dialog with its failed attempts, one traceback open.
+                open_view(tab, "jobs")
+                tab.get_by_label("Find a job").fill(failed)
+                tab.get_by_role("button", name="Find", exact=True).click()
+                expect(tab.locator("#job-attempts li")).to_have_count(3)
+                tab.locator("#job-attempts summary").first.click()
+                tab.screenshot(path=ARTIFACTS / f"job-{device}-{scheme}.png")  # the dialog is the viewport's
+                context.close()
+                assert errors == [], errors
+    finally:
+        for url in sites:
+            dash.call("DELETE", "/sites", params={"url": url})
     assert len(list(ARTIFACTS.glob("*.png"))) == 2 * 2 * (len(VIEWS) + 2)
 
 
