@@ -145,6 +145,7 @@ def api_cases() -> list[Case]:
         _rest("api", "worker_status", 200, "GET", "/workers/status", PROXY),
         _rest("api", "stats", 200, "GET", "/stats", PROXY),
         _rest("api", "metrics", 200, "GET", "/metrics", PROXY),
+        _rest("api", "overview", 200, "GET", "/overview", PROXY),
         _rest("api", "health", 200, "GET", "/health", PROXY),
         _rest("api", "clear_queue", 200, "POST", "/queues/email/clear", PROXY),
         _rest("api", "reconcile", 200, "POST", "/reconcile", PROXY),
