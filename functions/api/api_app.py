@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api_routes import docs, jobs, overview, reconcile, stats, tokens, workers
+from api_routes import docs, jobs, overview, reconcile, stats, tokens, uploads, workers
 from api_routes.request import authorizer_context
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -110,6 +110,7 @@ for router in (
     stats.router,
     overview.router,
     tokens.router,
+    uploads.router,
     docs.router,
 ):
     app.include_router(router)
