@@ -226,6 +226,20 @@ class Settings(BaseSettings):
             return {name.strip(): item.strip() for name, item in pairs}
         return value
 
+    # --- cost estimate (relayq.services.cost) ---
+    cost_profile: str = Field(
+        default="standard",
+        description="The deployment's cost profile (`lean`, `standard`, `resilient`; the template's `CostProfile`), "
+        "named beside the month's cost estimate.",
+    )
+    cost_floor_usd: float = Field(
+        default=0.0,
+        ge=0,
+        description="Fixed monthly floor of the deployment in USD, billed whether or not a job runs (the template "
+        "sets its profile's figure from `python -m bench.cost_model`); the month's cost estimate adds the counted "
+        "usage to it.",
+    )
+
     # --- REST API and tokens ---
     token_allowed_routes: dict[str, list[str]] = Field(
         default_factory=lambda: {
