@@ -160,6 +160,7 @@ def _function(floor: Floor, name: str, props: dict[str, Any], deployment: Deploy
     """Scheduled runs happen whether or not a job waits: requests, duration, traces, logs, and the
     queue-depth metric a worker emits for each queue it serves."""
     memory = int(props.get("MemorySize", deployment.function_globals().get("MemorySize", 128)))
+    variables = _environment(deployment, props)
     for event in props.get("Events", {}).values():
         if event["Type"] != "Schedule":
             continue
@@ -168,11 +169,23 @@ def _function(floor: Floor, name: str, props: dict[str, Any], deployment: Deploy
         usd += runs * IDLE_RUN_MS / 1000 * memory / 1024 * PRICES["lambda_per_gb_second"]
         usd += runs * IDLE_RUN_LOG_KB / 1024**2 * PRICES["logs_per_gb_ingested"]
         floor.add(f"{name}: {runs:,.0f} scheduled runs (requests, {IDLE_RUN_MS} ms, logs)", usd)
-        floor.add("X-Ray traces of the scheduled runs", traces(runs) / 1e6 * PRICES["xray_per_million_traces"])
-        queues = json.loads(event["Properties"].get("Input", "{}")).get("queues", [])
-        floor.add(
-            "EMF QueueDepth metrics (one per queue a schedule serves)", len(queues) * PRICES["custom_metric_month"]
-        )
+        if traced(deployment, props):
+            floor.add("X-Ray traces of the scheduled runs", traces(runs) / 1e6 * PRICES["xray_per_million_traces"])
+        if variables.get("QUEUE_EMF_IDLE_QUEUE_DEPTH", "true") == "true":
+            queues = json.loads(event["Properties"].get("Input", "{}")).get("queues", [])
+            metrics = len(queues) * PRICES["custom_metric_month"]
+            floor.add("EMF QueueDepth metrics (one per queue a schedule serves)", metrics)
+
+
+def _environment(deployment: Deployment, props: dict[str, Any]) -> dict[str, Any]:
+    variables: dict[str, Any] = deployment.function_globals().get("Environment", {}).get("Variables", {})
+    own: dict[str, Any] = props.get("Environment", {}).get("Variables", {})
+    return variables | own
+
+
+def traced(deployment: Deployment, props: dict[str, Any] | None = None) -> bool:
+    """Whether the functions record X-Ray traces (Tracing: Active)."""
+    return (props or {}).get("Tracing", deployment.function_globals().get("Tracing")) == "Active"
 
 
 def _api(floor: Floor, name: str, props: dict[str, Any], deployment: Deployment) -> None:
@@ -225,12 +238,14 @@ def floors(template_path: Path | None = None) -> dict[str, Floor]:
     return {env: floor(env, deployment) for env, deployment in environments(template_path).items()}
 
 
-def per_job_usage(jobs: float, per_job: PerJob = PER_JOB) -> dict[str, float]:
+def per_job_usage(jobs: float, per_job: PerJob = PER_JOB, *, tracing: bool = True) -> dict[str, float]:
     """One API request a job, a no-op job's worker time."""
-    return usage_cost(jobs, jobs, jobs * WORKER_MS_PER_JOB / 1000, per_job)
+    return usage_cost(jobs, jobs, jobs * WORKER_MS_PER_JOB / 1000, per_job, tracing=tracing)
 
 
-def sqs_cost(jobs: float, *, behind_api: bool = False) -> tuple[dict[str, float], dict[str, float]]:
+def sqs_cost(
+    jobs: float, *, behind_api: bool = False, tracing: bool = True
+) -> tuple[dict[str, float], dict[str, float]]:
     """(floor, usage) of SQS standard + a Lambda consumer (event source mapping), producers calling
     SendMessage, or (``behind_api``) the same REST API + authorizer in front of it."""
     consumer_invocations = jobs / SQS_BATCH
@@ -246,7 +261,7 @@ def sqs_cost(jobs: float, *, behind_api: bool = False) -> tuple[dict[str, float]
         * PRICES["lambda_per_gb_second"],
     }
     if behind_api:
-        api = usage_cost(0, jobs, 0)
+        api = usage_cost(0, jobs, 0, tracing=tracing)
         usage |= {k: v for k, v in api.items() if v}
     return floor_lines, usage
 
@@ -270,11 +285,11 @@ def _print_lines(lines: dict[str, float], indent: int = 6) -> None:
         print(f"{' ' * indent}{line:78} {usd:10.2f}")
 
 
-def report(env: str, result: Floor, per_job: PerJob) -> None:
+def report(env: str, result: Floor, per_job: PerJob, tracing: bool) -> None:
     print(f"\n== {env}: fixed floor ${result.total:.2f} a month (billed whether or not a job runs)")
     _print_lines(result.lines)
     for jobs in JOB_VOLUMES:
-        usage = per_job_usage(jobs, per_job)
+        usage = per_job_usage(jobs, per_job, tracing=tracing)
         total = result.total + sum(usage.values())
         print(
             f"  {jobs:>11,} jobs: ${total:,.2f} a month = floor ${result.total:.2f} + usage ${sum(usage.values()):,.2f}"
@@ -282,18 +297,18 @@ def report(env: str, result: Floor, per_job: PerJob) -> None:
         )
 
 
-def compare(per_job: PerJob, floor_usd: float, env: str) -> None:
+def compare(per_job: PerJob, floor_usd: float, env: str, tracing: bool) -> None:
     print(f"\n== relayq ({env}) against SQS + Lambda, USD a month, floor + usage:")
     print(f"  {'jobs':>11}  {'relayq':>22}  {'SQS + Lambda':>20}  {'SQS + Lambda behind the API':>28}")
     for jobs in JOB_VOLUMES:
-        ours = sum(per_job_usage(jobs, per_job).values())
+        ours = sum(per_job_usage(jobs, per_job, tracing=tracing).values())
         cells = [f"{floor_usd:.2f} + {ours:,.2f}"]
         for behind in (False, True):
-            floor_lines, usage = sqs_cost(jobs, behind_api=behind)
+            floor_lines, usage = sqs_cost(jobs, behind_api=behind, tracing=tracing)
             cells.append(f"{sum(floor_lines.values()):.2f} + {sum(usage.values()):,.2f}")
         print(f"  {jobs:>11,}  {cells[0]:>22}  {cells[1]:>20}  {cells[2]:>28}")
     print("\n  Usage lines at 1M jobs (relayq):")
-    _print_lines(per_job_usage(1e6, per_job), indent=4)
+    _print_lines(per_job_usage(1e6, per_job, tracing=tracing), indent=4)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -309,16 +324,17 @@ def main(argv: list[str] | None = None) -> int:
         print(" ".join(f"{k}={v}" for k, v in samconfig_environments()[args.parameters].items()))
         return 0
     per_job = PER_JOB if args.no_measure else measured_per_job()
+    source = "relayq.services.cost.PER_JOB" if args.no_measure else "measured"
     print(
-        f"Per job: {per_job.ddb_writes:.2f} DynamoDB writes, {per_job.ddb_reads:.2f} reads, "
-        f"{per_job.redis_commands:.2f} Redis round trips ({'relayq.services.cost.PER_JOB' if args.no_measure else 'measured'}); "
-        f"per API request {per_job.auth_reads_per_request:.0f} token read and {per_job.rate_limit_per_request:.0f} rate-limit script"
+        f"Per job ({source}): {per_job.ddb_writes:.2f} DynamoDB writes, {per_job.ddb_reads:.2f} reads, "
+        f"{per_job.redis_commands:.2f} Redis round trips; per API request {per_job.auth_reads_per_request:.0f} "
+        f"token read and {per_job.rate_limit_per_request:.0f} rate-limit script"
     )
-    results = floors(args.template)
-    for env in args.env or list(results):
-        report(env, results[env], per_job)
-    for env in args.env or list(results):
-        compare(per_job, results[env].total, env)
+    deployments = environments(args.template)
+    for env in args.env or list(deployments):
+        report(env, floor(env, deployments[env]), per_job, traced(deployments[env]))
+    for env in args.env or list(deployments):
+        compare(per_job, floor(env, deployments[env]).total, env, traced(deployments[env]))
     drift = [
         f
         for f in ("ddb_writes", "ddb_reads", "redis_commands")

@@ -41,7 +41,7 @@ class FunctionSpec:
 
 class Resolver:
     """Evaluates CloudFormation intrinsics (Ref, GetAtt, Sub, Join, If, Equals, Not, And, Or,
-    Condition) for the local stack: parameters take ``parameters`` or their default, tables the
+    Condition, FindInMap) for the local stack: parameters take ``parameters`` or their default, tables the
     local names in ``physical_names``, other resources their names, functions their FunctionName."""
 
     def __init__(self, parameters: Mapping[str, str], physical_names: Mapping[str, str]) -> None:
@@ -77,6 +77,9 @@ class Resolver:
             return self.evaluate(then if self.condition(name) else otherwise)
         if kind in ("Equals", "Not", "And", "Or", "Condition"):
             return self._truth(kind, arg)
+        if kind == "FindInMap":
+            mapping, first, second = (self.resolve(part) for part in arg)
+            return template()["Mappings"][mapping][first][second]
         raise ValueError(f"the local stack cannot evaluate {value!r} of template.yaml")
 
     def condition(self, name: str) -> bool:

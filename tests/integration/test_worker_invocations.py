@@ -103,6 +103,22 @@ def test_metrics_as_emf_and_prometheus_text(worker: Any, capsys: pytest.CaptureF
     assert "# TYPE relayq_job_duration_seconds summary" in text
 
 
+def test_lean_publishes_queue_depth_only_while_jobs_wait(
+    worker: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QUEUE_EMF_IDLE_QUEUE_DEPTH", "false")  # the lean profile's setting
+    reset_container()
+    service = container().jobs
+    for _ in range(16):  # the media schedule takes 15 a run: one is left waiting
+        service.create(NewJob(type="echo", queue="media"))
+    service.create(NewJob(type="echo", queue="email"))
+    worker.handler(event("schedule-media.json"), FakeLambdaContext())
+    worker.handler(event("schedule-email.json"), FakeLambdaContext())  # drained: nothing waits for email
+    worker.handler(event("schedule-email.json"), FakeLambdaContext())  # an idle run
+    documents = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert [(d["queue"], d["QueueDepth"]) for d in documents if "QueueDepth" in d] == [("media", [1.0])]
+
+
 def test_a_custom_type_from_a_module_named_in_settings(lambda_env: dict[str, str], monkeypatch: Any) -> None:
     monkeypatch.setenv("QUEUE_JOB_MODULES", "tests.support.custom_jobs")
     reset_container()

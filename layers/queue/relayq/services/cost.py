@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from relayq.redis.broker import RedisBroker
 from relayq.services.metrics import OUTCOME_METRICS
@@ -80,8 +81,10 @@ def traces(requests: float) -> float:
     return reservoir + XRAY_RATE * (requests - reservoir)
 
 
-def usage_cost(jobs: float, api_requests: float, worker_seconds: float, per_job: PerJob = PER_JOB) -> dict[str, float]:
-    """USD per line item for a month's usage beyond the fixed floor."""
+def usage_cost(
+    jobs: float, api_requests: float, worker_seconds: float, per_job: PerJob = PER_JOB, *, tracing: bool = True
+) -> dict[str, float]:
+    """USD per line item for a month's usage beyond the fixed floor (``tracing``: X-Ray records traces)."""
     worker_invocations = jobs / JOBS_PER_WORKER_INVOCATION
     api_gb_seconds = api_requests * (API_MS + AUTHORIZER_MS) / 1000 * API_MB / 1024
     gb_seconds = api_gb_seconds + worker_seconds * WORKER_MB / 1024
@@ -97,7 +100,7 @@ def usage_cost(jobs: float, api_requests: float, worker_seconds: float, per_job:
         "DynamoDB writes": jobs * per_job.ddb_writes / 1e6 * PRICES["ddb_per_million_wru"],
         "DynamoDB reads": reads / 1e6 * PRICES["ddb_per_million_rru"],
         "Redis ECPUs": commands * ECPU_PER_COMMAND / 1e6 * PRICES["valkey_per_million_ecpu"],
-        "X-Ray traces": traces(api_requests + worker_invocations) / 1e6 * PRICES["xray_per_million_traces"],
+        "X-Ray traces": tracing * traces(api_requests + worker_invocations) / 1e6 * PRICES["xray_per_million_traces"],
         "CloudWatch Logs": log_gb * PRICES["logs_per_gb_ingested"],
     }
 
@@ -115,7 +118,7 @@ class CostEstimate:
     def total_usd(self) -> float:
         return self.floor_usd + self.usage_usd
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "profile": self.profile,
             "floor_usd": round(self.floor_usd, 2),
@@ -141,7 +144,7 @@ def cost_estimate(broker: RedisBroker, settings: Settings) -> CostEstimate:
             jobs += int(raw)
         elif kind == "duration_sum":  # seconds
             worker_seconds += float(raw)
-    lines = usage_cost(jobs, jobs, worker_seconds)
+    lines = usage_cost(jobs, jobs, worker_seconds, tracing=settings.cost_profile != "lean")
     return CostEstimate(
         settings.cost_profile, settings.cost_floor_usd, jobs, worker_seconds, sum(lines.values()), lines
     )
