@@ -19,7 +19,7 @@ from relayq.domain.errors import (
     RedisUnavailable,
 )
 from relayq.http.errors import error_body, status_of
-from relayq.redis.failures import describe, explain, redis_cause, redis_failure
+from relayq.redis.failures import explain, failure_summary, redis_cause, redis_failure
 
 CASES: list[tuple[Exception, str, int]] = [
     # outages: the same call works later
@@ -120,13 +120,16 @@ def test_a_certificate_not_trusted_is_an_outage_that_names_tls() -> None:
         body = error_body(answer)
         assert (answer.code, status_of(answer)) == ("redis_unavailable", 503)
         assert "TLS" in body["message"] and "certificate" in body["message"]
-    assert describe(cluster) == "TLS certificate verify failed: unable to get local issuer certificate"
+    assert failure_summary(cluster) == "TLS certificate verify failed: unable to get local issuer certificate"
 
 
 def test_describe_names_a_failed_handshake_and_leaves_other_failures_by_name() -> None:
     handshake = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
     handshake.reason = "WRONG_VERSION_NUMBER"
-    assert describe(during(rx.ConnectionError("Error 1"), handshake)) == "TLS handshake failed: WRONG_VERSION_NUMBER"
-    assert describe(rx.TimeoutError("Timeout reading from socket")) == "TimeoutError"
+    assert (
+        failure_summary(during(rx.ConnectionError("Error 1"), handshake))
+        == "TLS handshake failed: WRONG_VERSION_NUMBER"
+    )
+    assert failure_summary(rx.TimeoutError("Timeout reading from socket")) == "TimeoutError"
     assert isinstance(redis_failure(rx.TimeoutError("Timeout")), RedisUnavailable)
     assert not isinstance(redis_failure(rx.TimeoutError("Timeout")), RedisTlsFailed)

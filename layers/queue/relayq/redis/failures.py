@@ -7,7 +7,7 @@ answered no: out of memory, or an error in the command or a script, which retryi
 an error: it classifies a raw Redis exception, lets the cause decide for a Redis error a service
 raised (so a refusal wrapped as ``RedisUnavailable`` is never answered as an outage), and logs
 the cause, which the answer leaves out. A failed TLS handshake (a certificate not trusted) is an
-outage that says so: ``RedisTlsFailed``, and ``describe`` names it for /health."""
+outage that says so: ``RedisTlsFailed``, and ``failure_summary`` names it for /health."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def tls_cause(error: BaseException) -> ssl.SSLError | None:
     return None
 
 
-def describe(error: BaseException) -> str:
+def failure_summary(error: BaseException) -> str:
     """What went wrong, in a few words for an operator (/health's errors): the exception's name, or
     for a failed TLS handshake what failed in it (OpenSSL's reason, never the server's data)."""
     tls = tls_cause(error)
@@ -114,4 +114,4 @@ def explain(error: QueueError | RedisError | RedisClusterException) -> QueueErro
     return answer
 
 
-__all__ = ["REDIS_FAILURES", "describe", "explain", "redis_cause", "redis_failure", "tls_cause"]
+__all__ = ["REDIS_FAILURES", "explain", "failure_summary", "redis_cause", "redis_failure", "tls_cause"]
