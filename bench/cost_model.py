@@ -287,7 +287,7 @@ def _print_lines(lines: dict[str, float], indent: int = 6) -> None:
 
 def report(env: str, result: Floor, per_job: PerJob, tracing: bool) -> None:
     print(f"\n== {env}: fixed floor ${result.total:.2f} a month (billed whether or not a job runs)")
-    _print_lines(result.lines)
+    _print_lines(dict(sorted(result.lines.items(), key=lambda line: -line[1])))
     for jobs in JOB_VOLUMES:
         usage = per_job_usage(jobs, per_job, tracing=tracing)
         total = result.total + sum(usage.values())
