@@ -3,7 +3,6 @@ template.yaml resource by resource, and the per-job costs at 10k, 1M and 100M jo
 beside SQS + Lambda for the same work (both with their floors).
 
     PYTHONPATH=layers/queue:. .venv/bin/python -m bench.cost_model [--env lean] [--no-measure]
-    PYTHONPATH=layers/queue:. .venv/bin/python -m bench.cost_model --parameters lean   # for cfn-lint
 
 The template is read with each environment's ``parameter_overrides`` over the parameters'
 defaults, its conditions evaluated (devstack.template.Deployment): only the resources that
@@ -316,13 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env", action="append", help="a samconfig environment (default: every one)")
     parser.add_argument("--template", type=Path, help="price another copy of template.yaml (e.g. an older commit's)")
     parser.add_argument("--no-measure", action="store_true", help="use relayq.services.cost.PER_JOB, start no servers")
-    parser.add_argument(
-        "--parameters", metavar="ENV", help="print ENV's parameter overrides as Key=Value words and exit"
-    )
     args = parser.parse_args(argv)
-    if args.parameters:
-        print(" ".join(f"{k}={v}" for k, v in samconfig_environments()[args.parameters].items()))
-        return 0
     per_job = PER_JOB if args.no_measure else measured_per_job()
     source = "relayq.services.cost.PER_JOB" if args.no_measure else "measured"
     print(
