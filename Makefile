@@ -69,9 +69,9 @@ lock-check: $(STAMP)
 
 # template.yaml: cfn-lint with warnings as failures, checkov (offline, CloudFormation only, every
 # exception justified in template.yaml or .checkov.yaml); the GitHub workflows against their schema.
-# Both check every resource and both branches of every Fn::If whatever the parameters, so one pass
-# covers every cost profile (cfn-lint's --parameters is ignored under the SAM transform); each
-# samconfig environment's values are checked against the parameters by tests/unit/test_cost_model.py.
+# Every cost profile in one pass: cfn-lint checks both branches of every Fn::If whatever the
+# parameters (its --parameters is ignored under the SAM transform) and checkov scans every resource
+# whatever its condition; tests/unit/test_template.py checks each samconfig environment's values.
 template-check: install $(SCAN_STAMP)
 	$(BIN)/cfn-lint template.yaml
 	$(SCAN_VENV)/bin/checkov -f template.yaml --config-file .checkov.yaml
