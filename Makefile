@@ -69,6 +69,9 @@ lock-check: $(STAMP)
 
 # template.yaml: cfn-lint with warnings as failures, checkov (offline, CloudFormation only, every
 # exception justified in template.yaml or .checkov.yaml); the GitHub workflows against their schema.
+# Every cost profile in one pass: cfn-lint checks both branches of every Fn::If whatever the
+# parameters (its --parameters is ignored under the SAM transform) and checkov scans every resource
+# whatever its condition; tests/unit/test_template.py checks each samconfig environment's values.
 template-check: install $(SCAN_STAMP)
 	$(BIN)/cfn-lint template.yaml
 	$(SCAN_VENV)/bin/checkov -f template.yaml --config-file .checkov.yaml
@@ -93,8 +96,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy layers/queue/relayq functions tests bench devstack tools
 
+# The samconfig environments that deploy (one per cost profile).
+SAM_ENVIRONMENTS := lean dev prod
+
 sam-validate: install
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/sam validate --lint
+	for env in $(SAM_ENVIRONMENTS); do PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/sam validate --config-env $$env || exit 1; done
 
 sam-build: install
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/sam build --cached --parallel >/dev/null
