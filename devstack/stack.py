@@ -9,6 +9,7 @@ import math
 import os
 import sys
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -34,6 +35,35 @@ LOCAL_SUBSCRIBERS = [
     {"ID": 1, "user_email": "ada@example.com", "display_name": "Ada"},
     {"ID": 2, "user_email": "grace@example.com", "display_name": "Grace"},
 ]
+
+
+def local_parameters(redis_url: str, moto_url: str) -> dict[str, str]:
+    """Parameter values of the local deployment (`make run` and `make sam-local`), for the
+    parameters template.yaml declares."""
+    values = {
+        "EnvironmentName": "local",
+        "RedisUrl": redis_url,
+        "EmailFromAddress": LOCAL_SENDER,
+        "ImagesBucketName": LOCAL_BUCKET,
+        "EmailSubscribersKey": LOCAL_SUBSCRIBERS_KEY,
+        "AwsEndpointUrl": moto_url,
+    }
+    declared = template().get("Parameters", {})
+    return {name: value for name, value in values.items() if name in declared}
+
+
+def create_aws_resources(moto: MotoServer, parameters: Mapping[str, str]) -> None:
+    """What a deployment has besides the template's resources: the verified SES sender and the
+    images bucket its parameters name, with the newsletter's subscriber list in it (moto keeps
+    them in memory: made on every start)."""
+    if parameters.get("EmailFromAddress"):
+        moto.client("ses").verify_email_identity(EmailAddress=parameters["EmailFromAddress"])
+    if parameters.get("ImagesBucketName"):
+        s3 = moto.client("s3")
+        s3.create_bucket(Bucket=parameters["ImagesBucketName"])
+        if parameters.get("EmailSubscribersKey"):
+            body = json.dumps(LOCAL_SUBSCRIBERS).encode()
+            s3.put_object(Bucket=parameters["ImagesBucketName"], Key=parameters["EmailSubscribersKey"], Body=body)
 
 
 @dataclass
@@ -111,8 +141,8 @@ class LocalStack:
         saver.start()
         self._stops.append(saver.stop)  # runs after the functions stopped: the last writes are kept
 
-        resolver = Resolver(self.local_parameters(), tables)
-        self.create_aws_resources(resolver)
+        resolver = Resolver(local_parameters(self.redis.url, self.moto.url), tables)
+        create_aws_resources(self.moto, resolver.parameters)
         specs = {
             name: dataclasses.replace(
                 spec,
@@ -156,33 +186,6 @@ class LocalStack:
             server.server_close()
 
         self._stops.append(stop)
-
-    def local_parameters(self) -> dict[str, str]:
-        """Parameter values of the local deployment, for the parameters template.yaml declares."""
-        values = {
-            "EnvironmentName": "local",
-            "RedisUrl": self.redis.url,
-            "EmailFromAddress": LOCAL_SENDER,
-            "ImagesBucketName": LOCAL_BUCKET,
-            "EmailSubscribersKey": LOCAL_SUBSCRIBERS_KEY,
-            "AwsEndpointUrl": self.moto.url,
-        }
-        declared = template().get("Parameters", {})
-        return {name: value for name, value in values.items() if name in declared}
-
-    def create_aws_resources(self, resolver: Resolver) -> None:
-        """What a deployment has besides the template's resources: the verified SES sender and
-        the images bucket its parameters name, with the newsletter's subscriber list in it (moto
-        keeps them in memory: made on every start)."""
-        parameters = resolver.parameters
-        if parameters.get("EmailFromAddress"):
-            self.moto.client("ses").verify_email_identity(EmailAddress=parameters["EmailFromAddress"])
-        if parameters.get("ImagesBucketName"):
-            s3 = self.moto.client("s3")
-            s3.create_bucket(Bucket=parameters["ImagesBucketName"])
-            if parameters.get("EmailSubscribersKey"):
-                body = json.dumps(LOCAL_SUBSCRIBERS).encode()
-                s3.put_object(Bucket=parameters["ImagesBucketName"], Key=parameters["EmailSubscribersKey"], Body=body)
 
     @property
     def own_api(self) -> str:
