@@ -151,7 +151,8 @@ openapi: install
 # --- sam local (README: "sam local without Docker") -------------------------------------------
 # Docker when an engine answers; otherwise podman (apt-get) and a locally built base image
 # (~1-2 min once, cached). Every step inside has its own time limit; these are the outer bounds.
-SAM_LOCAL := timeout --foreground --kill-after=30
+# The layer's package on the path: the samples' seeding uses it.
+SAM_LOCAL := PYTHONPATH=layers/queue:. timeout --foreground --kill-after=30
 SAM_LOCAL_PORT ?= 3001
 
 sam-local-setup: install
@@ -164,7 +165,7 @@ sam-local-optional-setup: install
 # sam build, then every function with every events/<function>/*.json through one
 # `sam local start-lambda` (warm containers), each answer checked against the sample's expectation.
 sam-local: sam-local-setup
-	PYTHONPATH=layers/queue:. $(SAM_LOCAL) 1800 $(BIN)/python -m devstack.samlocal invoke
+	$(SAM_LOCAL) 1800 $(BIN)/python -m devstack.samlocal invoke
 
 # sam local start-api on $(SAM_LOCAL_PORT) with the same services, until Ctrl-C.
 sam-local-api: sam-local-setup
