@@ -169,8 +169,10 @@ def authorizer_cases() -> list[Case]:
         _authorizer_case("query_token_run", "Allow", "GET", "/run", "/run", None, query=run_query),
         _authorizer_case("worker_scope_trigger", "Allow", "POST", "/workers/trigger", PROXY, WORKER_TOKEN),
         _authorizer_case("worker_scope_forbidden", "Deny", "GET", "/jobs", PROXY, WORKER_TOKEN),
-        _authorizer_case("no_token", "Unauthorized", "GET", "/jobs", PROXY, None),
-        _authorizer_case("unknown_token", "Unauthorized", "GET", "/jobs", PROXY, "rq_not-a-real-token"),
+        _authorizer_case("no_token", "Deny", "GET", "/jobs", PROXY, None),
+        _authorizer_case("unknown_token", "Deny", "GET", "/jobs", PROXY, "rq_not-a-real-token"),
+        _authorizer_case("run_no_token", "Unauthorized", "GET", "/run", "/run", None),
+        _authorizer_case("run_unknown_token", "Deny", "GET", "/run", "/run", "rq_not-a-real-token"),
     ]
 
 

@@ -20,10 +20,12 @@ from devstack.lambda_service import LambdaApiServer, LambdaService
 from devstack.moto_server import MotoServer
 from devstack.redis_server import RedisServer, free_port
 from devstack.routes import rest_apis
+from devstack.sample_image import SAMPLE_ATTACHMENT_ID, seed_sample_image
 from devstack.schedules import Scheduler, schedules
 from devstack.snapshot import PeriodicSaver, TableSnapshot
 from devstack.template import create_table, resources, template
 from devstack.tokens import LocalTokens, ensure_tokens
+from relayq.dynamodb.counters import Counters
 
 REGION = "us-east-1"
 LOCAL_SENDER = "relayq@example.com"
@@ -52,18 +54,23 @@ def local_parameters(redis_url: str, moto_url: str) -> dict[str, str]:
     return {name: value for name, value in values.items() if name in declared}
 
 
-def create_aws_resources(moto: MotoServer, parameters: Mapping[str, str]) -> None:
+def create_aws_resources(moto: MotoServer, parameters: Mapping[str, str], physical: Mapping[str, str]) -> str:
     """What a deployment has besides the template's resources: the verified SES sender and the
-    images bucket its parameters name, with the newsletter's subscriber list in it (moto keeps
-    them in memory: made on every start)."""
+    images bucket its parameters name, with the newsletter's subscriber list and the sample image
+    in it (moto keeps them in memory: made on every start). ``physical``: the tables' names by
+    logical id. Returns where the sample image is, for the banner."""
     if parameters.get("EmailFromAddress"):
         moto.client("ses").verify_email_identity(EmailAddress=parameters["EmailFromAddress"])
-    if parameters.get("ImagesBucketName"):
-        s3 = moto.client("s3")
-        s3.create_bucket(Bucket=parameters["ImagesBucketName"])
-        if parameters.get("EmailSubscribersKey"):
-            body = json.dumps(LOCAL_SUBSCRIBERS).encode()
-            s3.put_object(Bucket=parameters["ImagesBucketName"], Key=parameters["EmailSubscribersKey"], Body=body)
+    if not parameters.get("ImagesBucketName"):
+        return "none (no images bucket)"
+    bucket = parameters["ImagesBucketName"]
+    s3 = moto.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    if parameters.get("EmailSubscribersKey"):
+        body = json.dumps(LOCAL_SUBSCRIBERS).encode()
+        s3.put_object(Bucket=bucket, Key=parameters["EmailSubscribersKey"], Body=body)
+    counters = Counters(moto.client("dynamodb"), physical["CountersTable"])
+    return f"attachment_id {SAMPLE_ATTACHMENT_ID} (s3://{bucket}/{seed_sample_image(s3, bucket, counters)})"
 
 
 @dataclass
@@ -91,6 +98,7 @@ class LocalStack:
     config: StackConfig
     out: TextIO = sys.stdout
     tokens: LocalTokens | None = None
+    sample_image: str = "none (no images bucket)"
     _stops: list[Any] = field(default_factory=list)
     _log_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -142,7 +150,7 @@ class LocalStack:
         self._stops.append(saver.stop)  # runs after the functions stopped: the last writes are kept
 
         resolver = Resolver(local_parameters(self.redis.url, self.moto.url), tables)
-        create_aws_resources(self.moto, resolver.parameters)
+        self.sample_image = create_aws_resources(self.moto, resolver.parameters, resolver.physical)
         specs = {
             name: dataclasses.replace(
                 spec,
@@ -258,6 +266,7 @@ class LocalStack:
                     f"  Lambda API     {self.lambda_url}  (AWS_ENDPOINT_URL_LAMBDA)",
                     f"  DynamoDB etc.  {self.moto.url}  (moto; {restored} items restored)",
                     f"  Redis          {self.redis.url}  (AOF in {self.redis.data_dir})",
+                    f"  sample image   {self.sample_image}",
                     *rules,
                     f"  settings       {self.config.data_dir / 'env'}",
                     "ready (Ctrl-C stops)",

@@ -175,7 +175,11 @@ class LambdaEndpoint:
         except json.JSONDecodeError:
             result = payload.decode(errors="replace")
         error: str | None = None
-        if response.get("FunctionError"):
+        # SAM CLI 1.148 sets X-Amz-Function-Error only for a body of no more keys than errorMessage,
+        # errorType, stackTrace, cause; awslambdaric 4 adds requestId, so the body's shape decides
+        # (a handler's own answer never has errorType and errorMessage).
+        raised = isinstance(result, dict) and {"errorType", "errorMessage"} <= result.keys()
+        if response.get("FunctionError") or raised:
             error = str(result.get("errorMessage", result)) if isinstance(result, dict) else str(result)
         return Invocation(function, case, wall, result, error, samples.observed(case, event, result, error))
 
@@ -244,7 +248,7 @@ def invoke_all(work_dir: Path) -> int:
             print(f"redis {stack.redis.url}, moto {stack.moto.url}; {len(pairs)} invocations", flush=True)
             with lambda_endpoint(stack, env, work_dir, functions) as endpoint:
                 for function, case, path in pairs:
-                    samples.seed_case(app, case)
+                    samples.seed_case(app, case, stack.sites.url("blog"))
                     copy = work_dir / "events" / case.path
                     copy.parent.mkdir(parents=True, exist_ok=True)
                     copy.write_text(samples.with_tokens(path.read_text(), tokens))

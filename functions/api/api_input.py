@@ -138,3 +138,10 @@ class CreateTokenRequest(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     scope: Scope = "worker"
     rate_limit: int | None = Field(default=None, ge=1, le=100_000)
+
+
+class CreateUploadRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    filename: str = Field(min_length=1, max_length=255, description="The file's name, kept as its S3 metadata.")
+    content_type: str = Field(min_length=1, max_length=100, description="The file's type, e.g. `image/png`.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -265,16 +266,41 @@ def test_stats_nested_and_flat(gw: Gateway, full_token: str) -> None:
     assert flat["total"] == 2 and flat["queued"] == 2 and flat["default_pending"] == 1 and flat["delayed_pending"] == 1
 
 
-def test_health_reports_dependencies(gw: Gateway, full_token: str) -> None:
+def test_stats_of_one_queue_as_the_plugin_answers(gw: Gateway, full_token: str) -> None:
+    create(gw, full_token)
+    create(gw, full_token, queue="email")
+    create(gw, full_token, queue="email")
+    data = gw.request("GET", "/stats", token=full_token, query={"queue": "email"}).body["data"]
+    assert data == {"email": {"pending": 2, "size": 2}, "database": data["database"]}
+    assert data["database"]["total"] == 3  # the database counts are every queue's, as the plugin's
+    unused = gw.request("GET", "/stats", token=full_token, query={"queue": "never-used"})
+    assert unused.status == 200 and unused.body["data"]["never-used"] == {"pending": 0, "size": 0}
+    flat = gw.request("GET", "/stats", token=full_token, query={"queue": "email", "flat": "1"}).body["data"]
+    assert flat["email_pending"] == 2 and flat["total"] == 3
+    for bad in ("a:b", "{rq}", "../x", "q" * 65):
+        answer = gw.request("GET", "/stats", token=full_token, query={"queue": bad})
+        assert_error(answer, 400, "rest_invalid_param")
+        assert "queue" in answer.body["data"]["params"]
+
+
+def test_health_reports_dependencies_with_the_plugins_fields(gw: Gateway, full_token: str) -> None:
     answer = gw.request("GET", "/health", token=full_token)
     assert answer.status == 200 and answer.body["status"] == "healthy" and answer.body["success"] is True
     data = answer.body["data"]
     assert data["redis_connected"] is True and data["database_status"] is True
-    assert data["redis_info"]["redis_version"] and data["version"] and data["python_version"]
-    assert data["memory_usage"]["peak"] > 0
+    assert data["version"] and data["python_version"] and data["plugin_version"] == data["version"]
+    assert data["memory_usage"]["peak"] > 0 and set(data["memory_usage"]) == {"current", "peak", "limit"}
+    info = data["redis_info"]
+    # used_memory is the human form, as the plugin's admin page shows it ("812K", "1.02M").
+    assert re.fullmatch(r"\d+(\.\d+)?[BKMGT]", info["used_memory"]), info
+    assert info["used_memory"] == info["used_memory_human"] and info["connected_clients"] >= 1
+    assert (info["engine"], info["cluster_mode"]) == ("redis", False)
+    assert info["redis_version"] and info["engine_version"] == info["redis_version"]
 
 
-def test_health_is_503_when_redis_is_down(gw: Gateway, full_token: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_health_is_200_unhealthy_when_redis_is_down_and_503_when_strict(
+    gw: Gateway, full_token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from devstack.redis_server import free_port
     from relayq.container import reset as reset_container
 
@@ -282,13 +308,21 @@ def test_health_is_503_when_redis_is_down(gw: Gateway, full_token: str, monkeypa
     monkeypatch.setenv("QUEUE_REDIS_SOCKET_TIMEOUT", "0.2")
     reset_container()
     answer = gw.request("GET", "/health", token=full_token)
-    assert answer.status == 503
+    assert answer.status == 200
     assert answer.body["status"] == "unhealthy" and answer.body["success"] is False
     assert answer.body["data"]["redis_connected"] is False and answer.body["data"]["database_status"] is True
+    for strict in ("1", "true", "yes"):
+        strict_answer = gw.request("GET", "/health", token=full_token, query={"strict": strict})
+        assert (strict_answer.status, strict_answer.body["status"]) == (503, "unhealthy"), strict
+    assert gw.request("GET", "/health", token=full_token, query={"strict": "0"}).status == 200
     assert_error(gw.request("POST", "/jobs", token=full_token, json_body={"type": "echo"}), 503, "redis_unavailable")
 
 
-def test_dynamodb_down_is_503_for_health_create_and_the_authorizer(
+def test_strict_health_is_200_when_healthy(gw: Gateway, full_token: str) -> None:
+    assert gw.request("GET", "/health", token=full_token, query={"strict": "1"}).status == 200
+
+
+def test_dynamodb_down_is_unhealthy_health_and_503_for_create_and_the_authorizer(
     gw: Gateway, full_token: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from devstack.redis_server import free_port
@@ -298,7 +332,7 @@ def test_dynamodb_down_is_503_for_health_create_and_the_authorizer(
     reset_container()
     principal: dict[str, str | int] = {"principalId": "tok_x", "token_id": "tok_x", "scope": "full", "rate_limit": 60}
     health = gw.invoke(proxy_event("GET", "/health", resource="/{proxy+}", authorizer=principal))
-    assert health.status == 503 and health.body["status"] == "unhealthy"
+    assert health.status == 200 and health.body["status"] == "unhealthy" and health.body["success"] is False
     assert health.body["data"]["redis_connected"] is True and health.body["data"]["database_status"] is False
     body = json.dumps({"type": "echo"})
     created = gw.invoke(proxy_event("POST", "/jobs", body=body, resource="/{proxy+}", authorizer=principal))
@@ -472,7 +506,7 @@ def test_token_management_routes(gw: Gateway, full_token: str) -> None:
     assert new_token not in json.dumps(listing.body) and "token_hash" not in json.dumps(listing.body)
     revoked = gw.request("DELETE", f"/tokens/{info['id']}", token=full_token)
     assert revoked.body["data"]["revoked"] is True
-    assert_error(gw.request("POST", "/workers/trigger", token=new_token), 401, "rest_forbidden")
+    assert_error(gw.request("POST", "/workers/trigger", token=new_token), 403, "rest_forbidden")
     assert_error(gw.request("DELETE", f"/tokens/{info['id']}", token=full_token), 404, "token_not_found")
     bad = gw.request("POST", "/tokens", token=full_token, json_body={"name": "", "scope": "root"})
     assert_error(bad, 400, "rest_invalid_param")

@@ -332,7 +332,8 @@ def test_default_variants(service: JobService, s3: Any) -> None:
     s3.put_object(Bucket=BUCKET, Key="a.png", Body=png(2000, 1000))
     job = run_one(service, NewJob(type="image_processing", payload={"key": "a.png"}))
     sizes = {v["name"]: (v["width"], v["height"]) for v in job.result["variants"]}
-    assert sizes == {"thumbnail": (150, 150), "medium": (300, 150), "large": (1024, 512)}
+    # The plugin's default: WordPress' four sizes (medium_large: 768 wide, any height).
+    assert sizes == {"thumbnail": (150, 150), "medium": (300, 150), "medium_large": (768, 384), "large": (1024, 512)}
 
 
 def test_a_missing_image_fails_at_once(service: JobService, s3: Any) -> None:
@@ -357,7 +358,8 @@ def test_bad_image_payloads_are_refused_at_enqueue(service: JobService) -> None:
     with pytest.raises(InvalidInput, match=r"variants\.0\.width"):
         service.create(
             NewJob(
-                type="image_processing", payload={"key": "a.png", "variants": [{"name": "x", "width": 0, "height": 5}]}
+                type="image_processing",
+                payload={"key": "a.png", "variants": [{"name": "x", "width": 9999, "height": 5}]},
             )
         )
 

@@ -37,6 +37,7 @@ ROUTES_WITHOUT_EVENT = {
     "GET /docs", "GET /openapi.json",  # documentation pages, not the queue
     "POST /jobs/{job_id}/retry", "POST /jobs/purge",  # need a failed / an old job first
     "GET /tokens", "POST /tokens", "DELETE /tokens/{token_id}",  # token management, covered by tools.tokens
+    "POST /uploads",  # needs an images bucket (ImagesBucketName has none by default): tests/integration/test_uploads.py
 }  # fmt: skip
 
 
@@ -89,7 +90,7 @@ def test_each_answer_is_checked_against_the_samples_expectation(capsys: pytest.C
     unauthorized = {"errorMessage": "Unauthorized", "errorType": "Unauthorized"}
     as_expected = [
         _call("authorizer/bearer.json", _policy("Allow", arn)),
-        _call("authorizer/no_token.json", unauthorized, "Unauthorized"),
+        _call("authorizer/run_no_token.json", unauthorized, "Unauthorized"),
         _call("api/create_job.json", {"statusCode": 201, "body": "{}"}),
         _call("worker/schedule.json", {"processed": 0}),
     ]
