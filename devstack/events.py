@@ -192,16 +192,20 @@ def cron_cases() -> list[Case]:
     # A cron service that cannot send headers puts the token in the URL (the cron routes only).
     defer, defer_ga = [("defer", "1")], [("defer", "1"), ("ga", "1"), ("token", WORKER_TOKEN)]
     return [
-        _rest("cron", "run_sync", 200, "GET", "/run", "/run"),
+        # In the order of a session (`make sam-local` invokes them so, on one deployment's data):
+        # deferred triggers, the schedule's queue processing that runs them, then the other runs
+        # (a queued run answers a synchronous one 409, and the cooldown after a run with sites
+        # 429: the runs that need sites to answer 200 are the synchronous and process_queue's).
         _rest("cron", "run_defer", 202, "GET", "/run", "/run", query=defer),
         _rest("cron", "run_defer_ga_token", 202, "GET", "/run", "/run", query=defer_ga),
+        Case("cron", "schedule_process_queue", _schedule_input("CronFunction", "ProcessCronQueue")),
         _rest("cron", "process_queue", 200, "POST", "/process-queue", "/process-queue"),
+        _rest("cron", "run_sync", 200, "GET", "/run", "/run"),
         _rest("cron", "sites_add", 201, "POST", "/sites", "/sites", body=sites, content_type=JSON),
         _rest("cron", "sites_list", 200, "GET", "/sites", "/sites"),
         _rest("cron", "sites_delete", 200, "DELETE", "/sites", "/sites", query=[("url", OTHER_SITE)]),
         _rest("cron", "runs_list", 200, "GET", "/runs", "/runs", query=[("limit", "10")]),
         _rest("cron", "run_get", 200, "GET", f"/runs/{RUN_ID}", "/runs/{id}"),
-        Case("cron", "schedule_process_queue", _schedule_input("CronFunction", "ProcessCronQueue")),
         # The cron function's asynchronous invocations of itself (the deferred fallback without Redis).
         Case("cron", "deferred_run", RunEvent(cron_action="run", run_id=RUN_ID).model_dump()),
         Case("cron", "self_invoke_batch", {"cron_action": "batch", **batch.model_dump()}),

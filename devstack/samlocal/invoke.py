@@ -97,8 +97,9 @@ def function_events(root: Path = ROOT) -> list[tuple[str, Path]]:
 def sample_events(root: Path = ROOT) -> list[tuple[str, events.Case, Path]]:
     """(logical id, its case in devstack/events.py, event file) for every event file, in the
     order devstack/events.py lists the cases. The invocations share one deployment's data, and
-    that order is a session's: the synchronous cron run before the deferred ones (which would
-    hold it off with 409), a job read before it is cancelled, sites added before one is removed."""
+    that order is a session's: a job read before it is cancelled, deferred cron triggers run by
+    the queue processing before a synchronous run (409 while one is queued, 429 in the cooldown
+    after it), sites added before one is removed."""
     cases = {case.path: case for case in events.cases()}
     pairs = function_events(root)
     unknown = [str(path.relative_to(root)) for _, path in pairs if _case_path(path) not in cases]
