@@ -1,8 +1,8 @@
 """What the sample events of devstack/events.py refer to, made in a deployment's tables and Redis:
 a real token for each of the samples' placeholder tokens, the queued job ``JOB_ID``, the cron run
-``RUN_ID``, the site ``sites_delete`` removes and one that answers the synchronous run.
-tests/integration/test_events.py (in process) and ``make sam-local`` (in containers) seed through
-here, so both invoke the same samples against the same data."""
+``RUN_ID`` and the site ``sites_delete`` removes. tests/integration/test_events.py (in process)
+and ``make sam-local`` (in containers) seed through here, so both invoke the same samples against
+the same data."""
 
 from __future__ import annotations
 
@@ -51,14 +51,11 @@ def seed(app: Container) -> None:
     app.cron.runs.create(events.RUN_ID, "redis", str(events.FULL_CONTEXT["token_id"]))
 
 
-def seed_case(app: Container, case: events.Case, answering_site: str) -> None:
-    """What one sample needs just before it is invoked, and only then (any run would call these
-    sites): the site sites_delete removes; for run_sync, ``answering_site``, a server that answers
-    (the synchronous run calls every site before it answers, 500 when it has none or all fail)."""
+def seed_case(app: Container, case: events.Case) -> None:
+    """What one sample needs just before it is invoked: the site sites_delete removes is put only
+    there (any run would call it)."""
     if case.name == "sites_delete":
         app.cron.runner.sites.put([Site(url=events.OTHER_SITE)])
-    if case.name == "run_sync":
-        app.cron.runner.sites.put([Site(url=answering_site)])
 
 
 def observed(case: events.Case, event: Mapping[str, Any], result: Any, error: str | None) -> int | str | None:

@@ -249,7 +249,7 @@ def invoke_all(work_dir: Path) -> int:
             print(f"redis {stack.redis.url}, moto {stack.moto.url}; {len(pairs)} invocations", flush=True)
             with lambda_endpoint(stack, env, work_dir, functions) as endpoint:
                 for function, case, path in pairs:
-                    samples.seed_case(app, case, stack.sites.url("blog"))
+                    samples.seed_case(app, case)
                     copy = work_dir / "events" / case.path
                     copy.parent.mkdir(parents=True, exist_ok=True)
                     copy.write_text(samples.with_tokens(path.read_text(), tokens))

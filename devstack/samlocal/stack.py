@@ -1,7 +1,7 @@
 """The local services functions reach from their containers under `sam local`, and the files that
-point them there: a redis-server, moto's server and a farm of cron sites on free ports of the
-host's bridge address, the template's tables, the local deployment's SES sender and bucket (as
-`make run` has them), an ``--env-vars`` JSON and the ``--parameter-overrides``."""
+point them there: a redis-server and moto's server on free ports of the host's bridge address,
+the template's tables, the local deployment's SES sender and bucket (as `make run` has them), an
+``--env-vars`` JSON and the ``--parameter-overrides``."""
 
 from __future__ import annotations
 
@@ -12,12 +12,10 @@ from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from devstack.functions import Resolver, function_specs
 from devstack.moto_server import MotoServer
 from devstack.redis_server import RedisServer
-from devstack.sites import SiteFarm
 from devstack.stack import create_aws_resources, local_parameters
 from devstack.template import TABLES, resources, table_environment, table_names
 from relayq.container import Container
@@ -30,14 +28,12 @@ PHYSICAL_NAMES = {logical: TABLE_NAMES[field] for logical, field in TABLES.items
 class LocalStack:
     redis: RedisServer
     moto: MotoServer
-    sites: SiteFarm  # the cron sites that answer, the only internal destination functions may call
     env_vars_file: Path
 
     def parameters(self) -> dict[str, str]:
         """`make run`'s parameter values (AWS_ENDPOINT_URL is declared only when AwsEndpointUrl is
-        set, see template.yaml), and the site farm as the one internal destination allowed."""
-        allowed = urlsplit(self.sites.url("")).netloc
-        return {**local_parameters(self.redis.url, self.moto.url), "OutboundAllow": allowed}
+        set, see template.yaml)."""
+        return local_parameters(self.redis.url, self.moto.url)
 
     def parameter_overrides(self) -> list[str]:
         return [f"{name}={value}" for name, value in self.parameters().items()]
@@ -70,8 +66,8 @@ def write_env_vars(path: Path, environment: dict[str, str]) -> Path:
 
 @contextmanager
 def local_stack(work_dir: Path, host: str) -> Iterator[LocalStack]:
-    """redis-server, moto's server with the tables and a site farm on ``host`` (an address
-    containers reach), stopped on exit."""
+    """redis-server and moto's server with the tables on ``host`` (an address containers reach),
+    stopped on exit."""
     work_dir.mkdir(parents=True, exist_ok=True)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request
     with ExitStack() as stop:
@@ -79,11 +75,9 @@ def local_stack(work_dir: Path, host: str) -> Iterator[LocalStack]:
         stop.callback(redis.stop)
         moto = MotoServer(host=host).start()
         stop.callback(moto.stop)
-        sites = SiteFarm(host=host).start()
-        stop.callback(sites.stop)
         moto.create_tables(TABLE_NAMES)
         env_vars = write_env_vars(work_dir / "env.json", function_environment(redis.url, moto.url))
-        stack = LocalStack(redis, moto, sites, env_vars)
+        stack = LocalStack(redis, moto, env_vars)
         create_aws_resources(moto, stack.parameters(), PHYSICAL_NAMES)
         yield stack
 
