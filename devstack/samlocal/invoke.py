@@ -38,6 +38,8 @@ SAMCONFIG = ROOT / "samconfig.toml"
 # with the function's layer first) on a machine shared with other jobs.
 INVOKE_TIMEOUT = 180
 START_TIMEOUT = 120  # seconds for `sam local start-lambda` to listen
+# What sam and the functions printed during the last `make sam-local` (kept after the run).
+LOG = ROOT / "test-artifacts" / "sam-local" / "start-lambda.log"
 
 
 @dataclass(frozen=True)
@@ -189,19 +191,20 @@ class LambdaEndpoint:
 def lambda_endpoint(
     stack: LocalStack,
     env: dict[str, str],
-    work_dir: Path,
+    log: Path,
     functions: Sequence[str] = (),
     *,
     template: Path | None = None,
 ) -> Iterator[LambdaEndpoint]:
-    """`sam local start-lambda` for ``functions`` (all: empty) with the run's services, stopped
-    on exit (Ctrl-C's way: sam removes its warm containers then)."""
+    """`sam local start-lambda` for ``functions`` (all: empty) with the run's services, its
+    output (and the functions' logs) in ``log``, stopped on exit (Ctrl-C's way: sam removes its
+    warm containers then)."""
     port = free_port()
     args = [str(SAM), "local", "start-lambda", *functions, "--host", "127.0.0.1", "--port", str(port)]
     args += ["--config-file", str(SAMCONFIG), *_service_args(stack)]
     if template:
         args += ["--template", str(template)]
-    log = work_dir / "start-lambda.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
         server = subprocess.Popen(args, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
     try:
@@ -241,13 +244,15 @@ def invoke_all(work_dir: Path) -> int:
     started = time.monotonic()
     calls: list[Invocation] = []
     with sam_local_session(work_dir) as (stack, env):
+        built = time.monotonic()
         build(env)
+        print(f"sam build --cached: {time.monotonic() - built:.0f} s", flush=True)
         with stack.host_container() as app:
             tokens = samples.mint_tokens(app.tokens)
             samples.seed(app)
             functions = list(dict.fromkeys(function for function, _, _ in pairs))
             print(f"redis {stack.redis.url}, moto {stack.moto.url}; {len(pairs)} invocations", flush=True)
-            with lambda_endpoint(stack, env, work_dir, functions) as endpoint:
+            with lambda_endpoint(stack, env, LOG, functions) as endpoint:
                 for function, case, path in pairs:
                     samples.seed_case(app, case)
                     copy = work_dir / "events" / case.path
@@ -256,6 +261,7 @@ def invoke_all(work_dir: Path) -> int:
                     call = endpoint.invoke(function, case, json.loads(copy.read_text()))
                     calls.append(call)
                     print(call.line(), flush=True)
+    print(f"sam local start-lambda's output and the functions' logs: {LOG.relative_to(ROOT)}")
     return summary(calls, time.monotonic() - started)
 
 

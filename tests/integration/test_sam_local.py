@@ -95,7 +95,7 @@ def test_worker_in_a_container_processes_an_enqueued_job(
     case = next(case for case in events.cases() if case.path == "worker/schedule.json")
     event = json.loads((ROOT / "events" / case.path).read_text())
 
-    with lambda_endpoint(stack, env, tmp_path, ["WorkerFunction"], template=template) as endpoint:
+    with lambda_endpoint(stack, env, tmp_path / "start-lambda.log", ["WorkerFunction"], template=template) as endpoint:
         call = endpoint.invoke("WorkerFunction", case, {**event, "queues": ["smoke"]})
 
     assert call.matches, call.line()
