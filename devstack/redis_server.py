@@ -71,7 +71,11 @@ class RedisServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [binary, *self._listen_args(), "--bind", self.host, "--dir", str(self.data_dir)]
         args += ["--save", "", "--appendonly", "yes" if self.appendonly else "no", "--protected-mode", "no"]
-        self.process = subprocess.Popen([*args, *self.extra_args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # A process group of its own: Ctrl-C in a terminal reaches only the program that started
+        # it, which stops it after the clients that still write to it.
+        self.process = subprocess.Popen(
+            [*args, *self.extra_args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, process_group=0
+        )
         client = redis.Redis(host=self.host, port=self.port, socket_connect_timeout=0.2, **self.client_options)
         for _ in range(200):
             try:

@@ -14,8 +14,10 @@ from urllib.parse import quote
 import pytest
 
 from devstack.apigw import proxy_event
+from devstack.functions import Resolver
 from devstack.handlers import ROOT, load_handler
 from devstack.lambda_context import FakeLambdaContext
+from devstack.routes import rest_apis
 from relayq.container import container
 from relayq.domain.clock import now_ms, to_text
 from relayq.domain.models import Job, JobStatus, new_job_id
@@ -513,12 +515,32 @@ def test_token_management_routes(gw: Gateway, full_token: str) -> None:
     assert set(bad.body["data"]["params"]) == {"name", "scope"}
 
 
-def test_openapi_and_swagger_are_served(gw: Gateway, full_token: str) -> None:
-    document = gw.request("GET", "/openapi.json", token=full_token).body
+def test_openapi_and_swagger_are_served_without_a_token_from_local_files(gw: Gateway) -> None:
+    document = gw.invoke(proxy_event("GET", "/openapi.json", resource="/openapi.json")).body
     assert document["info"]["title"] == "relayq REST API"
     assert {"/jobs", "/jobs/{job_id}", "/workers/trigger", "/stats", "/health", "/tokens"} <= set(document["paths"])
-    docs = gw.request("GET", "/docs", token=full_token)
-    assert docs.status == 200 and "swagger" in str(docs.body).lower()
+    docs = gw.invoke(proxy_event("GET", "/docs", resource="/docs"))
+    assert docs.status == 200 and docs.headers["Content-Type"].startswith("text/html")
+    page = str(docs.body)
+    assert "https://" not in page and "http://" not in page  # nothing from elsewhere
+    for name, kind in [("swagger-ui-bundle.js", "javascript"), ("swagger-ui.css", "css")]:
+        assert f'"docs/{name}"' in page
+        asset = gw.invoke(proxy_event("GET", f"/docs/{name}", resource="/docs/{file}"))
+        assert asset.status == 200 and kind in asset.headers["Content-Type"], asset.headers
+        assert len(str(asset.body)) > 100_000
+    for name in ["index.html", "swagger-initializer.js", "..%2Fapi_app.py", ".hidden.js"]:
+        refused = gw.invoke(proxy_event("GET", f"/docs/{name}", resource="/docs/{file}"))
+        assert refused.status == 404 and refused.code == "rest_no_route"
+
+
+def test_the_template_leaves_the_documents_and_the_dashboard_public() -> None:
+    """Public as API Gateway deploys it (and as the local gateway follows it): no authorizer."""
+    api = rest_apis(Resolver({}, {}))[0]
+    for path in ["/docs", "/docs/swagger-ui.css", "/openapi.json", "/dashboard", "/dashboard/app.js"]:
+        _, route = api.match("GET", path)
+        assert route is not None and route.authorizer is None, path
+    _, jobs = api.match("GET", "/jobs")
+    assert jobs is not None and jobs.authorizer is not None
 
 
 def test_committed_openapi_document_is_current(api_handlers: tuple[ModuleType, ModuleType]) -> None:
