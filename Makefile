@@ -158,7 +158,8 @@ openapi: install
 # --- sam local (README: "sam local without Docker") -------------------------------------------
 # Docker when an engine answers; otherwise podman (apt-get) and a locally built base image
 # (~1-2 min once, cached). Every step inside has its own time limit; these are the outer bounds.
-SAM_LOCAL := timeout --foreground --kill-after=30
+# The layer's package on the path: the samples' seeding uses it.
+SAM_LOCAL := PYTHONPATH=layers/queue:. timeout --foreground --kill-after=30
 SAM_LOCAL_PORT ?= 3001
 
 sam-local-setup: install
@@ -168,13 +169,14 @@ sam-local-setup: install
 sam-local-optional-setup: install
 	$(SAM_LOCAL) 1800 $(BIN)/python -m devstack.samlocal setup --optional
 
-# sam build, then `sam local invoke` of every function with every events/<function>/*.json.
+# sam build, then every function with every events/<function>/*.json through one
+# `sam local start-lambda` (warm containers), each answer checked against the sample's expectation.
 sam-local: sam-local-setup
 	$(SAM_LOCAL) 1800 $(BIN)/python -m devstack.samlocal invoke
 
 # sam local start-api on $(SAM_LOCAL_PORT) with the same services, until Ctrl-C.
 sam-local-api: sam-local-setup
-	$(BIN)/python -m devstack.samlocal start-api --port $(SAM_LOCAL_PORT)
+	PYTHONPATH=layers/queue:. $(BIN)/python -m devstack.samlocal start-api --port $(SAM_LOCAL_PORT)
 
 # The local stack (devstack): redis-server, moto, the functions, API on :3000.
 run: install
