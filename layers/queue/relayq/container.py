@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from relayq.domain.registry import JobRegistry
     from relayq.dynamodb.counters import Counters
     from relayq.dynamodb.jobs import JobStore
+    from relayq.dynamodb.runs import RunStore
     from relayq.dynamodb.tokens import TokenStore
     from relayq.redis.broker import RedisBroker
     from relayq.redis.connection import RedisConnection
@@ -141,6 +142,8 @@ class Container:
     @cached_property
     def runs(self) -> RunStore:
         """The cron runs' records (the API's overview reads them without the cron service)."""
+        from relayq.dynamodb.runs import RunStore
+
         dynamodb = self.aws.client("dynamodb")
         return RunStore(dynamodb, self.settings.runs_table, retention_days=self.settings.retention_days)
 
@@ -148,7 +151,6 @@ class Container:
     def cron(self) -> CronService:
         """The cron service; building it makes the run and batch job types known to this
         container's registry (only containers that run cron work can process them)."""
-        from relayq.dynamodb.runs import RunStore
         from relayq.dynamodb.sites import SiteStore
         from relayq.job_types.cron import CronBatchJob, CronRunJob
         from relayq.redis.cron_guard import CronGuard
