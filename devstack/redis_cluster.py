@@ -5,7 +5,7 @@ binary: ``redis-server`` 7+ or ``valkey-server``, no ``redis-cli --cluster``."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import redis
@@ -19,7 +19,9 @@ SLOTS = 16384
 
 class RedisClusterServers:
     """The nodes of one cluster as child processes. ``node_timeout_ms`` is how long a silent node
-    has until the others mark it failed (and a replica takes over); short, so tests see it."""
+    has until the others mark it failed (and a replica takes over); short, so tests see it.
+    ``extra_args`` go to every node (ACL ``--user`` lines); ``auth`` (user, password) is how this
+    object's own clients log in when those lines protect the default user."""
 
     def __init__(
         self,
@@ -30,6 +32,8 @@ class RedisClusterServers:
         node_timeout_ms: int = 1000,
         binary: str = "redis-server",
         host: str = "127.0.0.1",
+        extra_args: Sequence[str] = (),
+        auth: tuple[str, str] | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.masters = masters
@@ -37,6 +41,8 @@ class RedisClusterServers:
         self.node_timeout_ms = node_timeout_ms
         self.binary = binary
         self.host = host
+        self.extra_args = list(extra_args)
+        self.auth = auth
         self.nodes: list[RedisServer] = []
         self.bus_ports: dict[int, int] = {}  # client port -> cluster bus port
 
@@ -47,8 +53,15 @@ class RedisClusterServers:
 
     def client(self, node: RedisServer, timeout: float = 5.0) -> redis.Redis:
         """A plain client of one node (cluster commands, INFO, a key of that node's slots)."""
+        username, password = self.auth or (None, None)
         return redis.Redis(
-            host=node.host, port=node.port, decode_responses=True, socket_timeout=timeout, retry=Retry(NoBackoff(), 0)
+            host=node.host,
+            port=node.port,
+            username=username,
+            password=password,
+            decode_responses=True,
+            socket_timeout=timeout,
+            retry=Retry(NoBackoff(), 0),
         )
 
     def start(self) -> RedisClusterServers:
@@ -67,7 +80,10 @@ class RedisClusterServers:
         args = ["--cluster-enabled", "yes", "--cluster-config-file", str(folder / "nodes.conf")]
         args += ["--cluster-node-timeout", str(self.node_timeout_ms), "--cluster-port", str(bus_port)]
         args += ["--repl-diskless-sync-delay", "0"]  # a replica syncs at once, not after 5 s
-        node = RedisServer(folder, port, host=self.host, binary=self.binary, extra_args=args)
+        if self.auth is not None:  # a replica logs in to its primary as the same user
+            args += ["--masteruser", self.auth[0], "--masterauth", self.auth[1]]
+        args += self.extra_args
+        node = RedisServer(folder, port, host=self.host, binary=self.binary, extra_args=args, auth=self.auth)
         self.nodes.append(node)
         self.bus_ports[port] = bus_port
         node.start()

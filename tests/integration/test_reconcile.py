@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import redis
 
 from relayq.domain.models import NewJob
@@ -9,6 +10,9 @@ from relayq.redis.broker import QueueEntry, RedisBroker
 from relayq.services.jobs import JobService
 from relayq.services.reconcile import Reconciler
 from tests.support.clock import FakeClock
+
+# The Redis matrix (tests/conftest.py): every test here runs on each engine unless marked plain_redis.
+pytestmark = pytest.mark.redis_matrix
 
 
 def test_waiting_records_that_redis_forgot_are_queued_again(
@@ -97,7 +101,7 @@ def test_a_delayed_record_is_restored_as_delayed(
 def test_reconciliation_is_due_after_redis_lost_its_data_and_once_per_interval(
     broker: RedisBroker, redis_conn: redis.Redis, clock: FakeClock
 ) -> None:
-    other = RedisBroker(redis_conn, "rq", clock=clock)  # another worker of the deployment
+    other = RedisBroker(broker.conn, "rq", clock=clock)  # another worker of the deployment
     assert broker.reconcile_due(600_000) == "restart"  # the first tick ever: nothing was seen before
     assert other.reconcile_due(600_000) is None
     clock.advance(599)

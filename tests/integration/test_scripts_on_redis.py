@@ -17,6 +17,9 @@ from relayq.redis.keys import Keys
 from relayq.redis.scripts import Scripts, script_names, source
 from tests.support.clock import FakeClock
 
+# The Redis matrix (tests/conftest.py): every test here runs on each engine unless marked plain_redis.
+pytestmark = pytest.mark.redis_matrix
+
 KEYS = Keys("rq")
 JOB = "job_" + "1" * 28
 
@@ -47,7 +50,7 @@ def test_a_flushed_script_cache_is_filled_again(broker: RedisBroker, redis_conn:
     (lease,) = broker.claim(["default"], 1)
     redis_conn.script_flush()
     assert broker.finish(lease) is True
-    guard = CronGuard(redis_conn, "rq", lock_seconds=60, cooldown_seconds=0)
+    guard = CronGuard(broker.conn, "rq", lock_seconds=60, cooldown_seconds=0)
     assert guard.admit("sync", "run_1").outcome == "admitted"
     redis_conn.script_flush()
     assert guard.hold("run_1") == 0
@@ -57,7 +60,7 @@ def test_a_flushed_script_cache_is_filled_again(broker: RedisBroker, redis_conn:
 def test_lease_scripts_tell_an_unknown_job_from_a_lost_lease(
     broker: RedisBroker, redis_conn: redis.Redis, clock: FakeClock, name: str
 ) -> None:
-    scripts = Scripts(redis_conn)
+    scripts = Scripts(broker.conn)
     assert lease_step(scripts, name, JOB, 1, clock) == ScriptCode.NO_SUCH_JOB
     broker.enqueue([entry()])
     assert lease_step(scripts, name, JOB, 0, clock) == ScriptCode.NOT_LEASED  # waiting, never claimed

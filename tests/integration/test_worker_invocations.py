@@ -17,6 +17,9 @@ from relayq.container import reset as reset_container
 from relayq.domain.models import NewJob
 from relayq.services.metrics import prometheus_text
 
+# The Redis matrix (tests/conftest.py): every test here runs on each engine unless marked plain_redis.
+pytestmark = pytest.mark.redis_matrix
+
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "worker"
 
 
