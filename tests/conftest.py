@@ -3,8 +3,8 @@ through moto, a queue.
 
 The Redis matrix. A test that uses ``redis_backend`` (through ``redis_conn``, ``layer_conn``,
 ``settings``, ``broker``, ``lambda_env``, ...) runs on the plain server; in a module or class marked
-``redis_matrix`` it runs on each engine of ``BACKENDS`` (ids plain, redis-cluster, valkey-cluster),
-unless it is marked ``plain_redis`` (about one plain node's behaviour). The layer logs in as the
+``redis_matrix`` it runs on each engine of ``BACKENDS`` (ids plain, redis-cluster, valkey-cluster);
+``redis_engines(name, ...)`` narrows that (``"plain"``: about one plain node's behaviour). The layer logs in as the
 ACL user of the template's access string; every request is checked by the request guard."""
 
 from __future__ import annotations
@@ -46,8 +46,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "redis_backend" not in metafunc.fixturenames:
         return
     definition = metafunc.definition
-    matrix = definition.get_closest_marker("redis_matrix") and not definition.get_closest_marker("plain_redis")
-    metafunc.parametrize("redis_backend", BACKENDS if matrix else ("plain",), indirect=True)
+    engines = definition.get_closest_marker("redis_engines")
+    if engines is not None:
+        names = engines.args
+    else:
+        names = BACKENDS if definition.get_closest_marker("redis_matrix") else ("plain",)
+    metafunc.parametrize("redis_backend", names, indirect=True)
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ from relayq.redis.broker import Lease, QueueEntry, RedisBroker
 from tests.support.clock import FakeClock
 from tests.support.redis_matrix import RedisBackend
 
-# The Redis matrix (tests/conftest.py): every test here runs on each engine unless marked plain_redis.
+# The Redis matrix (tests/conftest.py): every test here runs on each engine (unless marked redis_engines).
 pytestmark = pytest.mark.redis_matrix
 
 
@@ -138,7 +138,7 @@ def test_keys_share_one_hash_tag(broker: RedisBroker, redis_conn: redis.Redis, c
     assert all(str(key).startswith("{rq}:") for key in redis_conn.keys("*"))
 
 
-@pytest.mark.plain_redis  # counts a plain client's round trips
+@pytest.mark.redis_engines("plain")  # counts a plain client's round trips
 def test_one_round_trip_per_step(redis_backend: RedisBackend, clock: FakeClock) -> None:
     counting = counting_redis(redis_backend.login_url)
     q = RedisBroker(counting, "rq", clock=clock)

@@ -20,7 +20,7 @@ from relayq.services.outbound import OutboundGuard
 from relayq.settings import Settings
 from tests.support.outbound import allowed
 
-# The Redis matrix (tests/conftest.py): every test here runs on each engine unless marked plain_redis.
+# The Redis matrix (tests/conftest.py): every test here runs on each engine (unless marked redis_engines).
 pytestmark = pytest.mark.redis_matrix
 
 

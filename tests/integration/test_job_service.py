@@ -29,7 +29,7 @@ from relayq.services.jobs import JobService
 from tests.support.clock import FakeClock
 from tests.support.redis_matrix import RedisBackend
 
-# The Redis matrix (tests/conftest.py): every test here runs on each engine unless marked plain_redis.
+# The Redis matrix (tests/conftest.py): every test here runs on each engine (unless marked redis_engines).
 pytestmark = pytest.mark.redis_matrix
 
 
@@ -304,7 +304,7 @@ def test_bulk_create(service: JobService, dynamodb: Any) -> None:
     assert {service.get(j.id).payload["i"] for j in jobs} == set(range(60))
 
 
-@pytest.mark.plain_redis  # counts a plain client's round trips
+@pytest.mark.redis_engines("plain")  # counts a plain client's round trips
 def test_round_trips_per_job(
     redis_backend: RedisBackend, store: JobStore, settings: Any, registry: Any, dynamodb: Any
 ) -> None:

@@ -10,7 +10,7 @@ from relayq.redis.rate_limit import RateLimiter
 from tests.support.clock import FakeClock
 from tests.support.redis_matrix import RedisBackend
 
-# The Redis matrix (tests/conftest.py): every test here runs on each engine unless marked plain_redis.
+# The Redis matrix (tests/conftest.py): every test here runs on each engine (unless marked redis_engines).
 pytestmark = pytest.mark.redis_matrix
 
 
@@ -27,7 +27,7 @@ def test_limit_reached_then_reset_in_the_next_window(redis_conn: redis.Redis, la
     assert all(redis_conn.pttl(key) > 0 for key in redis_conn.keys("{rq}:ratelimit:*"))
 
 
-@pytest.mark.plain_redis  # counts a plain client's round trips
+@pytest.mark.redis_engines("plain")  # counts a plain client's round trips
 def test_one_round_trip_per_call(redis_backend: RedisBackend) -> None:
     conn = counting_redis(redis_backend.login_url)
     limiter = RateLimiter(conn, "rq")

@@ -11,7 +11,7 @@ from relayq.services.jobs import JobService
 from relayq.services.reconcile import Reconciler
 from tests.support.clock import FakeClock
 
-# The Redis matrix (tests/conftest.py): every test here runs on each engine unless marked plain_redis.
+# The Redis matrix (tests/conftest.py): every test here runs on each engine (unless marked redis_engines).
 pytestmark = pytest.mark.redis_matrix
 
 

@@ -22,7 +22,7 @@ from relayq.settings import Settings
 from tests.support.clock import FakeClock
 from tests.support.faults import FaultyScripts, Throttle, starts
 
-# The Redis matrix (tests/conftest.py): every test here runs on each engine unless marked plain_redis.
+# The Redis matrix (tests/conftest.py): every test here runs on each engine (unless marked redis_engines).
 pytestmark = pytest.mark.redis_matrix
 
 

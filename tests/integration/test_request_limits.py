@@ -47,6 +47,9 @@ def test_the_guard_refuses_what_elasticache_serverless_refuses(
     assert layer_conn.delete(*[f"{{rq}}:k{i}" for i in range(MAX_ARGUMENTS - 1)]) == 0  # at the limit: fine
 
 
+# Heavy (10,000 DynamoDB records): the argument count is the client's, the same on every engine, so
+# the plain server and the production engine family are enough.
+@pytest.mark.redis_engines("plain", "valkey-cluster")
 def test_ten_thousand_jobs_in_one_create_many_are_all_claimable(service: JobService, broker: RedisBroker) -> None:
     jobs = service.create_many([NewJob(type="echo", payload={"i": i}) for i in range(MANY)])
     assert len(jobs) == MANY
@@ -99,6 +102,7 @@ class FailingScripts(Scripts):
         return super().run(name, keys, args)
 
 
+@pytest.mark.redis_engines("plain", "valkey-cluster")  # heavy too: 665 records dropped one by one
 def test_a_create_many_whose_later_batch_fails_keeps_no_record_and_runs_nothing(
     broker: RedisBroker, store: JobStore, settings: Settings, registry: JobRegistry, clock: FakeClock
 ) -> None:

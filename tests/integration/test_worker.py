@@ -25,7 +25,7 @@ from relayq.services.worker import Worker
 from relayq.settings import Settings
 from tests.support.clock import FakeClock
 
-# The Redis matrix (tests/conftest.py): every test here runs on each engine unless marked plain_redis.
+# The Redis matrix (tests/conftest.py): every test here runs on each engine (unless marked redis_engines).
 pytestmark = pytest.mark.redis_matrix
 
 

@@ -12,7 +12,7 @@ from devstack.lambda_context import FakeLambdaContext
 from relayq.container import container
 from relayq.domain.models import NewJob
 
-# The Redis matrix (tests/conftest.py): every test here runs on each engine unless marked plain_redis.
+# The Redis matrix (tests/conftest.py): every test here runs on each engine (unless marked redis_engines).
 pytestmark = pytest.mark.redis_matrix
 
 

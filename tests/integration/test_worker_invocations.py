@@ -17,7 +17,7 @@ from relayq.container import reset as reset_container
 from relayq.domain.models import NewJob
 from relayq.services.metrics import prometheus_text
 
-# The Redis matrix (tests/conftest.py): every test here runs on each engine unless marked plain_redis.
+# The Redis matrix (tests/conftest.py): every test here runs on each engine (unless marked redis_engines).
 pytestmark = pytest.mark.redis_matrix
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "worker"
