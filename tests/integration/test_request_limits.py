@@ -42,7 +42,9 @@ def test_the_guard_refuses_what_elasticache_serverless_refuses(
         with pytest.raises(RequestRefused):
             layer_conn.delete(*[f"{{rq}}:k{i}" for i in range(MAX_ARGUMENTS)])  # DEL and 3,999 keys
         with pytest.raises(RequestRefused):
-            layer_conn.pipeline(transaction=True).get("{rq}:k").execute()
+            pipe = layer_conn.pipeline(transaction=True)
+            pipe.get("{rq}:k")
+            pipe.execute()
     assert [r.split()[0] for r in refused] == ["DEL", "MULTI"]
     assert layer_conn.delete(*[f"{{rq}}:k{i}" for i in range(MAX_ARGUMENTS - 1)]) == 0  # at the limit: fine
 
