@@ -15,9 +15,6 @@ from relayq.container import container
 from relayq.container import reset as reset_container
 from tests.support.api_flow import Gateway
 
-# The Redis matrix (tests/conftest.py): every test here runs on each engine (unless marked redis_engines).
-pytestmark = pytest.mark.redis_matrix
-
 # Far above the health timeout (1 s) and below the 6 s the queue's connection takes (2 s, three
 # times): a bound that tells the two apart, not a measurement.
 SOON_S = 5.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import redis
 
+from relayq.domain.clock import from_text
 from relayq.domain.models import NewJob
 from relayq.redis.broker import QueueEntry, RedisBroker
 from relayq.services.jobs import JobService
@@ -78,6 +79,7 @@ def test_a_running_record_gets_its_timeout_before_it_counts_as_lost(
     job = service.create(NewJob(type="echo", timeout=300))
     (lease,) = broker.claim(["default"], 1)
     service.store.start(job.id, lease.token)
+    clock.now = from_text(service.get(job.id).updated_at)  # the start's own time, however slow the engine
     redis_conn.flushall()  # its worker may still be running it
     reconciler = Reconciler(service, grace_seconds=60)
     clock.advance(300)

@@ -80,11 +80,7 @@ class RedisBackend:
 
     def admin_client(self) -> RedisConnection:
         """A client of the same kind (plain or cluster) logged in as ``admin``."""
-        node = self.nodes[0]
-        options: dict[str, Any] = {"username": ADMIN[0], "password": ADMIN[1], "decode_responses": True}
-        if self.cluster:
-            return redis.RedisCluster(host=node.host, port=node.port, **options)
-        return redis.Redis(host=node.host, port=node.port, **options)
+        return admin_client(self.settings())
 
     def node_clients(self) -> list[redis.Redis]:
         """An admin client of every node (a script cache is per node)."""
@@ -98,6 +94,19 @@ class RedisBackend:
             with client:
                 if client.info("replication")["role"] == "master":
                     client.flushall()
+
+
+def admin_client(settings: Settings) -> RedisConnection:
+    """A client of the engine ``settings`` reach (in a handler test, the environment's), of the same
+    kind, logged in as ``admin``. On a cluster, KEYS and DBSIZE ask every primary (redis-py asks
+    one node), so a test that looks at the keys sees all of them."""
+    options: dict[str, Any] = {"username": ADMIN[0], "password": ADMIN[1], "decode_responses": True}
+    if not settings.redis_cluster:
+        return redis.Redis.from_url(settings.redis_url, **options)
+    cluster = redis.RedisCluster.from_url(settings.redis_url, **options)
+    for command in ("KEYS", "DBSIZE"):
+        cluster.command_flags[command] = redis.RedisCluster.PRIMARIES
+    return cluster
 
 
 class RedisBackends:
