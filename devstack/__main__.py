@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
-import time
+import sys
 from pathlib import Path
 from types import FrameType
 
-from devstack.stack import LocalStack, StackConfig
+from devstack.stack import PORTS, LocalStack, StackConfig, StartError, port_option, port_variable
 from devstack.template import ROOT
 
 
-def parse_args() -> StackConfig:
+def parse_args(argv: list[str] | None = None) -> StackConfig:
     defaults = StackConfig(data_dir=ROOT / ".local")
     parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
     parser.add_argument(
-        "--data-dir", type=Path, default=defaults.data_dir, help="Redis AOF, DynamoDB snapshot, env file"
+        "--data-dir", type=Path, default=defaults.data_dir, help="Redis AOF, DynamoDB snapshot, env file, logs"
     )
     parser.add_argument("--host", default=defaults.host)
-    for name in ("api_port", "lambda_port", "moto_port", "redis_port"):
+    for name, what in PORTS.items():
+        variable = port_variable(name)
         parser.add_argument(
-            f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name), help="0: any free port"
+            port_option(name),
+            type=int,
+            default=int(os.environ.get(variable) or getattr(defaults, name)),
+            help=f"port of {what} (default {getattr(defaults, name)}, or ${variable}); 0: any free port",
         )
     parser.add_argument(
         "--schedule-scale", type=float, default=defaults.schedule_scale, help="run rate schedules N times faster"
@@ -40,27 +45,43 @@ def parse_args() -> StackConfig:
         help="host:port of local servers api_sync jobs and the cron may call (comma separated); "
         "internal addresses are refused otherwise",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     return StackConfig(**vars(args))
 
 
-def main() -> None:
-    stack = LocalStack(parse_args())
-    stopping: list[int] = []
+class StopRequested(BaseException):
+    """SIGINT (Ctrl-C) or SIGTERM arrived (a BaseException, as KeyboardInterrupt: no `except
+    Exception` on the way swallows it)."""
 
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        # Only a plain append: a handler that took a lock could deadlock with the code it interrupted.
-        stopping.append(signum)
 
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
-    stack.start()
-    while not stopping:
-        time.sleep(0.2)
+def _stop_requested(signum: int, frame: FrameType | None) -> None:
+    # Raised wherever the main thread is, as Python's own KeyboardInterrupt is: a start that
+    # waits (for a server, a container's imports) ends there and stops what it had started.
+    # Later signals are ignored: the stop underway is bounded (every part has a time limit).
+    for each in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(each, signal.SIG_IGN)
+    raise StopRequested(signal.Signals(signum).name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    stack = LocalStack(parse_args(argv))
+    for each in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(each, _stop_requested)
+    stack.log(f"starting (data in {stack.config.data_dir})")
+    try:
+        stack.start()  # on any failure, it has stopped what it started
+        while True:
+            signal.pause()
+    except StopRequested:
+        pass
+    except StartError as error:
+        print(error, file=sys.stderr)
+        return 1
     stack.log("stopping")
     stack.stop()
     stack.log("stopped")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -28,6 +28,8 @@ MAX_CONTAINERS = 10
 INIT_TIMEOUT_S = 120.0
 
 Log = Callable[[str], None]
+# Where the lines a function prints go: (function name, line).
+Output = Callable[[str, str], None]
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ class Invocation:
 
 
 class Container:
-    def __init__(self, spec: FunctionSpec, environment: dict[str, str], log: Log) -> None:
+    def __init__(self, spec: FunctionSpec, environment: dict[str, str], log: Log, output: Output) -> None:
         self.spec = spec
         request_read, self._request_write = os.pipe()
         self._reply_read, reply_write = os.pipe()
@@ -69,6 +71,10 @@ class Container:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            # A group of its own: Ctrl-C in a terminal signals the whole foreground group, and
+            # the stack stops its containers itself, in order (a container interrupted at once
+            # prints a KeyboardInterrupt traceback and drops its invocation).
+            process_group=0,
         )
         os.close(request_read)
         os.close(reply_write)
@@ -76,12 +82,12 @@ class Container:
         self._replies = os.fdopen(self._reply_read, "r", encoding="utf-8")
         self._ready = False
         self._log = log
-        threading.Thread(target=self._relay_logs, args=(self.process.stdout, log), daemon=True).start()
+        threading.Thread(target=self._relay_logs, args=(self.process.stdout, output), daemon=True).start()
 
-    def _relay_logs(self, stream: IO[bytes] | None, log: Log) -> None:
+    def _relay_logs(self, stream: IO[bytes] | None, output: Output) -> None:
         assert stream is not None
         for line in stream:
-            log(f"[{self.spec.name}] {line.decode(errors='replace').rstrip()}")
+            output(self.spec.name, line.decode(errors="replace").rstrip())
 
     @property
     def alive(self) -> bool:
@@ -151,14 +157,19 @@ class Container:
 class FunctionPool:
     """The warm containers of one function."""
 
-    def __init__(self, spec: FunctionSpec, environment: dict[str, str], log: Log) -> None:
+    def __init__(self, spec: FunctionSpec, environment: dict[str, str], log: Log, output: Output) -> None:
         self.spec = spec
         self._environment = environment
         self._log = log
+        self._output = output
         self._idle: list[Container] = []
         self._all: set[Container] = set()
         self._available = threading.Condition()
         self._stopped = False
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
 
     def warm(self) -> None:
         self._release(self._acquire())
@@ -180,7 +191,7 @@ class FunctionPool:
                 if len(self._all) < (self.spec.reserved_concurrency or MAX_CONTAINERS):
                     break
                 self._available.wait()
-            container = Container(self.spec, self._environment, self._log)
+            container = Container(self.spec, self._environment, self._log, self._output)
             self._all.add(container)
             return container
 

@@ -144,6 +144,7 @@ def api_cases() -> list[Case]:
         ),
         _rest("api", "worker_status", 200, "GET", "/workers/status", PROXY),
         _rest("api", "stats", 200, "GET", "/stats", PROXY),
+        _rest("api", "metrics", 200, "GET", "/metrics", PROXY),
         _rest("api", "health", 200, "GET", "/health", PROXY),
         _rest("api", "clear_queue", 200, "POST", "/queues/email/clear", PROXY),
         _rest("api", "reconcile", 200, "POST", "/reconcile", PROXY),
@@ -166,8 +167,10 @@ def authorizer_cases() -> list[Case]:
         _authorizer_case("query_token_run", "Allow", "GET", "/run", "/run", None, query=run_query),
         _authorizer_case("worker_scope_trigger", "Allow", "POST", "/workers/trigger", PROXY, WORKER_TOKEN),
         _authorizer_case("worker_scope_forbidden", "Deny", "GET", "/jobs", PROXY, WORKER_TOKEN),
-        _authorizer_case("no_token", "Unauthorized", "GET", "/jobs", PROXY, None),
-        _authorizer_case("unknown_token", "Unauthorized", "GET", "/jobs", PROXY, "rq_not-a-real-token"),
+        _authorizer_case("no_token", "Deny", "GET", "/jobs", PROXY, None),
+        _authorizer_case("unknown_token", "Deny", "GET", "/jobs", PROXY, "rq_not-a-real-token"),
+        _authorizer_case("run_no_token", "Unauthorized", "GET", "/run", "/run", None),
+        _authorizer_case("run_unknown_token", "Deny", "GET", "/run", "/run", "rq_not-a-real-token"),
     ]
 
 

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
-from devstack.containers import FunctionPool, Invocation, Log
+from devstack.containers import FunctionPool, Invocation, Log, Output
 from devstack.functions import FunctionSpec
 
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
@@ -27,8 +27,11 @@ class UnknownFunction(LookupError):
 class LambdaService:
     """The functions of the stack and their container pools."""
 
-    def __init__(self, specs: Mapping[str, FunctionSpec], environment: dict[str, str], log: Log) -> None:
-        self.pools = {name: FunctionPool(spec, environment, log) for name, spec in specs.items()}
+    def __init__(
+        self, specs: Mapping[str, FunctionSpec], environment: dict[str, str], log: Log, output: Output
+    ) -> None:
+        """``log``: the service's own lines; ``output``: what the functions print."""
+        self.pools = {name: FunctionPool(spec, environment, log, output) for name, spec in specs.items()}
         self._log = log
         self._background: set[threading.Thread] = set()
 
@@ -54,7 +57,8 @@ class LambdaService:
                 return
             finally:
                 self._background.discard(threading.current_thread())
-            if result.function_error:
+            # One that the stop ended is no failure (an interrupted worker's jobs are reconciled on restart).
+            if result.function_error and not pool.stopped:
                 self._log(f"async invocation of {pool.spec.name} failed: {result.payload.get('errorMessage')}")
 
         thread = threading.Thread(target=run, name=f"event-{pool.spec.name}", daemon=True)

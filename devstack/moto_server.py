@@ -3,11 +3,14 @@ exactly as AWS is: only ``AWS_ENDPOINT_URL`` differs."""
 
 from __future__ import annotations
 
+import errno
 import logging
+import threading
 from typing import Any
 
 import boto3
-from moto.server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from devstack.redis_server import free_port
 from devstack.template import TABLES, create_table
@@ -17,19 +20,35 @@ class MotoServer:
     def __init__(self, port: int | None = None, host: str = "127.0.0.1") -> None:
         self.host = host
         self.port = port or free_port()
-        self._server = ThreadedMotoServer(ip_address=host, port=self.port, verbose=False)
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> MotoServer:
+        """Bind in the calling thread, then serve in another. (moto's ThreadedMotoServer binds in
+        its thread: on a busy port werkzeug ends that thread with SystemExit and start() waits
+        forever for a server that never comes.)"""
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per request otherwise
-        self._server.start()
+        app = DomainDispatcherApplication(create_backend_app)
+        try:
+            self._server = make_server(self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler)
+        except SystemExit:  # werkzeug's answer to a failed bind, after printing why
+            raise OSError(errno.EADDRINUSE, f"port {self.port} is in use") from None
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
+        self._thread.start()
         return self
 
     def stop(self) -> None:
-        self._server.stop()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
 
     def client(self, service: str) -> Any:
         # moto accepts any credentials; explicit ones keep the client independent of the environment.

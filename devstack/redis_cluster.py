@@ -13,15 +13,18 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from devstack.redis_server import RedisServer, free_port
+from devstack.tls import TlsFiles
 
 SLOTS = 16384
 
 
 class RedisClusterServers:
     """The nodes of one cluster as child processes. ``node_timeout_ms`` is how long a silent node
-    has until the others mark it failed (and a replica takes over); short, so tests see it.
+            has until the others mark it failed (and a replica takes over); short, so tests see it. With
+        ``appendonly`` a node keeps its data across a restart (``node.stop()``, ``node.start()``); with
+    ``tls`` every node speaks TLS only, to clients, to its replicas and on the cluster bus.
     ``extra_args`` go to every node (ACL ``--user`` lines); ``auth`` (user, password) is how this
-    object's own clients log in when those lines protect the default user."""
+    object's own clients, and the replicas, log in when those lines protect the default user."""
 
     def __init__(
         self,
@@ -32,6 +35,8 @@ class RedisClusterServers:
         node_timeout_ms: int = 1000,
         binary: str = "redis-server",
         host: str = "127.0.0.1",
+        appendonly: bool = False,
+        tls: TlsFiles | None = None,
         extra_args: Sequence[str] = (),
         auth: tuple[str, str] | None = None,
     ) -> None:
@@ -41,6 +46,8 @@ class RedisClusterServers:
         self.node_timeout_ms = node_timeout_ms
         self.binary = binary
         self.host = host
+        self.appendonly = appendonly
+        self.tls = tls
         self.extra_args = list(extra_args)
         self.auth = auth
         self.nodes: list[RedisServer] = []
@@ -49,19 +56,17 @@ class RedisClusterServers:
     @property
     def url(self) -> str:
         """A startup node's URL (``QUEUE_REDIS_URL`` with ``QUEUE_REDIS_CLUSTER=true``)."""
-        return f"redis://{self.host}:{self.nodes[0].port}"
+        return f"{'rediss' if self.tls else 'redis'}://{self.host}:{self.nodes[0].port}"
 
     def client(self, node: RedisServer, timeout: float = 5.0) -> redis.Redis:
         """A plain client of one node (cluster commands, INFO, a key of that node's slots)."""
-        username, password = self.auth or (None, None)
         return redis.Redis(
             host=node.host,
             port=node.port,
-            username=username,
-            password=password,
             decode_responses=True,
             socket_timeout=timeout,
             retry=Retry(NoBackoff(), 0),
+            **node.client_options,
         )
 
     def start(self) -> RedisClusterServers:
@@ -80,10 +85,20 @@ class RedisClusterServers:
         args = ["--cluster-enabled", "yes", "--cluster-config-file", str(folder / "nodes.conf")]
         args += ["--cluster-node-timeout", str(self.node_timeout_ms), "--cluster-port", str(bus_port)]
         args += ["--repl-diskless-sync-delay", "0"]  # a replica syncs at once, not after 5 s
+        if self.tls:
+            args += ["--tls-cluster", "yes", "--tls-replication", "yes"]
         if self.auth is not None:  # a replica logs in to its primary as the same user
             args += ["--masteruser", self.auth[0], "--masterauth", self.auth[1]]
-        args += self.extra_args
-        node = RedisServer(folder, port, host=self.host, binary=self.binary, extra_args=args, auth=self.auth)
+        node = RedisServer(
+            folder,
+            port,
+            host=self.host,
+            binary=self.binary,
+            appendonly=self.appendonly,
+            extra_args=[*args, *self.extra_args],
+            tls=self.tls,
+            auth=self.auth,
+        )
         self.nodes.append(node)
         self.bus_ports[port] = bus_port
         node.start()
@@ -147,6 +162,16 @@ class RedisClusterServers:
         if len(owners) != 1:
             raise RuntimeError(f"the nodes do not agree who holds {key!r}: {sorted(n.port for n in owners)}")
         return owners.pop()
+
+    def replica_of(self, primary: RedisServer) -> RedisServer:
+        """A replica of ``primary`` whose link to it is up (the one to fail over to)."""
+        for node in self.nodes:
+            if node is not primary:
+                with self.client(node, timeout=0.5) as client:
+                    info = client.info("replication")
+                if info.get("master_port") == primary.port and info.get("master_link_status") == "up":
+                    return node
+        raise RuntimeError(f"no replica of {primary.port} is in sync")
 
     @staticmethod
     def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:

@@ -46,11 +46,18 @@ def _error(error: BaseException, error_type: str | None = None) -> dict[str, Any
     }
 
 
+def _refusal(error: Exception) -> bool:
+    """API Gateway's protocol: a Lambda authorizer refuses a token by failing with exactly
+    "Unauthorized" (the caller gets 401). An outcome, not a fault: no traceback for it."""
+    return str(error) == "Unauthorized"
+
+
 def _invoke(handler: Any, request: dict[str, Any]) -> dict[str, Any]:
     try:
         result = handler(request["event"], LambdaContext(request["id"], request["deadline_ms"]))
     except Exception as error:
-        traceback.print_exc()
+        if not _refusal(error):
+            traceback.print_exc()
         return {"ok": False, "error": _error(error)}
     try:
         return {"ok": True, "result": json.loads(json.dumps(result))}

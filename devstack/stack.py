@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
+import fcntl
 import json
 import logging
 import math
 import os
+import socket
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any, TextIO, TypeVar
 
 from devstack.functions import FunctionSpec, Resolver, function_specs
 from devstack.gateway import INTEGRATION_TIMEOUT_S, Gateway, GatewayServer
@@ -19,14 +23,72 @@ from devstack.lambda_service import LambdaApiServer, LambdaService
 from devstack.moto_server import MotoServer
 from devstack.redis_server import RedisServer, free_port
 from devstack.routes import rest_apis
+from devstack.sample_image import SAMPLE_ATTACHMENT_ID, seed_sample_image
 from devstack.schedules import Scheduler, schedules
 from devstack.snapshot import PeriodicSaver, TableSnapshot
 from devstack.template import create_table, resources, template
 from devstack.tokens import LocalTokens, ensure_tokens
+from relayq.dynamodb.counters import Counters
 
+T = TypeVar("T")
 REGION = "us-east-1"
 LOCAL_SENDER = "relayq@example.com"
 LOCAL_BUCKET = "relayq-local-images"
+# The stack's ports: what listens there, as a user knows it.
+PORTS = {
+    "api_port": "the API",
+    "lambda_port": "the Lambda Invoke API",
+    "moto_port": "moto: DynamoDB, S3, SES",
+    "redis_port": "Redis",
+}
+
+
+def port_option(name: str) -> str:
+    return f"--{name.replace('_', '-')}"
+
+
+def port_variable(name: str) -> str:
+    """The environment variable that sets a port's default (``make run`` passes the environment on)."""
+    return f"RELAYQ_{name.upper()}"
+
+
+class StartError(Exception):
+    """Something a user can fix before the stack can start: said in one message, no traceback."""
+
+
+class PortInUse(StartError):
+    def __init__(self, busy: dict[str, int]) -> None:
+        lines = [
+            f"port {port} ({PORTS[name]}) is in use by another program: "
+            f"stop it, or choose another port with {port_option(name)} N or {port_variable(name)}=N "
+            f"(e.g. `{port_variable(name)}={port + 1} make run`; 0 picks a free port)"
+            for name, port in busy.items()
+        ]
+        super().__init__("\n".join(["cannot start the local stack (another `make run`?)", *lines]))
+        self.busy = busy
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Whether binding ``host:port`` fails as it would for the stack's servers (which set
+    SO_REUSEADDR too, so a connection in TIME_WAIT from a previous run does not count)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                return True
+            raise
+    return False
+
+
+# The newsletter's subscriber list of the local deployment (in LOCAL_BUCKET), in the form
+# `wp user list --fields=ID,user_email,display_name --format=json` prints.
+LOCAL_SUBSCRIBERS_KEY = "newsletter/subscribers.json"
+LOCAL_SUBSCRIBERS = [
+    {"ID": 1, "user_email": "ada@example.com", "display_name": "Ada"},
+    {"ID": 2, "user_email": "grace@example.com", "display_name": "Grace"},
+]
 
 
 @dataclass
@@ -54,13 +116,30 @@ class LocalStack:
     config: StackConfig
     out: TextIO = sys.stdout
     tokens: LocalTokens | None = None
-    _stops: list[Any] = field(default_factory=list)
+    sample_image: str = "none (no images bucket)"
+    _stops: list[Callable[[], None]] = field(default_factory=list)
     _log_lock: threading.Lock = field(default_factory=threading.Lock)
+    _function_log: IO[str] | None = None
 
     def log(self, line: str) -> None:
         with self._log_lock:
             self.out.write(line + "\n")
             self.out.flush()
+
+    @property
+    def function_log_path(self) -> Path:
+        return self.config.data_dir / "functions.log"
+
+    def function_output(self, function: str, line: str) -> None:
+        """A line a function printed: all of them go to the function log (the functions' JSON
+        logs, as CloudWatch would hold them); the terminal gets only what needs a look."""
+        with self._log_lock:
+            if self._function_log is not None:
+                self._function_log.write(f"[{function}] {line}\n")
+                self._function_log.flush()
+        shown = terminal_line(line)
+        if shown is not None:
+            self.log(f"[{function}] {shown}")
 
     @property
     def api_url(self) -> str:
@@ -82,14 +161,21 @@ class LocalStack:
     def _start(self) -> None:
         config = self.config
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request
-        for name in ("api_port", "lambda_port", "moto_port", "redis_port"):
+        for name in PORTS:
             if not getattr(config, name):  # 0: any free port (tests)
                 setattr(config, name, free_port())
+        # Every busy port in one message, before anything starts.
+        busy = {name: getattr(config, name) for name in PORTS if port_in_use(config.host, getattr(config, name))}
+        if busy:
+            raise PortInUse(busy)
         data = config.data_dir
         data.mkdir(parents=True, exist_ok=True)
+        self._lock_data_dir()
+        self._function_log = self.function_log_path.open("a", encoding="utf-8")
+        self._stops.append(self._close_function_log)
         self.redis = RedisServer(data / "redis", config.redis_port, appendonly=True).start()
         self._stops.append(self.redis.stop)
-        self.moto = MotoServer(config.moto_port).start()
+        self.moto = self._bound("moto_port", MotoServer(config.moto_port).start)
         self._stops.append(self.moto.stop)
 
         tables = {logical: f"relayq-local-{logical}" for logical in resources("AWS::DynamoDB::Table")}
@@ -114,18 +200,18 @@ class LocalStack:
             )
             for name, spec in function_specs(resolver).items()
         }
-        self.lambdas = LambdaService(specs, self.function_environment(), self.log)
+        self.lambdas = LambdaService(specs, self.function_environment(), self.log, self.function_output)
         self._stops.append(self.lambdas.stop)
-        self.lambda_server = LambdaApiServer((config.host, config.lambda_port), self.lambdas)
-        self.gateway_server = GatewayServer(
-            (config.host, config.api_port),
-            Gateway(
-                rest_apis(resolver)[0],
-                self.lambdas,
-                self.log,
-                integration_timeout=INTEGRATION_TIMEOUT_S * config.timeout_scale,
-            ),
+        self.lambda_server = self._bound(
+            "lambda_port", lambda: LambdaApiServer((config.host, config.lambda_port), self.lambdas)
         )
+        gateway = Gateway(
+            rest_apis(resolver)[0],
+            self.lambdas,
+            self.log,
+            integration_timeout=INTEGRATION_TIMEOUT_S * config.timeout_scale,
+        )
+        self.gateway_server = self._bound("api_port", lambda: GatewayServer((config.host, config.api_port), gateway))
         self._serve(self.lambda_server)
         self._serve(self.gateway_server)
         # One warm container per function, as after a first request, so the first call is quick.
@@ -140,6 +226,41 @@ class LocalStack:
         self.scheduler.start()
         self._stops.append(self.scheduler.stop)
         self._banner(restored)
+
+    def _bound(self, name: str, start: Callable[[], T]) -> T:
+        """``start()``, whose server binds the port ``name``: taken since the check (a race),
+        it is the same message as before the start."""
+        try:
+            return start()
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise PortInUse({name: getattr(self.config, name)}) from None
+            raise
+
+    def _lock_data_dir(self) -> None:
+        """One stack per data folder: two redis-servers appending to one AOF, or two snapshots
+        of different tables into one file, would each lose the other's data."""
+        lock = (self.config.data_dir / "stack.lock").open("a+")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            owner = lock.read().strip() or "?"
+            lock.close()
+            raise StartError(
+                f"cannot start the local stack: another one (pid {owner}) uses the data folder "
+                f"{self.config.data_dir}: stop it, or start this one with --data-dir OTHER"
+            ) from None
+        lock.truncate(0)
+        lock.write(f"{os.getpid()}\n")
+        lock.flush()
+        self._stops.append(lock.close)  # closing releases the lock
+
+    def _close_function_log(self) -> None:
+        with self._log_lock:
+            if self._function_log is not None:
+                self._function_log.close()
+                self._function_log = None
 
     def _serve(self, server: Any) -> None:
         threading.Thread(target=server.serve_forever, name=type(server).__name__, daemon=True).start()
@@ -157,6 +278,7 @@ class LocalStack:
             "RedisUrl": self.redis.url,
             "EmailFromAddress": LOCAL_SENDER,
             "ImagesBucketName": LOCAL_BUCKET,
+            "EmailSubscribersKey": LOCAL_SUBSCRIBERS_KEY,
             "AwsEndpointUrl": self.moto.url,
         }
         declared = template().get("Parameters", {})
@@ -164,12 +286,22 @@ class LocalStack:
 
     def create_aws_resources(self, resolver: Resolver) -> None:
         """What a deployment has besides the template's resources: the verified SES sender and
-        the images bucket its parameters name (moto keeps both in memory: made on every start)."""
+        the images bucket its parameters name, with the newsletter's subscriber list and the sample
+        image in it (moto keeps them in memory: made on every start)."""
         parameters = resolver.parameters
         if parameters.get("EmailFromAddress"):
             self.moto.client("ses").verify_email_identity(EmailAddress=parameters["EmailFromAddress"])
         if parameters.get("ImagesBucketName"):
-            self.moto.client("s3").create_bucket(Bucket=parameters["ImagesBucketName"])
+            bucket = parameters["ImagesBucketName"]
+            s3 = self.moto.client("s3")
+            s3.create_bucket(Bucket=bucket)
+            if parameters.get("EmailSubscribersKey"):
+                body = json.dumps(LOCAL_SUBSCRIBERS).encode()
+                s3.put_object(Bucket=bucket, Key=parameters["EmailSubscribersKey"], Body=body)
+            counters = Counters(self.moto.client("dynamodb"), resolver.physical["CountersTable"])
+            self.sample_image = (
+                f"attachment_id {SAMPLE_ATTACHMENT_ID} (s3://{bucket}/{seed_sample_image(s3, bucket, counters)})"
+            )
 
     @property
     def own_api(self) -> str:
@@ -237,13 +369,17 @@ class LocalStack:
                 [
                     "relayq local stack",
                     f"  API            {self.api_url}",
+                    f"  dashboard      {self.api_url}/dashboard",
+                    f"  API docs       {self.api_url}/docs  (Swagger UI; no token needed to read)",
                     f"  full token     {self.tokens.full}",
                     f"  worker token   {self.tokens.worker}",
                     f"  Lambda API     {self.lambda_url}  (AWS_ENDPOINT_URL_LAMBDA)",
                     f"  DynamoDB etc.  {self.moto.url}  (moto; {restored} items restored)",
                     f"  Redis          {self.redis.url}  (AOF in {self.redis.data_dir})",
+                    f"  sample image   {self.sample_image}",
                     *rules,
                     f"  settings       {self.config.data_dir / 'env'}",
+                    f"  function logs  {self.function_log_path}  (JSON; here: one line per request, warnings, errors)",
                     "ready (Ctrl-C stops)",
                 ]
             )
@@ -256,3 +392,27 @@ class LocalStack:
                 stop()
             except Exception as error:  # keep stopping the rest
                 self.log(f"while stopping: {type(error).__name__}: {error}")
+
+
+# Log levels that reach the terminal; lower ones stay in the function log.
+SHOWN_LEVELS = {"WARNING", "ERROR", "CRITICAL"}
+
+
+def terminal_line(line: str) -> str | None:
+    """What the terminal shows of a line a function printed, or None. Powertools' JSON lines
+    (a request log per call, INFO records) are the function log's; a warning or an error shows
+    as its level and message. Anything else (a print, the traceback of an unhandled error) as is."""
+    if not line.startswith("{"):
+        return line
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return line
+    if not isinstance(record, dict):
+        return line
+    level = str(record.get("level", "")).upper()
+    if level not in SHOWN_LEVELS:
+        return None
+    text = f"{level} {record.get('message', '')}"
+    exception = str(record.get("exception") or "").strip()
+    return f"{text}: {exception.splitlines()[-1]}" if exception else text

@@ -59,7 +59,7 @@ def create_table(client: Any, logical_id: str, table_name: str) -> None:
 
 # Logical id in template.yaml -> the settings field that names the table.
 TABLES = {"JobsTable": "jobs_table", "TokensTable": "tokens_table", "IdempotencyTable": "idempotency_table"}
-TABLES |= {"SitesTable": "sites_table", "RunsTable": "runs_table"}
+TABLES |= {"SitesTable": "sites_table", "RunsTable": "runs_table", "CountersTable": "counters_table"}
 
 
 def table_names(prefix: str) -> dict[str, str]:

@@ -46,6 +46,17 @@ def _set_nested(data: dict[str, Any], name: str, path: Sequence[str], value: str
             raise InvalidInput(f"Invalid parameter(s): {name} (mixes an object with other values).")
 
 
+def _php_lists(value: Any) -> Any:
+    """Objects keyed ``0``..``n-1`` in order become lists, as PHP's arrays do (jQuery writes an
+    array of objects as ``emails[0][to]=..&emails[1][to]=..``)."""
+    if not isinstance(value, dict):
+        return value
+    items = {key: _php_lists(item) for key, item in value.items()}
+    if items and list(items) == [str(index) for index in range(len(items))]:
+        return list(items.values())
+    return items
+
+
 def parse_form(text: str, max_depth: int) -> dict[str, Any]:
     data: dict[str, Any] = {}
     try:
@@ -62,7 +73,7 @@ def parse_form(text: str, max_depth: int) -> dict[str, Any]:
             data["payload"] = inner  # the contract's curl form: the JSON object is the field name
             continue
         _set_nested(data, name, inner.split("]["), value, max_depth)
-    return data
+    return {key: _php_lists(value) for key, value in data.items()}
 
 
 def parse_body(
@@ -127,3 +138,10 @@ class CreateTokenRequest(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     scope: Scope = "worker"
     rate_limit: int | None = Field(default=None, ge=1, le=100_000)
+
+
+class CreateUploadRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    filename: str = Field(min_length=1, max_length=255, description="The file's name, kept as its S3 metadata.")
+    content_type: str = Field(min_length=1, max_length=100, description="The file's type, e.g. `image/png`.")

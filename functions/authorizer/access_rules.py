@@ -13,9 +13,10 @@ from fnmatch import fnmatchcase
 
 from relayq.domain.hooks import Hooks
 
-# Only the cron routes take the token from the query string (cron services that cannot send
-# headers call them); anywhere else a token in a URL would end up in logs and browser history.
-QUERY_TOKEN_PATHS = frozenset({"/run", "/process-queue"})
+# The all-sites-cron routes. Only they take the token from the query string (cron services that
+# cannot send headers call them; anywhere else a token in a URL would end up in logs and browser
+# history), and they refuse in that plugin's words (401 without a token, 403 with a wrong one).
+CRON_PATHS = frozenset({"/run", "/process-queue"})
 TOKEN_HEADER = "x-redis-queue-token"  # noqa: S105 (a header name)
 SCOPE_HOOK = "token_scope_allow"
 
@@ -55,7 +56,7 @@ def token_from_request(
     header_token = (_header(headers, TOKEN_HEADER) or "").strip()
     if header_token:
         return header_token, "header"
-    if path in QUERY_TOKEN_PATHS and (query or {}).get("token"):
+    if path in CRON_PATHS and (query or {}).get("token"):
         return (query or {})["token"], "query"
     return None, "none"
 

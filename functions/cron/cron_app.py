@@ -12,28 +12,25 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from redis.exceptions import RedisClusterException, RedisError
 
 from relayq.container import container
 from relayq.domain.clock import now_ms
-from relayq.domain.cron import Site
-from relayq.domain.errors import CronRateLimited, InvalidInput, QueueError
+from relayq.domain.cron import HttpUrl, Site
+from relayq.domain.errors import CronRateLimited, InvalidInput, QueueError, RedisUnavailable
 from relayq.http.errors import error_body, error_headers, status_of
 from relayq.http.json_text import JsonLimits, JsonRefused, loads
 from relayq.http.request_log import request_log_fields
 from relayq.http.responses import json_response
 from relayq.http.validation import one_line, validate
 from relayq.redis.failures import REDIS_FAILURES, explain
-from relayq.services.cron.results import QueuedRun, RunSummary
+from relayq.services.cron.results import QueuedRun
 from relayq.services.cron.service import as_cron_event
 from relayq.services.cron.targets import configured_sites
 
 logger = Logger()
 app = APIGatewayRestResolver()
-
-# The plugin's status of a finished run, by its error code; a queued run is 202.
-RUN_STATUS = {None: 200, "PARTIAL_FAILURE": 207, "ALL_FAILED": 500, "NO_SITES": 500}
 
 
 class RunQuery(BaseModel):
@@ -54,6 +51,13 @@ class SitesBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sites: list[Site | str] = Field(min_length=1, max_length=10_000)
+
+
+class SitePatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: HttpUrl
+    enabled: StrictBool
 
 
 class RunsQuery(BaseModel):
@@ -90,31 +94,46 @@ def _deadline_ms() -> int:
 
 
 def _answer(
-    status: int, message: str, body: dict[str, Any], ga: bool, headers: dict[str, str] | None = None
+    status: int,
+    message: str,
+    body: dict[str, Any],
+    ga: bool,
+    headers: dict[str, str] | None = None,
+    *,
+    level: str | None = None,
 ) -> Response[Any]:
-    """The JSON body, or with ``ga=1`` the one line a GitHub Actions log shows as notice or error."""
+    """The JSON body, or with ``ga=1`` the one line a GitHub Actions log shows as an annotation:
+    the plugin's ``::error::`` at 400 and above, ``::warning::`` for 409, else ``::notice::``,
+    unless ``level`` says what the answer reports (a finished run's outcome)."""
     if ga:
-        prefix = "::error::" if status >= 400 else "::notice::"
-        return Response(status, content_types.TEXT_PLAIN, f"{prefix}{message}\n", headers)
+        level = level or ("warning" if status == 409 else "error" if status >= 400 else "notice")
+        return Response(status, content_types.TEXT_PLAIN, f"::{level}::{message}\n", headers)
     return json_response(status, body, headers)
 
 
 @app.route("/run", method=["GET", "POST"])
 def run() -> Response[Any]:
+    """202 for a run handed to the background; 200 for a finished one whatever it came to, as the
+    plugin answers (its ``success``, ``status`` and, with ``ga=1``, the annotation tell)."""
     query = validate(RunQuery, _query(), one_line)
     result = container().cron.start_run(defer=query.defer, triggered_by=_principal())
-    return _answer(_run_status(result), result.message, result.to_dict(), query.ga)
-
-
-def _run_status(result: QueuedRun | RunSummary) -> int:
-    return 202 if isinstance(result, QueuedRun) else RUN_STATUS[result.error_code]
+    if isinstance(result, QueuedRun):
+        return _answer(202, result.line, result.to_dict(), query.ga, level=result.level)
+    return _answer(200, result.message, result.to_dict(), query.ga, level=result.level)
 
 
 @app.post("/process-queue")
 def process_queue() -> Response[Any]:
+    """The plugin's answers: 503 without Redis, 409 when the run job went back for the lock, else
+    200, or 500 when a run it finished (or a job) failed."""
     query = validate(ProcessQuery, _query(), one_line)
-    result = container().cron.process_queue(query.max, _deadline_ms())
-    return _answer(200 if result.success else 500, result.message, result.to_dict(), query.ga)
+    try:
+        result = container().cron.process_queue(query.max, _deadline_ms())
+    except RedisUnavailable as error:
+        return _error_answer(error, "Redis is not available")
+    status = 409 if result.lock_held else 200 if result.success else 500
+    level = result.runs[-1].level if result.runs and status != 409 else None
+    return _answer(status, result.message, result.to_dict(), query.ga, level=level)
 
 
 @app.get("/sites")
@@ -132,6 +151,15 @@ def add_sites() -> Response[Any]:
     stored = container().cron.runner.sites.put(sites)
     data = {"success": True, "count": len(stored), "sites": [s.model_dump(exclude_none=True) for s in stored]}
     return json_response(201, data)
+
+
+@app.patch("/sites")
+def patch_site() -> dict[str, Any]:
+    """Enable or disable one site: a disabled site stays listed and is not called by runs."""
+    body = validate(SitePatch, _json_body(), one_line)
+    cron = container().cron
+    site = cron.runner.sites.set_enabled(body.url, body.enabled, known=body.url in cron.settings.cron_sites)
+    return {"success": True, "site": site.model_dump(exclude_none=True)}
 
 
 @app.delete("/sites")
@@ -164,10 +192,12 @@ def rate_limited(error: CronRateLimited) -> Response[Any]:
     return _answer(status_of(error), error.message, body, _wants_text(), headers)
 
 
-def _error_answer(error: QueueError) -> Response[Any]:
+def _error_answer(error: QueueError, message: str | None = None) -> Response[Any]:
+    """The contract's error fields and the plugin's ``success: false``; ``message``: the plugin's."""
     error = explain(error)  # a Redis error answers as what its cause was, which is logged
     body = {**error_body(error), "success": False}
-    return _answer(status_of(error), error.message, body, _wants_text(), error_headers(error))
+    body["message"] = message or error.message
+    return _answer(status_of(error), body["message"], body, _wants_text(), error_headers(error))
 
 
 @app.exception_handler(QueueError)  # type: ignore[untyped-decorator]

@@ -1,5 +1,6 @@
-"""Who may call what, answered as the deployed API answers: 401 without a valid token, 403 for a
-route outside the token's scope, 404 for no route, 429 past the token's rate limit."""
+"""Who may call what, answered as the deployed API answers: 403 ``rest_forbidden`` without a valid
+token (401 / 403 in all-sites-cron's words on its routes), 403 for a route outside the token's
+scope, 404 for no route, 429 past the token's rate limit."""
 
 from __future__ import annotations
 
@@ -7,17 +8,29 @@ import requests
 
 from tests.support.stack import Api, StackProcess
 
+FORBIDDEN = {
+    "code": "rest_forbidden",
+    "message": "You do not have permission to access this endpoint.",
+    "data": {"status": 403},
+}
 
-def test_no_token_is_401_in_the_contract_format(stack: StackProcess) -> None:
+
+def test_no_token_is_403_rest_forbidden(stack: StackProcess) -> None:
     answer = requests.get(f"{stack.url}/jobs", timeout=30)
-    assert answer.status_code == 401
-    assert answer.json()["data"]["status"] == 401
-    assert answer.json()["code"]
+    assert (answer.status_code, answer.json()) == (403, FORBIDDEN)
 
 
-def test_an_unknown_token_is_401(stack: StackProcess) -> None:
+def test_an_unknown_token_is_403_rest_forbidden(stack: StackProcess) -> None:
     answer = stack.client("rq_not-a-token").get("/jobs")
-    assert answer.status_code == 401
+    assert (answer.status_code, answer.json()) == (403, FORBIDDEN)
+
+
+def test_the_cron_routes_refuse_in_all_sites_cron_words(stack: StackProcess) -> None:
+    missing = requests.get(f"{stack.url}/run", params={"defer": "1"}, timeout=30)
+    assert missing.status_code == 401 and missing.headers["WWW-Authenticate"] == "Bearer"
+    assert missing.json()["code"] == "all_sites_cron_auth_missing"
+    wrong = requests.post(f"{stack.url}/process-queue", params={"token": "rq_not-a-token"}, timeout=30)
+    assert wrong.status_code == 403 and wrong.json()["code"] == "all_sites_cron_auth_invalid"
 
 
 def test_the_token_works_in_either_header_and_in_the_query_of_trigger_routes(stack: StackProcess) -> None:
@@ -25,7 +38,7 @@ def test_the_token_works_in_either_header_and_in_the_query_of_trigger_routes(sta
     assert requests.get(f"{stack.url}/stats", headers={"X-Redis-Queue-Token": token}, timeout=60).ok
     # Cron services that cannot send headers put the token in the URL of the trigger routes only.
     assert requests.post(f"{stack.url}/process-queue", params={"token": token}, timeout=60).ok
-    assert requests.get(f"{stack.url}/stats", params={"token": token}, timeout=60).status_code == 401
+    assert requests.get(f"{stack.url}/stats", params={"token": token}, timeout=60).status_code == 403
 
 
 def test_a_worker_token_may_trigger_workers_but_not_list_jobs(stack: StackProcess) -> None:

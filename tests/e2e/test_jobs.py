@@ -130,7 +130,7 @@ def test_an_image_is_resized_into_its_variants(api: Api, stack: StackProcess) ->
     Image.new("RGB", (640, 480), (200, 30, 30)).save(picture, format="PNG")
     key = f"uploads/{uuid.uuid4().hex}.png"
     s3.put_object(Bucket=LOCAL_BUCKET, Key=key, Body=picture.getvalue(), ContentType="image/png")
-    job = finished(api, create(api, type="image_processing", queue="image", payload={"key": key}))
+    job = finished(api, create(api, type="image_processing", payload={"key": key}))
     assert job["status"] == "completed", job
     listed = s3.list_objects_v2(Bucket=LOCAL_BUCKET)["Contents"]
     assert len([o for o in listed if o["Key"] != key]) >= 1  # the variants were written next to it

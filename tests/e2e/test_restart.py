@@ -1,5 +1,5 @@
 """Stopping the stack with Ctrl-C and starting it again keeps the data: job records, waiting jobs,
-tokens."""
+tokens, the attachment id counter."""
 
 from __future__ import annotations
 
@@ -28,6 +28,8 @@ def test_data_survives_a_restart(own_stack: StackProcess, receiver: Receiver) ->
     waiting = create(api, type="api_sync", queue="later", payload={"url": "http://127.0.0.1:9/"}, delay=3600)
     listed = api.get("/jobs", params={"per_page": "100"}).json()
     tokens = (own_stack.env["QUEUE_API_TOKEN"], own_stack.env["QUEUE_WORKER_TOKEN"])
+    upload = {"filename": "a.png", "content_type": "image/png"}
+    uploaded = api.post("/uploads", json=upload).json()["attachment_id"]
 
     own_stack.restart()
     api = own_stack.client()
@@ -39,3 +41,8 @@ def test_data_survives_a_restart(own_stack: StackProcess, receiver: Receiver) ->
     assert api.get("/stats").json()["data"]["delayed"]["pending"] >= 1  # still waiting in Redis
     # and still runnable: cancelling finds it in Redis and in the table
     assert api.delete(f"/jobs/{waiting}").status_code == 200
+    # The attachment ids go on above the last one (the sample image, id 1, is seeded again: moto's
+    # S3 lives in memory) and the sample is there to process.
+    assert api.post("/uploads", json=upload).json()["attachment_id"] > uploaded > 1
+    sample = {"operation": "thumbnail", "attachment_id": 1, "sizes": ["thumbnail"]}
+    assert finished(api, create(api, type="image_processing", payload=sample))["status"] == "completed"

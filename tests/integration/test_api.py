@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -13,8 +14,10 @@ from urllib.parse import quote
 import pytest
 
 from devstack.apigw import proxy_event
+from devstack.functions import Resolver
 from devstack.handlers import ROOT, load_handler
 from devstack.lambda_context import FakeLambdaContext
+from devstack.routes import rest_apis
 from relayq.container import container
 from relayq.domain.clock import now_ms, to_text
 from relayq.domain.models import Job, JobStatus, new_job_id
@@ -266,16 +269,41 @@ def test_stats_nested_and_flat(gw: Gateway, full_token: str) -> None:
     assert flat["total"] == 2 and flat["queued"] == 2 and flat["default_pending"] == 1 and flat["delayed_pending"] == 1
 
 
-def test_health_reports_dependencies(gw: Gateway, full_token: str) -> None:
+def test_stats_of_one_queue_as_the_plugin_answers(gw: Gateway, full_token: str) -> None:
+    create(gw, full_token)
+    create(gw, full_token, queue="email")
+    create(gw, full_token, queue="email")
+    data = gw.request("GET", "/stats", token=full_token, query={"queue": "email"}).body["data"]
+    assert data == {"email": {"pending": 2, "size": 2}, "database": data["database"]}
+    assert data["database"]["total"] == 3  # the database counts are every queue's, as the plugin's
+    unused = gw.request("GET", "/stats", token=full_token, query={"queue": "never-used"})
+    assert unused.status == 200 and unused.body["data"]["never-used"] == {"pending": 0, "size": 0}
+    flat = gw.request("GET", "/stats", token=full_token, query={"queue": "email", "flat": "1"}).body["data"]
+    assert flat["email_pending"] == 2 and flat["total"] == 3
+    for bad in ("a:b", "{rq}", "../x", "q" * 65):
+        answer = gw.request("GET", "/stats", token=full_token, query={"queue": bad})
+        assert_error(answer, 400, "rest_invalid_param")
+        assert "queue" in answer.body["data"]["params"]
+
+
+def test_health_reports_dependencies_with_the_plugins_fields(gw: Gateway, full_token: str) -> None:
     answer = gw.request("GET", "/health", token=full_token)
     assert answer.status == 200 and answer.body["status"] == "healthy" and answer.body["success"] is True
     data = answer.body["data"]
     assert data["redis_connected"] is True and data["database_status"] is True
-    assert data["redis_info"]["redis_version"] and data["version"] and data["python_version"]
-    assert data["memory_usage"]["peak"] > 0
+    assert data["version"] and data["python_version"] and data["plugin_version"] == data["version"]
+    assert data["memory_usage"]["peak"] > 0 and set(data["memory_usage"]) == {"current", "peak", "limit"}
+    info = data["redis_info"]
+    # used_memory is the human form, as the plugin's admin page shows it ("812K", "1.02M").
+    assert re.fullmatch(r"\d+(\.\d+)?[BKMGT]", info["used_memory"]), info
+    assert info["used_memory"] == info["used_memory_human"] and info["connected_clients"] >= 1
+    assert (info["engine"], info["cluster_mode"]) == ("redis", False)
+    assert info["redis_version"] and info["engine_version"] == info["redis_version"]
 
 
-def test_health_is_503_when_redis_is_down(gw: Gateway, full_token: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_health_is_200_unhealthy_when_redis_is_down_and_503_when_strict(
+    gw: Gateway, full_token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from devstack.redis_server import free_port
     from relayq.container import reset as reset_container
 
@@ -283,13 +311,21 @@ def test_health_is_503_when_redis_is_down(gw: Gateway, full_token: str, monkeypa
     monkeypatch.setenv("QUEUE_REDIS_SOCKET_TIMEOUT", "0.2")
     reset_container()
     answer = gw.request("GET", "/health", token=full_token)
-    assert answer.status == 503
+    assert answer.status == 200
     assert answer.body["status"] == "unhealthy" and answer.body["success"] is False
     assert answer.body["data"]["redis_connected"] is False and answer.body["data"]["database_status"] is True
+    for strict in ("1", "true", "yes"):
+        strict_answer = gw.request("GET", "/health", token=full_token, query={"strict": strict})
+        assert (strict_answer.status, strict_answer.body["status"]) == (503, "unhealthy"), strict
+    assert gw.request("GET", "/health", token=full_token, query={"strict": "0"}).status == 200
     assert_error(gw.request("POST", "/jobs", token=full_token, json_body={"type": "echo"}), 503, "redis_unavailable")
 
 
-def test_dynamodb_down_is_503_for_health_create_and_the_authorizer(
+def test_strict_health_is_200_when_healthy(gw: Gateway, full_token: str) -> None:
+    assert gw.request("GET", "/health", token=full_token, query={"strict": "1"}).status == 200
+
+
+def test_dynamodb_down_is_unhealthy_health_and_503_for_create_and_the_authorizer(
     gw: Gateway, full_token: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from devstack.redis_server import free_port
@@ -299,7 +335,7 @@ def test_dynamodb_down_is_503_for_health_create_and_the_authorizer(
     reset_container()
     principal: dict[str, str | int] = {"principalId": "tok_x", "token_id": "tok_x", "scope": "full", "rate_limit": 60}
     health = gw.invoke(proxy_event("GET", "/health", resource="/{proxy+}", authorizer=principal))
-    assert health.status == 503 and health.body["status"] == "unhealthy"
+    assert health.status == 200 and health.body["status"] == "unhealthy" and health.body["success"] is False
     assert health.body["data"]["redis_connected"] is True and health.body["data"]["database_status"] is False
     body = json.dumps({"type": "echo"})
     created = gw.invoke(proxy_event("POST", "/jobs", body=body, resource="/{proxy+}", authorizer=principal))
@@ -473,19 +509,39 @@ def test_token_management_routes(gw: Gateway, full_token: str) -> None:
     assert new_token not in json.dumps(listing.body) and "token_hash" not in json.dumps(listing.body)
     revoked = gw.request("DELETE", f"/tokens/{info['id']}", token=full_token)
     assert revoked.body["data"]["revoked"] is True
-    assert_error(gw.request("POST", "/workers/trigger", token=new_token), 401, "rest_forbidden")
+    assert_error(gw.request("POST", "/workers/trigger", token=new_token), 403, "rest_forbidden")
     assert_error(gw.request("DELETE", f"/tokens/{info['id']}", token=full_token), 404, "token_not_found")
     bad = gw.request("POST", "/tokens", token=full_token, json_body={"name": "", "scope": "root"})
     assert_error(bad, 400, "rest_invalid_param")
     assert set(bad.body["data"]["params"]) == {"name", "scope"}
 
 
-def test_openapi_and_swagger_are_served(gw: Gateway, full_token: str) -> None:
-    document = gw.request("GET", "/openapi.json", token=full_token).body
+def test_openapi_and_swagger_are_served_without_a_token_from_local_files(gw: Gateway) -> None:
+    document = gw.invoke(proxy_event("GET", "/openapi.json", resource="/openapi.json")).body
     assert document["info"]["title"] == "relayq REST API"
     assert {"/jobs", "/jobs/{job_id}", "/workers/trigger", "/stats", "/health", "/tokens"} <= set(document["paths"])
-    docs = gw.request("GET", "/docs", token=full_token)
-    assert docs.status == 200 and "swagger" in str(docs.body).lower()
+    docs = gw.invoke(proxy_event("GET", "/docs", resource="/docs"))
+    assert docs.status == 200 and docs.headers["Content-Type"].startswith("text/html")
+    page = str(docs.body)
+    assert "https://" not in page and "http://" not in page  # nothing from elsewhere
+    for name, kind in [("swagger-ui-bundle.js", "javascript"), ("swagger-ui.css", "css")]:
+        assert f'"docs/{name}"' in page
+        asset = gw.invoke(proxy_event("GET", f"/docs/{name}", resource="/docs/{file}"))
+        assert asset.status == 200 and kind in asset.headers["Content-Type"], asset.headers
+        assert len(str(asset.body)) > 100_000
+    for name in ["index.html", "swagger-initializer.js", "..%2Fapi_app.py", ".hidden.js"]:
+        refused = gw.invoke(proxy_event("GET", f"/docs/{name}", resource="/docs/{file}"))
+        assert refused.status == 404 and refused.code == "rest_no_route"
+
+
+def test_the_template_leaves_the_documents_and_the_dashboard_public() -> None:
+    """Public as API Gateway deploys it (and as the local gateway follows it): no authorizer."""
+    api = rest_apis(Resolver({}, {}))[0]
+    for path in ["/docs", "/docs/swagger-ui.css", "/openapi.json", "/dashboard", "/dashboard/app.js"]:
+        _, route = api.match("GET", path)
+        assert route is not None and route.authorizer is None, path
+    _, jobs = api.match("GET", "/jobs")
+    assert jobs is not None and jobs.authorizer is not None
 
 
 def test_committed_openapi_document_is_current(api_handlers: tuple[ModuleType, ModuleType]) -> None:
@@ -538,6 +594,18 @@ def test_worker_status_and_metrics_routes(gw: Gateway, full_token: str, worker_t
     lines = metrics.body.splitlines()
     assert any(line.startswith("relayq_jobs_processed_total{") and line.endswith(" 1") for line in lines)
     assert gw.request("GET", "/metrics", token=worker_token).status == 403
+
+
+def test_jobs_run_by_the_trigger_show_in_the_worker_status(gw: Gateway, full_token: str) -> None:
+    create(gw, full_token)
+    create(gw, full_token)
+    assert gw.request("GET", "/workers/status", token=full_token).body["data"]["last_run"] is None
+    assert gw.request("POST", "/workers/trigger", token=full_token).body["data"]["processed"] == 2
+    data = gw.request("GET", "/workers/status", token=full_token).body["data"]
+    assert data["last_run"] is not None and data["processing"] is False
+    assert data["recent_jobs"] == 2
+    metrics = gw.request("GET", "/metrics", token=full_token).body.splitlines()
+    assert any(line.startswith("relayq_jobs_processed_total{") and line.endswith(" 2") for line in metrics)
 
 
 def test_dashboard_is_served_without_a_token_and_nothing_else_is(gw: Gateway) -> None:

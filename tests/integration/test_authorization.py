@@ -17,7 +17,8 @@ from relayq.container import container
 from relayq.container import reset as reset_container
 from tests.support.api_flow import Gateway, HttpResult
 
-# Every route of the API with a request that a full_token-scope token gets an answer below 500 for.
+# Every route of the API behind the authorizer, with a request that a full_token-scope token gets
+# an answer below 500 for (the dashboard, /docs and /openapi.json have none: test_api.py).
 ROUTES: list[tuple[str, str]] = [
     ("GET", "/jobs"),
     ("POST", "/jobs"),
@@ -35,8 +36,7 @@ ROUTES: list[tuple[str, str]] = [
     ("GET", "/tokens"),
     ("POST", "/tokens"),
     ("DELETE", "/tokens/tok_000000000000"),
-    ("GET", "/openapi.json"),
-    ("GET", "/docs"),
+    ("POST", "/uploads"),
 ]
 
 
@@ -64,17 +64,34 @@ def test_worker_scope_reaches_only_the_trigger(gw: Gateway, worker_token: str, m
         assert answer.body["message"] == "Token scope does not permit this endpoint."
 
 
-def test_no_bad_or_revoked_token_is_401_rest_forbidden(gw: Gateway, full_token: str) -> None:
-    assert_error(gw.request("GET", "/jobs"), 401, "rest_forbidden")
-    assert_error(gw.request("GET", "/jobs", token="rq_" + "A" * 43), 401, "rest_forbidden")
-    assert_error(gw.request("GET", "/jobs", headers={"Authorization": "Basic dXNlcjpwYXNz"}), 401, "rest_forbidden")
-    assert_error(gw.request("GET", "/jobs", headers={"Authorization": "Bearer "}), 401, "rest_forbidden")
+def test_no_bad_or_revoked_token_is_403_rest_forbidden_as_the_plugin_answers(gw: Gateway, full_token: str) -> None:
+    assert_error(gw.request("GET", "/jobs"), 403, "rest_forbidden")
+    assert_error(gw.request("GET", "/jobs", token="rq_" + "A" * 43), 403, "rest_forbidden")
+    assert_error(gw.request("GET", "/jobs", headers={"Authorization": "Basic dXNlcjpwYXNz"}), 403, "rest_forbidden")
+    assert_error(gw.request("GET", "/jobs", headers={"Authorization": "Bearer "}), 403, "rest_forbidden")
     store = container().tokens
     token_id = next(t.id for t in store.list() if t.name == "admin")
     store.revoke(token_id)
     answer = gw.request("GET", "/jobs", token=full_token)
-    assert_error(answer, 401, "rest_forbidden")
-    assert answer.body["message"] == "Sorry, you are not allowed to do that."
+    assert_error(answer, 403, "rest_forbidden")
+    assert answer.body["message"] == "You do not have permission to access this endpoint."
+    assert "WWW-Authenticate" not in answer.headers
+
+
+@pytest.mark.parametrize(("method", "path"), [("GET", "/run"), ("POST", "/run"), ("POST", "/process-queue")])
+def test_cron_routes_refuse_as_all_sites_cron(gw: Gateway, full_token: str, method: str, path: str) -> None:
+    missing = gw.request(method, path)
+    assert_error(missing, 401, "all_sites_cron_auth_missing")
+    assert missing.body["message"] == (
+        "Authentication required. Provide a token via Authorization header or ?token= query parameter."
+    )
+    assert missing.headers["WWW-Authenticate"] == "Bearer"
+    for invalid in [gw.request(method, path, token="rq_" + "A" * 43), gw.request(method, path, query={"token": "x"})]:
+        assert_error(invalid, 403, "all_sites_cron_auth_invalid")
+        assert invalid.body["message"] == "Invalid authentication token."
+    store = container().tokens
+    store.revoke(next(t.id for t in store.list() if t.name == "admin"))
+    assert_error(gw.request(method, path, query={"token": full_token}), 403, "all_sites_cron_auth_invalid")
 
 
 def test_both_headers_and_precedence(gw: Gateway, full_token: str, worker_token: str) -> None:
@@ -107,12 +124,12 @@ def test_query_token_only_on_the_trigger_routes_and_never_logged(gw: Gateway, wo
     try:
         for method, path in [("GET", "/run"), ("POST", "/run"), ("POST", "/process-queue")]:
             assert authorize(gw, method, path, query={"token": worker_token, "defer": "1"})["allowed"]
-        assert_error(gw.request("GET", "/jobs", query={"token": worker_token}), 401, "rest_forbidden")
-        assert_error(gw.request("POST", "/workers/trigger", query={"token": worker_token}), 401, "rest_forbidden")
+        assert_error(gw.request("GET", "/jobs", query={"token": worker_token}), 403, "rest_forbidden")
+        assert_error(gw.request("POST", "/workers/trigger", query={"token": worker_token}), 403, "rest_forbidden")
     finally:
         gw.authorizer.logger.registered_handler.setStream(previous)
     assert worker_token not in stream.getvalue()
-    assert '"status":401' in stream.getvalue().replace(" ", "")  # the refusals are logged, without the token
+    assert '"status":403' in stream.getvalue().replace(" ", "")  # the refusals are logged, without the token
 
 
 def test_allow_policy_is_for_this_route_only_with_the_token_context(gw: Gateway, worker_token: str) -> None:
@@ -203,5 +220,7 @@ def test_sample_authorizer_events(gw: Gateway, full_token: str) -> None:
         event = json.loads((events / f"{name}.json").read_text().replace("rq_replace-with-a-real-token", full_token))
         result = gw.authorizer.handler(event, FakeLambdaContext())
         assert policy_allows(result, event["methodArn"]), name
+    denied = gw.authorizer.handler(json.loads((events / "no_token.json").read_text()), FakeLambdaContext())
+    assert denied["context"]["error_code"] == "rest_forbidden"
     with pytest.raises(Exception, match=r"^Unauthorized$"):
-        gw.authorizer.handler(json.loads((events / "no_token.json").read_text()), FakeLambdaContext())
+        gw.authorizer.handler(json.loads((events / "run_no_token.json").read_text()), FakeLambdaContext())

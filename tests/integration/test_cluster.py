@@ -84,10 +84,11 @@ def test_health_answers_for_the_node_that_holds_the_keys(cluster: RedisClusterSe
     healthy = gw.request("GET", "/health", token=token)
     assert healthy.status == 200 and healthy.body["status"] == "healthy"
     assert healthy.body["data"]["redis_info"]["redis_version"]
+    assert healthy.body["data"]["redis_info"]["cluster_mode"] is True
     owner = cluster.owner_of(KEY)
     owner.pause()  # a hung node: connections are accepted, nothing is answered
     started = time.monotonic()
-    answer = gw.request("GET", "/health", token=token)
+    answer = gw.request("GET", "/health", token=token, query={"strict": "1"})
     elapsed = time.monotonic() - started
     assert answer.status == 503 and answer.body["status"] == "unhealthy" and answer.body["success"] is False
     data = answer.body["data"]
@@ -97,7 +98,7 @@ def test_health_answers_for_the_node_that_holds_the_keys(cluster: RedisClusterSe
     owner.resume()
     assert gw.request("GET", "/health", token=token).status == 200
     owner.stop()
-    down = gw.request("GET", "/health", token=token)
+    down = gw.request("GET", "/health", token=token, query={"strict": "1"})
     assert down.status == 503 and down.body["data"]["errors"] == [f"redis: ConnectionError ({owner.host}:{owner.port})"]
 
 
@@ -112,7 +113,7 @@ def test_a_cluster_that_does_not_answer_is_503_and_keeps_no_record(
     answer = gw.request("POST", "/jobs", token=token, json_body={"type": "echo"})
     assert (answer.status, answer.body["code"]) == (503, "redis_unavailable")
     assert job_records(moto_server) == 1
-    assert gw.request("GET", "/health", token=token).status == 503
+    assert gw.request("GET", "/health", token=token, query={"strict": "1"}).status == 503
 
 
 def test_health_follows_a_failover(

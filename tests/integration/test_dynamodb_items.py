@@ -288,6 +288,8 @@ def test_run_items_through_create_start_batches_and_finish(dynamodb: Any, fixed_
         "sites_total": {"N": "3"},
         "batches_total": {"N": "2"},
         "batches_done": {"N": "0"},
+        "succeeded": {"N": "0"},  # the counts the finish is conditioned on exist from the start
+        "failed": {"N": "0"},
     }
     assert stored("run") == started
 
@@ -322,12 +324,15 @@ def test_run_items_through_create_start_batches_and_finish(dynamodb: Any, fixed_
     assert actual == without(reported, "done_batches")
 
     fixed_clock.advance(1)
-    finished = runs.finish(runs.get(RUN_ID, with_results=False))
-    assert finished is not None
+    read = runs.get(RUN_ID, with_results=False)
+    # Counts that moved since the run was read (a late batch): no finish on stale counts.
+    assert runs.finish(read.model_copy(update={"failed": 1})) is None
+    finished = runs.finish(read)
+    assert finished is not None and finished.status == "completed_with_errors"
     actual = stored("run")
     actual.pop("done_batches")
     assert actual == without(reported, "done_batches") | {
-        "status": {"S": "completed"},
+        "status": {"S": "completed_with_errors"},
         "finished_at": {"S": "2026-01-01 00:00:04"},
         "duration_ms": {"N": "3000"},
     }

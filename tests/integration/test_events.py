@@ -98,6 +98,8 @@ def test_every_handler_answers_its_events(
             return
         policy = handler(event, context)
         assert policy_allows(policy, event["methodArn"]) is (case.expect == "Allow")
+        if case.expect == "Deny":  # what the ACCESS_DENIED gateway response renders
+            assert policy["context"]["error_code"] and policy["context"]["error_message"]
         if case.name == "bearer":  # what the API samples carry is what the authorizer gives
             assert policy["context"] == events.FULL_CONTEXT
         return
@@ -107,6 +109,9 @@ def test_every_handler_answers_its_events(
         assert result["statusCode"] == case.expect, result.get("body")
         if "_ga" in case.name:
             assert result["body"].startswith("::notice::")
+        elif case.name == "metrics":  # Prometheus' text format
+            assert result["multiValueHeaders"]["Content-Type"][0].startswith("text/plain")
+            assert "# TYPE relayq_" in result["body"]
         else:
             body = json.loads(result["body"])
             assert isinstance(body, dict | list)

@@ -3,22 +3,29 @@ write, and how each failure ends (failed at once, or retried)."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import io
+import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from PIL import Image
 
 from devstack.http_recorder import FakeApi
+from relayq.aws import AwsClients
 from relayq.domain.clock import to_text
 from relayq.domain.errors import InvalidInput
 from relayq.domain.models import NewJob
 from relayq.domain.registry import JobRegistry
 from relayq.job_types import BUILT_IN
+from relayq.job_types.email import EmailJob
 from relayq.services.jobs import JobService
 from tests.support.clock import FakeClock
 from tests.support.outbound import allow_api_sync
@@ -109,6 +116,182 @@ def test_bad_email_payloads_are_refused_at_enqueue(service: JobService, payload:
     assert service.lengths().pending == {}
 
 
+def test_a_bulk_sends_every_good_message_and_counts_the_bad_ones(service: JobService, ses: Any) -> None:
+    """The plugin's bulk: one entry with an invalid address, one SES refuses (an unverified sender)
+    and one missing its message are counted as failed; the two good ones are still sent."""
+    emails = [
+        {"to": "ada@example.org", "subject": "One", "message": "first"},
+        {"to": "not-an-address", "subject": "Two", "message": "second"},
+        {"to": "bob@example.org", "subject": "Three", "message": "third", "headers": ["From: x@stranger.net"]},
+        {"to": "cy@example.org", "subject": "Four"},
+        {"to": "dee@example.org", "subject": "Five", "message": "fifth"},
+    ]
+    job = run_one(service, NewJob(type="email", payload={"type": "bulk", "emails": emails}))
+    assert job.status == "completed", job.error_message
+    result = job.result
+    assert (result["email_type"], result["total"], result["sent"], result["failed"]) == ("bulk", 5, 2, 3)
+    assert [f["to"] for f in result["failures"]] == ["not-an-address", "bob@example.org", "cy@example.org"]
+    assert "valid email address" in result["failures"][0]["reason"]
+    assert "MessageRejected" in result["failures"][1]["reason"]
+    assert "message" in result["failures"][2]["reason"]
+    assert [(m.subject, m.destinations["ToAddresses"]) for m in sent_messages()] == [
+        ("One", ["ada@example.org"]),
+        ("Five", ["dee@example.org"]),
+    ]
+    assert result["message_ids"] == [m.id for m in sent_messages()]
+
+
+def test_a_bulk_that_sent_nothing_because_ses_was_unreachable_is_retried(
+    service: JobService, registry: JobRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing went out, so a retry sends nothing twice: the job waits for its next attempt."""
+    from devstack.redis_server import free_port
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SES", f"http://127.0.0.1:{free_port()}")
+    registry.aws = AwsClients(Config(retries={"mode": "standard", "max_attempts": 1}, connect_timeout=1))
+    registry.register(EmailJob)
+    payload = {"type": "bulk", "to": ["ada@example.org", "bob@example.org"], "subject": "Hi", "message": "Body"}
+    job = run_one(service, NewJob(type="email", payload=payload))
+    assert (job.status, job.attempts, job.result) == ("queued", 1, None)
+    assert (job.error_message or "").startswith("no message was sent: SES send_email failed")
+
+
+def test_a_bulk_stops_sending_near_its_timeout_and_reports_the_rest(service: JobService, ses: Any) -> None:
+    """A timeout would retry the whole bulk and send its first messages twice; so the job stops
+    5 s before its deadline (here: at once, the timeout is 5 s) and completes with the counts."""
+    payload = {"type": "bulk", "to": ["ada@example.org", "bob@example.org"], "subject": "Hi", "message": "Body"}
+    job = run_one(service, NewJob(type="email", payload=payload, timeout=5))
+    assert job.status == "completed", job.error_message
+    assert (job.result["sent"], job.result["failed"]) == (0, 2)
+    assert {f["reason"] for f in job.result["failures"]} == {"not sent: the job's timeout was reached"}
+    assert sent_messages() == []
+
+
+def test_a_bulk_without_entries_sends_the_message_to_each_address_alone(service: JobService, ses: Any) -> None:
+    payload = {"email_type": "bulk", "to": "ada@example.org, bob@example.org", "subject": "Hi", "message": "Body"}
+    job = run_one(service, NewJob(type="email", payload=payload))
+    assert (job.result["total"], job.result["sent"], job.result["failed"]) == (2, 2, 0)
+    assert [m.destinations["ToAddresses"] for m in sent_messages()] == [["ada@example.org"], ["bob@example.org"]]
+
+
+def test_a_newsletter_is_personalised_per_subscriber(service: JobService, ses: Any) -> None:
+    subscribers = [{"email": "ada@example.org", "name": "Ada"}, "bob@example.org", {"email": "nope"}]
+    payload = {"type": "newsletter", "subject": "News", "message": "Dear {name} ({email})", "subscribers": subscribers}
+    job = run_one(service, NewJob(type="email", payload=payload))
+    assert job.status == "completed", job.error_message
+    assert {k: job.result[k] for k in ("email_type", "total", "sent", "failed", "subject")} == {
+        "email_type": "newsletter",
+        "total": 3,
+        "sent": 2,
+        "failed": 1,
+        "subject": "News",
+    }
+    assert job.result["failures"][0]["to"] == "nope"
+    assert [m.body for m in sent_messages()] == ["Dear Ada (ada@example.org)", "Dear bob@example.org (bob@example.org)"]
+
+
+def test_a_newsletter_reads_its_subscribers_from_the_configured_list(
+    service: JobService, registry: JobRegistry, ses: Any, s3: Any
+) -> None:
+    """The list as ``wp user list --fields=ID,user_email,display_name --format=json`` prints it."""
+    users = [
+        {"ID": 1, "user_email": "ada@example.org", "display_name": "Ada"},
+        {"ID": 2, "user_email": "bob@example.org", "display_name": "Bob"},
+    ]
+    s3.put_object(Bucket=BUCKET, Key="lists/subscribers.json", Body=json.dumps(users).encode())
+    registry.settings = registry.settings.model_copy(update={"email_subscribers_key": "lists/subscribers.json"})
+    registry.register(EmailJob)
+    everyone = run_one(
+        service, NewJob(type="email", payload={"type": "newsletter", "subject": "S", "message": "Hi {name}"})
+    )
+    assert (everyone.result["total"], everyone.result["sent"]) == (2, 2)
+    assert [m.body for m in sent_messages()] == ["Hi Ada", "Hi Bob"]
+    chosen = run_one(
+        service,
+        NewJob(type="email", payload={"type": "newsletter", "subject": "S", "message": "Hi", "subscriber_ids": [2, 9]}),
+    )
+    assert (chosen.result["total"], chosen.result["sent"], chosen.result["failed"]) == (2, 1, 1)
+    assert chosen.result["failures"] == [{"to": None, "reason": "No subscriber with id 9"}]
+    assert sent_messages()[-1].destinations["ToAddresses"] == ["bob@example.org"]
+
+
+def test_wp_mail_headers_and_an_attachment_from_the_bucket(service: JobService, ses: Any, s3: Any) -> None:
+    s3.put_object(Bucket=BUCKET, Key="docs/invoice.pdf", Body=b"%PDF-1.4 invoice")
+    payload = {
+        "to": "ada@example.org",
+        "subject": "Invoice",
+        "message": "<p>Your invoice</p>",
+        "headers": ["Content-Type: text/html; charset=UTF-8", "Cc: bob@example.org", "X-Campaign: march"],
+        "attachments": ["docs/invoice.pdf"],
+    }
+    job = run_one(service, NewJob(type="email", payload=payload))
+    assert job.status == "completed", job.error_message
+    assert (job.result["sent"], job.result["to"], job.result["recipients"]) == (True, ["ada@example.org"], 2)
+    [raw] = sent_messages()
+    assert raw.id == job.result["message_id"]
+    mime = email.message_from_string(raw.raw_data, policy=email.policy.default)
+    assert (mime["To"], mime["Cc"], mime["X-Campaign"], mime["Subject"]) == (
+        "ada@example.org",
+        "bob@example.org",
+        "march",
+        "Invoice",
+    )
+    body = mime.get_body(("html",))
+    assert body is not None and "<p>Your invoice</p>" in body.get_content()
+    [attached] = list(mime.iter_attachments())
+    assert (attached.get_filename(), attached.get_content_type()) == ("invoice.pdf", "application/pdf")
+    assert attached.get_content() == b"%PDF-1.4 invoice"
+
+
+def test_a_missing_attachment_fails_at_once(service: JobService, ses: Any, s3: Any) -> None:
+    payload = {"to": "ada@example.org", "subject": "s", "message": "m", "attachments": [{"key": "gone.pdf"}]}
+    job = run_one(service, NewJob(type="email", payload=payload))
+    assert (job.status, job.attempts) == ("failed", 1)
+    assert job.error_message == f"Attachment not found: s3://{BUCKET}/gone.pdf"
+    assert sent_messages() == []
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        ({"to": "a@example.org", "subject": "s", "message": "m", "priority": 1}, "priority: Extra inputs"),
+        ({"type": "bulk", "emails": [{"to": "a@example.org", "sujet": "s"}]}, "emails.0.sujet: Extra inputs"),
+        ({"type": "bulk", "subject": "s"}, "a bulk needs 'emails'"),
+        ({"type": "newsletter", "subject": "s"}, "needs a 'subject' and a 'message'"),
+        ({"type": "newsletter", "subject": "s", "message": "m"}, "subscribers: required"),
+        ({"email_type": "weekly", "to": "a@example.org"}, "type: Input should be 'single', 'bulk' or 'newsletter'"),
+        ({"to": "a@example.org", "subject": "s", "message": "m", "headers": ["Subject: x"]}, "headers: Subject"),
+        ({"to": "a@example.org", "subject": "s", "message": "m", "headers": ["no colon"]}, "'Name: value'"),
+    ],
+)
+def test_bad_plugin_shaped_email_payloads_are_refused_naming_the_field(
+    service: JobService, payload: dict[str, Any], reason: str
+) -> None:
+    with pytest.raises(InvalidInput, match=re.escape(reason)):
+        service.create(NewJob(type="email", payload=payload))
+
+
+# --- per-type defaults (the plugin's job classes) --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("job_type", "payload", "defaults"),
+    [
+        ("email", {"to": "a@example.org", "subject": "s", "message": "m"}, ("email", 20, 120)),
+        ("image_processing", {"key": "a.png"}, ("media", 30, 600)),
+        ("api_sync", {"url": "https://example.com/"}, ("api", 40, 300)),
+    ],
+)
+def test_each_type_has_the_plugins_queue_priority_and_timeout(
+    service: JobService, job_type: str, payload: dict[str, Any], defaults: tuple[str, int, int]
+) -> None:
+    job = service.create(NewJob(type=job_type, payload=payload))
+    assert (job.queue, job.priority, job.timeout) == defaults
+    assert service.lengths().pending == {defaults[0]: 1}
+    named = service.create(NewJob(type=job_type, payload=payload, queue="default", priority=10, timeout=60))
+    assert (named.queue, named.priority, named.timeout) == ("default", 10, 60)
+
+
 # --- image_processing ----------------------------------------------------------------------------
 
 
@@ -149,7 +332,8 @@ def test_default_variants(service: JobService, s3: Any) -> None:
     s3.put_object(Bucket=BUCKET, Key="a.png", Body=png(2000, 1000))
     job = run_one(service, NewJob(type="image_processing", payload={"key": "a.png"}))
     sizes = {v["name"]: (v["width"], v["height"]) for v in job.result["variants"]}
-    assert sizes == {"thumbnail": (150, 150), "medium": (300, 150), "large": (1024, 512)}
+    # The plugin's default: WordPress' four sizes (medium_large: 768 wide, any height).
+    assert sizes == {"thumbnail": (150, 150), "medium": (300, 150), "medium_large": (768, 384), "large": (1024, 512)}
 
 
 def test_a_missing_image_fails_at_once(service: JobService, s3: Any) -> None:
@@ -174,7 +358,8 @@ def test_bad_image_payloads_are_refused_at_enqueue(service: JobService) -> None:
     with pytest.raises(InvalidInput, match=r"variants\.0\.width"):
         service.create(
             NewJob(
-                type="image_processing", payload={"key": "a.png", "variants": [{"name": "x", "width": 0, "height": 5}]}
+                type="image_processing",
+                payload={"key": "a.png", "variants": [{"name": "x", "width": 9999, "height": 5}]},
             )
         )
 
@@ -237,6 +422,76 @@ def test_an_unreachable_host_is_retried(service: JobService, registry: JobRegist
     allow_api_sync(registry, url)
     job = run_one(service, NewJob(type="api_sync", payload={"url": url}))
     assert job.status == "queued" and job.attempts == 1
+
+
+def test_a_webhook_posts_its_data_as_the_json_body(service: JobService, api: FakeApi) -> None:
+    payload = {"type": "webhook", "url": f"{api.url}/ok", "headers": {"X-Token": "t2"}, "data": {"order": 42}}
+    job = run_one(service, NewJob(type="api_sync", payload=payload))
+    assert job.status == "completed", job.error_message
+    [request] = api.requests
+    assert (request["method"], json.loads(request["body"]), request["headers"]["Content-Type"]) == (
+        "POST",
+        {"order": 42},
+        "application/json",
+    )
+    assert {k: job.result[k] for k in ("url", "method", "response_code", "sync_type")} == {
+        "url": f"{api.url}/ok",
+        "method": "POST",
+        "response_code": 200,
+        "sync_type": "webhook",
+    }
+    assert json.loads(job.result["response_body"]) == {"method": "POST", "body": '{"order": 42}', "token": "t2"}
+
+
+def test_a_generic_get_sends_its_data_as_the_query_string(service: JobService, api: FakeApi) -> None:
+    payload = {"url": f"{api.url}/ok?page=1", "data": {"q": "a b", "tags": ["x", "y"], "n": 3, "on": True}}
+    job = run_one(service, NewJob(type="api_sync", payload=payload))
+    assert job.status == "completed", job.error_message
+    [request] = api.requests
+    assert (request["method"], request["path"], request["body"]) == (
+        "GET",
+        "/ok?page=1&q=a+b&tags=x&tags=y&n=3&on=true",
+        b"",
+    )
+    assert (job.result["method"], job.result["request_data"]["q"]) == ("GET", "a b")
+
+
+def test_the_admin_pages_api_form_posts_its_json_text(service: JobService, api: FakeApi) -> None:
+    for operation in ("webhook", "social_media_post", "crm_sync"):
+        payload = {"operation": operation, "api_url": f"{api.url}/ok", "data": '{"message": "Test API sync"}'}
+        job = run_one(service, NewJob(type="api_sync", payload=payload))
+        assert job.status == "completed", job.error_message
+        assert (api.requests[-1]["method"], json.loads(api.requests[-1]["body"])) == (
+            "POST",
+            {"message": "Test API sync"},
+        )
+        assert job.result["response_code"] == 200
+
+
+def test_an_answer_outside_2xx_that_is_not_retryable_fails_the_webhook(service: JobService, api: FakeApi) -> None:
+    job = run_one(service, NewJob(type="api_sync", payload={"type": "webhook", "url": f"{api.url}/missing"}))
+    assert (job.status, job.attempts) == ("failed", 1)
+    assert "POST" in (job.error_message or "") and "HTTP 404" in (job.error_message or "")
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        ({"url": "https://example.com", "colour": "red"}, "colour: Extra inputs"),
+        ({"operation": "fax", "api_url": "https://example.com"}, "operation: 'fax' is not one of"),
+        ({"operation": "webhook", "type": "crm", "url": "https://example.com"}, "disagree"),
+        ({"type": "crm", "crm_system": "hubspot", "url": "https://example.com"}, "crm_system: the plugin's built-in"),
+        ({"url": "https://example.com", "data": "{not json"}, "data: not valid JSON text"),
+        ({"url": "https://example.com", "data": [1, 2]}, "data: a GET request sends it as its query string"),
+        ({"url": "https://example.com", "method": "POST", "data": {}, "body": "x"}, "not both"),
+        ({"type": "webhook"}, "url: Field required"),
+    ],
+)
+def test_bad_plugin_shaped_api_payloads_are_refused_naming_the_field(
+    service: JobService, payload: dict[str, Any], reason: str
+) -> None:
+    with pytest.raises(InvalidInput, match=re.escape(reason)):
+        service.create(NewJob(type="api_sync", payload=payload))
 
 
 def test_bad_api_payloads_are_refused_at_enqueue(service: JobService) -> None:

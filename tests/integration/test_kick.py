@@ -91,3 +91,15 @@ def test_delayed_jobs_are_kicked_by_the_worker_run_that_promotes_them(recorder: 
     assert summary["promoted"] == 1 and summary["kicked"] == ["email"]
     assert [(c.function, c.payload["queues"]) for c in recorder.calls] == [("worker-email", ["email"])]
     assert service.get(delayed.id).status == "queued"
+
+
+def test_a_retried_job_starts_a_worker_at_once(recorder: LambdaRecorder) -> None:
+    service = container().jobs
+    job = service.create(NewJob(type="broken", queue="email", max_attempts=1))
+    worker = load_handler("worker")
+    kick_event = json.loads((EVENTS / "kick.json").read_text())
+    worker.handler(kick_event, FakeLambdaContext())  # clears the kick's debounce, as a real start does
+    assert service.get(job.id).status == "failed"
+    calls = len(recorder.calls)
+    service.retry(job.id)
+    assert [(c.function, c.payload["queues"]) for c in recorder.calls[calls:]] == [("worker-email", ["email"])]

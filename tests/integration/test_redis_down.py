@@ -65,8 +65,9 @@ def test_redis_down_then_back(
         )
     assert job_records(moto_server) == 3  # no orphan record
     health = gw.request("GET", "/health", token=token)
-    assert health.status == 503 and health.body["status"] == "unhealthy"
+    assert health.status == 200 and health.body["status"] == "unhealthy" and health.body["success"] is False
     assert health.body["data"]["redis_connected"] is False
+    assert gw.request("GET", "/health", token=token, query={"strict": "1"}).status == 503
 
     event = json.loads((ROOT / "events" / "worker" / "schedule.json").read_text()) | {"queues": ["default"]}
     caplog.set_level(logging.ERROR)
@@ -83,6 +84,6 @@ def test_redis_down_then_back(
     assert summary["processed"] == 3 and summary["successful"] == 3
     service = container().jobs
     assert {service.get(a.body["job_id"]).status for a in waiting} == {"completed"}
-    assert gw.request("GET", "/health", token=token).status == 200
+    assert gw.request("GET", "/health", token=token, query={"strict": "1"}).status == 200
     assert gw.request("POST", "/jobs", token=token, json_body={"type": "echo"}).status == 201
     assert service.create(NewJob(type="echo")).status == "queued"

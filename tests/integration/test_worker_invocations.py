@@ -35,7 +35,7 @@ def worker(lambda_env: dict[str, str]) -> Any:
 
 def test_each_schedule_processes_its_own_queue_set(worker: Any) -> None:
     service = container().jobs
-    jobs = {q: service.create(NewJob(type="echo", queue=q)) for q in ("email", "image", "api", "default", "reports")}
+    jobs = {q: service.create(NewJob(type="echo", queue=q)) for q in ("email", "media", "api", "default", "reports")}
 
     def status(name: str) -> str:
         return service.get(jobs[name].id).status

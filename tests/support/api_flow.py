@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from devstack.apigw import Pairs, authorizer_event, policy_allows, proxy_event
+from devstack.gateway_responses import render
 from devstack.lambda_context import FakeLambdaContext
 from devstack.template import template
 
@@ -28,12 +29,12 @@ class HttpResult:
         return self.body.get("code") if isinstance(self.body, dict) else None
 
 
-def gateway_response(response_type: str) -> HttpResult:
-    """API Gateway's own answer of this type, as template.yaml declares it."""
-    declared = template()["Resources"]["RestApi"]["Properties"]["GatewayResponses"][response_type]
-    headers = {k: v.strip("'") for k, v in declared.get("ResponseParameters", {}).get("Headers", {}).items()}
-    body = json.loads(declared["ResponseTemplates"]["application/json"])
-    return HttpResult(int(declared["StatusCode"]), {"Content-Type": "application/json", **headers}, body)
+def gateway_response(response_type: str, authorizer: Mapping[str, Any] | None = None) -> HttpResult:
+    """API Gateway's own answer of this type, as template.yaml declares it, rendered with the
+    authorizer's context as the local gateway renders it."""
+    declared = template()["Resources"]["RestApi"]["Properties"]["GatewayResponses"]
+    answer = render(declared, response_type, message=None, context={"authorizer": dict(authorizer or {})})
+    return HttpResult(answer.status, answer.headers, json.loads(answer.body))
 
 
 class Gateway:
@@ -71,9 +72,9 @@ class Gateway:
             policy = self.authorizer.handler(auth_event, FakeLambdaContext())
         except Exception as error:
             return gateway_response("UNAUTHORIZED" if str(error) == "Unauthorized" else "AUTHORIZER_FAILURE")
-        if not policy_allows(policy, auth_event["methodArn"]):
-            return gateway_response("ACCESS_DENIED")
         context = {"principalId": policy["principalId"], **policy.get("context", {})}
+        if not policy_allows(policy, auth_event["methodArn"]):
+            return gateway_response("ACCESS_DENIED", context)
         event = proxy_event(
             method,
             path,

@@ -41,6 +41,28 @@ def test_form_brackets() -> None:
         parse_form("queues[]=a&queues[x]=b", 4)
 
 
+def test_the_admin_pages_jquery_form_fields_nest_as_php_reads_them() -> None:
+    """jQuery's $.param writes an array of objects with indexes (``emails[0][to]``); PHP reads
+    index keys 0..n-1 as a list, so a bulk sent by the admin page's code has ``emails`` as a list."""
+    form = (
+        "type=email&payload[type]=bulk&payload[emails][0][to]=a%40b.c&payload[emails][0][subject]=A"
+        "&payload[emails][1][to]=c%40d.e&payload[emails][1][subject]=C&payload[headers][]=X-A%3A+1"
+        "&payload[meta][0x]=v&priority=10&queue=default"
+    )
+    assert parse_form(form, 8) == {
+        "type": "email",
+        "payload": {
+            "type": "bulk",
+            "emails": [{"to": "a@b.c", "subject": "A"}, {"to": "c@d.e", "subject": "C"}],
+            "headers": ["X-A: 1"],
+            "meta": {"0x": "v"},
+        },
+        "priority": "10",
+        "queue": "default",
+    }
+    assert parse_form("payload[ids][1]=a&payload[ids][0]=b", 8) == {"payload": {"ids": {"1": "a", "0": "b"}}}
+
+
 @pytest.mark.parametrize(
     ("body", "fragment"),
     [("{bad", "invalid JSON"), ("[1]", "must be a JSON object"), ('"text"', "must be a JSON object")],

@@ -133,7 +133,7 @@ def test_a_token_round_trips(info: TokenInfo) -> None:
         Run(run_id="run_019b7a3e8c00a1b2c3d4", status=RunStatus.QUEUED, mode="redis", created_at="2026-01-01 00:00:00"),
         Run(
             run_id="run_019b7a3e8c00a1b2c3d4",
-            status=RunStatus.COMPLETED,
+            status=RunStatus.COMPLETED_WITH_ERRORS,
             mode="sync",
             created_at="2026-01-01 00:00:00",
             started_at="2026-01-01 00:00:01",

@@ -17,8 +17,10 @@ STATUS = {
     "MissingQueueName": 400,
     "InvalidJobType": 400,
     "PayloadTooLarge": 400,
-    "Forbidden": 401,
+    "Forbidden": 403,
     "ForbiddenScope": 403,
+    "CronAuthMissing": 401,
+    "CronAuthInvalid": 403,
     "JobNotFound": 404,
     "JobNotCancellable": 404,
     "JobNotRetryable": 404,
@@ -36,15 +38,17 @@ STATUS = {
     "InternalError": 500,
     "RedisRefused": 500,
     "RedisUnavailable": 503,
+    "RedisTlsFailed": 503,
     "RedisOutOfMemory": 507,
     "StoreUnavailable": 503,
     "DeferredUnavailable": 503,
+    "UploadsNotConfigured": 503,
 }
 
 
 def domain_error(cls: type[errors.QueueError]) -> errors.QueueError:
     if issubclass(cls, errors.CronRateLimited):
-        return cls(30, 60)
+        return cls(30, 60, 1767225600, "2026-01-01 00:00:30")
     if issubclass(cls, errors.RateLimited):
         return cls(30)
     return cls()
@@ -59,10 +63,16 @@ def test_every_domain_error_has_its_status() -> None:
 
 
 def test_the_error_body_carries_the_status_and_the_data() -> None:
-    assert error_body(errors.CronRateLimited(12, 60)) == {
+    assert error_body(errors.CronRateLimited(12, 60, 1767225600, "2026-01-01 00:00:48")) == {
         "code": "rate_limited",
         "message": "Rate limited. Try again in 12 seconds.",
-        "data": {"status": 429, "retry_after": 12, "cooldown": 60},
+        "data": {
+            "status": 429,
+            "retry_after": 12,
+            "cooldown": 60,
+            "last_run_gmt": 1767225600,
+            "timestamp": "2026-01-01 00:00:48",
+        },
     }
     assert error_body(errors.InvalidInput("Bad.", params={"a": "why"})) == {
         "code": "rest_invalid_param",

@@ -1,17 +1,25 @@
 """Telling a Redis outage from a refusal: each redis-py exception's domain error (and so its code
 and status), the cause deciding for a Redis error a service wrapped, and the answer never carrying
-the server's words."""
+the server's words; a failed TLS handshake names TLS."""
 
 from __future__ import annotations
 
 import logging
+import ssl
 
 import pytest
 from redis import exceptions as rx
 
-from relayq.domain.errors import InvalidInput, QueueError, RedisOutOfMemory, RedisRefused, RedisUnavailable
+from relayq.domain.errors import (
+    InvalidInput,
+    QueueError,
+    RedisOutOfMemory,
+    RedisRefused,
+    RedisTlsFailed,
+    RedisUnavailable,
+)
 from relayq.http.errors import error_body, status_of
-from relayq.redis.failures import explain, redis_cause, redis_failure
+from relayq.redis.failures import explain, failure_summary, redis_cause, redis_failure
 
 CASES: list[tuple[Exception, str, int]] = [
     # outages: the same call works later
@@ -83,3 +91,45 @@ def test_only_redis_errors_are_refined_by_their_cause() -> None:
 def raised_from(error: QueueError, cause: BaseException) -> QueueError:
     error.__cause__ = cause
     return error
+
+
+def tls_refused(verify_message: str) -> ssl.SSLCertVerificationError:
+    error = ssl.SSLCertVerificationError(
+        1, f"[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: {verify_message}"
+    )
+    error.verify_message = verify_message
+    return error
+
+
+def during(error: rx.ConnectionError, context: BaseException) -> rx.ConnectionError:
+    """``error`` raised while handling ``context``, as redis-py raises its ConnectionError."""
+    error.__context__ = context
+    return error
+
+
+def test_a_certificate_not_trusted_is_an_outage_that_names_tls() -> None:
+    refused = during(
+        rx.ConnectionError("Error 1 connecting to 10.0.0.1:6379."),
+        tls_refused("unable to get local issuer certificate"),
+    )
+    # The cluster client raises its own exception from the node's ConnectionError.
+    cluster = rx.RedisClusterException("Redis Cluster cannot be connected.")
+    cluster.__cause__ = refused
+    for error in (refused, cluster, raised_from(RedisUnavailable(), cluster)):
+        answer = explain(error)
+        body = error_body(answer)
+        assert (answer.code, status_of(answer)) == ("redis_unavailable", 503)
+        assert "TLS" in body["message"] and "certificate" in body["message"]
+    assert failure_summary(cluster) == "TLS certificate verify failed: unable to get local issuer certificate"
+
+
+def test_describe_names_a_failed_handshake_and_leaves_other_failures_by_name() -> None:
+    handshake = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
+    handshake.reason = "WRONG_VERSION_NUMBER"
+    assert (
+        failure_summary(during(rx.ConnectionError("Error 1"), handshake))
+        == "TLS handshake failed: WRONG_VERSION_NUMBER"
+    )
+    assert failure_summary(rx.TimeoutError("Timeout reading from socket")) == "TimeoutError"
+    assert isinstance(redis_failure(rx.TimeoutError("Timeout")), RedisUnavailable)
+    assert not isinstance(redis_failure(rx.TimeoutError("Timeout")), RedisTlsFailed)

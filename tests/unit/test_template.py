@@ -49,6 +49,12 @@ FINE_DEFAULTS = {
     "kick_max_jobs",
     "kick_debounce_ms",
     "api_sync_max_response_bytes",
+    # Images and uploads: the defaults suit every deployment; a changed key template goes in Globals
+    # (the API hands out the keys the workers read).
+    "image_key_template",
+    "upload_max_bytes",
+    "upload_expires_seconds",
+    "upload_content_types",
     # Outbound guard: nothing internal allowed, nothing public denied, unless a deployment says so.
     "outbound_allow",
     "outbound_deny",

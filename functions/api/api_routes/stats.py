@@ -1,4 +1,4 @@
-"""What the queue looks like: metrics (Prometheus), stats, and health (200 or 503)."""
+"""What the queue looks like: metrics (Prometheus), stats, and health (200, or 503 when asked)."""
 
 from __future__ import annotations
 
@@ -25,9 +25,9 @@ def metrics() -> Response[str]:
     return Response(status_code=200, content_type="text/plain; version=0.0.4; charset=utf-8", body=body)
 
 
-@router.get("/stats", summary="Queue lengths and job counts by status", tags=["stats"])
-def stats(flat: Annotated[bool, Query()] = False) -> dict[str, Any]:
-    data = container().jobs.stats()
+@router.get("/stats", summary="Queue lengths and job counts by status (of one queue with ?queue=)", tags=["stats"])
+def stats(flat: Annotated[bool, Query()] = False, queue: Annotated[str | None, Query()] = None) -> dict[str, Any]:
+    data = container().jobs.stats(queue or None)  # an empty ?queue= is all queues, as the plugin reads it
     if flat:
         # The dashboard's shape (the plugin flattened it in PHP): counts by status, then lengths.
         lengths = {name: block["pending"] for name, block in data.items() if name != "database"}
@@ -35,8 +35,11 @@ def stats(flat: Annotated[bool, Query()] = False) -> dict[str, Any]:
     return {"success": True, "data": data}
 
 
-@router.get("/health", summary="Redis and DynamoDB reachability, runtime and version", tags=["stats"])
-def health() -> Response[Any]:
+@router.get("/health", summary="Redis and DynamoDB reachability, engine, runtime and version", tags=["stats"])
+def health(strict: Annotated[bool, Query()] = False) -> Response[Any]:
+    """Always 200 with ``success`` / ``status`` telling healthy or not, as the plugin answers (its
+    admin page shows any other status as "unable to reach the server"); ``strict=1`` makes an
+    unhealthy answer 503, for load balancers and alarms that judge by the status."""
     jobs = container().jobs
     report = jobs.health()
     data = {
@@ -48,7 +51,7 @@ def health() -> Response[Any]:
         "errors": report.errors,
     }
     body = {"success": report.healthy, "status": "healthy" if report.healthy else "unhealthy", "data": data}
-    return json_response(200 if report.healthy else 503, body)
+    return json_response(503 if strict and not report.healthy else 200, body)
 
 
 def _memory_usage() -> dict[str, Any]:

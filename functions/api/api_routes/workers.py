@@ -24,7 +24,13 @@ def trigger_workers() -> dict[str, Any]:
     # the default 300 s job timeout would refuse every job). A batch that outlives the function is
     # cut off; its leases expire and the scheduled worker finishes those jobs.
     try:
-        result = container().jobs.process(request.queues, request.max_jobs)
+        context = router.lambda_context
+        result = container().worker.trigger(
+            list(dict.fromkeys(request.queues)),
+            request.max_jobs,
+            context.get_remaining_time_in_millis,
+            f"api-{context.aws_request_id}",
+        )
     except QueueError:
         raise
     except Exception as error:

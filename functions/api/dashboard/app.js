@@ -110,7 +110,9 @@ async function api(method, path, { query, body, attempt = 1 } = {}) {
   if (!response.ok) {
     const code = (data && data.code) || "http_" + response.status;
     const message = (data && data.message) || `The API answered ${response.status}.`;
-    if (response.status === 401) signOut("The token was rejected (401). Sign in again.");
+    // An unknown or revoked token is 403 rest_forbidden (the plugin's answer); a scope refusal is
+    // 403 rest_forbidden_scope and keeps the session.
+    if (code === "rest_forbidden") signOut("The token was rejected. Sign in again.");
     throw new ApiError(response.status, code, message, data);
   }
   return { data, headers: response.headers, status: response.status };
@@ -204,10 +206,10 @@ async function signIn(candidate) {
     await api("GET", "/stats");
   } catch (error) {
     sessionStorage.removeItem(TOKEN_KEY);
+    if (error.code === "rest_forbidden") throw new Error("The token was rejected: it is unknown, revoked or mistyped.");
     if (error.status === 403) {
       throw new Error("This token does not have the full scope; the dashboard needs a full token. " + describe(error));
     }
-    if (error.status === 401) throw new Error("The token was rejected: it is unknown, revoked or mistyped.");
     throw error;
   }
   showApp();

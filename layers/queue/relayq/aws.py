@@ -18,9 +18,15 @@ class AwsClients:
     def __init__(self, config: Config = CLIENT_CONFIG) -> None:
         self.config = config
         self._session = boto3.session.Session()
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[tuple[str, str | None], Any] = {}
 
-    def client(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = self._session.client(service, config=self.config)  # type: ignore[call-overload]
-        return self._clients[service]
+    def client(self, service: str, signature_version: str | None = None) -> Any:
+        """``signature_version``: for clients that sign URLs (S3's presigned uploads need ``s3v4``,
+        which botocore does not pick on its own for every endpoint)."""
+        name = (service, signature_version)
+        if name not in self._clients:
+            config = (
+                self.config.merge(Config(signature_version=signature_version)) if signature_version else self.config
+            )
+            self._clients[name] = self._session.client(service, config=config)  # type: ignore[call-overload]
+        return self._clients[name]

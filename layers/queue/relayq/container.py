@@ -13,6 +13,7 @@ from relayq import job_types
 from relayq.aws import AwsClients
 from relayq.domain.hooks import Hooks
 from relayq.domain.registry import JobRegistry
+from relayq.dynamodb.counters import Counters
 from relayq.dynamodb.jobs import JobStore
 from relayq.dynamodb.runs import RunStore
 from relayq.dynamodb.sites import SiteStore
@@ -28,6 +29,7 @@ from relayq.services.cron.service import CronService, lambda_invoker
 from relayq.services.jobs import JobService
 from relayq.services.kick import Kicker
 from relayq.services.reconcile import Reconciler
+from relayq.services.uploads import Uploads
 from relayq.services.worker import Worker
 from relayq.settings import Settings
 
@@ -99,6 +101,14 @@ class Container:
     @cached_property
     def rate_limiter(self) -> RateLimiter:
         return RateLimiter(self.redis, self.settings.key_prefix)
+
+    @cached_property
+    def counters(self) -> Counters:
+        return Counters(self.aws.client("dynamodb"), self.settings.counters_table)
+
+    @cached_property
+    def uploads(self) -> Uploads:
+        return Uploads(self.settings, self.counters, self.aws.client("s3", signature_version="s3v4"))
 
     # --- all-sites cron -------------------------------------------------------------------------
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import string
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
@@ -40,6 +42,12 @@ class Settings(BaseSettings):
     redis_cluster: bool = Field(
         default=False,
         description="Speak the cluster protocol (ElastiCache Serverless, cluster mode).",
+    )
+    redis_ca_file: str | None = Field(
+        default=None,
+        description="PEM file of the CA certificates a `rediss://` connection trusts, in place of the default "
+        "trust store: for a server whose certificate a private CA signed (or to trust one bundle shipped with "
+        "the code). The certificate is verified and must name the host either way. Needs a `rediss://` URL.",
     )
     redis_socket_timeout: float = Field(default=2.0, gt=0, description="Seconds for connect and for each command.")
     redis_health_timeout: float = Field(
@@ -112,7 +120,7 @@ class Settings(BaseSettings):
     )
     concurrency_limits: Annotated[dict[str, int], NoDecode] = Field(
         default_factory=dict,
-        description="Jobs of a queue in flight across all workers at once (`api=2,image=4`; unlisted queues: no "
+        description="Jobs of a queue in flight across all workers at once (`api=2,media=4`; unlisted queues: no "
         "limit).",
     )
     exclusive_retry_seconds: int = Field(
@@ -139,7 +147,7 @@ class Settings(BaseSettings):
     )
     kick_functions: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=dict,
-        description="Idle-queue kick: queue -> worker function to invoke (`email=fn-a,image=fn-b,*=fn-c`, `*` "
+        description="Idle-queue kick: queue -> worker function to invoke (`email=fn-a,media=fn-b,*=fn-c`, `*` "
         "for every other queue); empty turns the kick off.",
     )
     kick_max_jobs: int = Field(default=100, ge=1, le=10_000, description="`max_jobs` of a kicked worker.")
@@ -154,7 +162,40 @@ class Settings(BaseSettings):
     email_from: str | None = Field(
         default=None, description="Default sender of `email` jobs (an SES-verified identity)."
     )
-    images_bucket: str | None = Field(default=None, description="Default bucket of `image_processing` jobs.")
+    images_bucket: str | None = Field(
+        default=None, description="Default bucket of `image_processing` jobs and of the uploads of `POST /uploads`."
+    )
+    image_key_template: str = Field(
+        default="attachments/{attachment_id}",
+        description="The S3 key of an attachment id (the plugin's WordPress attachment): `image_processing` jobs "
+        "given an `attachment_id` read this key in `QUEUE_IMAGES_BUCKET`, `POST /uploads` hands out an upload to "
+        "it. Must contain `{attachment_id}` and no other field. Outputs go beside it: `<key without "
+        "extension>-<size>.<ext>`, `-optimized.<ext>`, `-watermarked.<ext>`.",
+    )
+    counters_table: str = Field(
+        default="relayq-counters",
+        description="DynamoDB table of the atomic counters (the attachment ids `POST /uploads` hands out).",
+    )
+    upload_max_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1,
+        le=5 * 1024**3,
+        description="Largest file a presigned upload of `POST /uploads` accepts (S3 refuses a larger one).",
+    )
+    upload_expires_seconds: int = Field(
+        default=900, ge=60, le=7 * 86400, description="How long a presigned upload of `POST /uploads` stays valid."
+    )
+    upload_content_types: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=("image/png", "image/jpeg", "image/gif", "image/webp"),
+        description="Content types `POST /uploads` hands out an upload for (comma separated); S3 refuses a file "
+        "sent with another.",
+    )
+    email_subscribers_key: str | None = Field(
+        default=None,
+        description="Key in `QUEUE_IMAGES_BUCKET` of the newsletter's subscriber list, a JSON array as "
+        "`wp user list --fields=ID,user_email,display_name --format=json` prints it; `email` jobs of type "
+        "`newsletter` send to all of it or to its `subscriber_ids`.",
+    )
     api_sync_max_response_bytes: int = Field(
         default=64 * 1024,
         ge=0,
@@ -280,17 +321,30 @@ class Settings(BaseSettings):
             raise ValueError("must be a non-empty name without braces, colons or spaces")
         return value
 
-    @field_validator("redis_auth_token", "redis_auth_secret_arn", mode="before")
+    @field_validator("redis_auth_token", "redis_auth_secret_arn", "redis_ca_file", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # CloudFormation cannot leave a variable out conditionally, so "" means "not configured".
         return value or None
 
-    @field_validator("retry_delays", "job_modules", "outbound_allow", "outbound_deny", mode="before")
+    @field_validator(
+        "retry_delays", "job_modules", "outbound_allow", "outbound_deny", "upload_content_types", mode="before"
+    )
     @classmethod
     def _split_csv(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("image_key_template")
+    @classmethod
+    def _one_attachment_field(cls, value: str) -> str:
+        try:
+            fields = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+        except ValueError as error:
+            raise ValueError(f"not a template: {error}") from None
+        if fields != {"attachment_id"}:
+            raise ValueError("must contain {attachment_id} and no other {field}")
         return value
 
     @field_validator("outbound_allow", "outbound_deny")
@@ -304,6 +358,19 @@ class Settings(BaseSettings):
     @classmethod
     def _split_sites(cls, value: object) -> object:
         return cls._split_csv(value)
+
+    @field_validator("redis_ca_file")
+    @classmethod
+    def _readable_file(cls, value: str | None) -> str | None:
+        if value is not None and not Path(value).is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _ca_file_needs_tls(self) -> Settings:
+        if self.redis_ca_file and not self.redis_url.startswith("rediss://"):
+            raise ValueError("QUEUE_REDIS_CA_FILE is for TLS: QUEUE_REDIS_URL must start with rediss://")
+        return self
 
     @model_validator(mode="after")
     def _cron_batch_fits(self) -> Settings:

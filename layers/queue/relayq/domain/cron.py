@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from relayq.domain.models import NewJob
 
@@ -67,11 +67,28 @@ class SiteResult(BaseModel):
 class RunStatus(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
-    COMPLETED = "completed"
+    SUCCEEDED = "succeeded"  # every site answered 2xx/3xx
+    COMPLETED_WITH_ERRORS = "completed_with_errors"  # some sites failed
+    FAILED = "failed"  # every site failed
+    NO_SITES = "no_sites"  # nothing to call: no enabled site
+
+
+# What records written before the finished statuses were split said of every finished run.
+LEGACY_COMPLETED = "completed"
+
+
+def finished_status(sites: int, succeeded: int, failed: int) -> RunStatus:
+    """What a finished run came to, from its counts."""
+    if sites == 0:
+        return RunStatus.NO_SITES
+    if failed == 0:
+        return RunStatus.SUCCEEDED
+    return RunStatus.COMPLETED_WITH_ERRORS if succeeded else RunStatus.FAILED
 
 
 class Run(BaseModel):
-    """A run as /runs shows it. Totals grow as its batches report in."""
+    """A run as /runs shows it. Totals grow as its batches report in; ``sites`` is the contract's
+    name of ``sites_total``, beside ``succeeded`` and ``failed``."""
 
     run_id: str
     status: RunStatus
@@ -89,6 +106,24 @@ class Run(BaseModel):
     status_counts: dict[str, int] = Field(default_factory=dict)
     results: list[SiteResult] | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_status(cls, data: object) -> object:
+        """A record stored as ``completed`` reads as what its counts say it was."""
+        if isinstance(data, dict) and data.get("status") == LEGACY_COMPLETED:
+            counts = (int(data.get(k) or 0) for k in ("sites_total", "succeeded", "failed"))
+            return {**data, "status": finished_status(*counts)}
+        return data
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def sites(self) -> int:
+        return self.sites_total
+
+    @property
+    def finished(self) -> bool:
+        return self.status not in (RunStatus.QUEUED, RunStatus.RUNNING)
+
 
 class BatchSpec(BaseModel):
     """One batch job's work: which run, which slice, the exact URLs to call."""
@@ -105,6 +140,8 @@ class RunPayload(BaseModel):
 # The run and its batches are jobs of the core queue (the cron queue), of these two types.
 RUN_JOB = "cron_run"
 BATCH_JOB = "cron_batch"
+# The error a run job retries with while another run holds the lock (/process-queue's 409).
+LOCK_HELD = "another cron run is in progress"
 
 
 def batch_jobs(specs: list[BatchSpec], queue: str) -> list[NewJob]:

@@ -63,6 +63,13 @@ class RedisUnavailable(QueueError):
     retry_after = 5  # seconds: a dropped connection or a node's restart; a failover may need more tries
 
 
+class RedisTlsFailed(RedisUnavailable):
+    """The TLS handshake with Redis failed: its certificate is not trusted (another CA than the
+    trusted ones, ``QUEUE_REDIS_CA_FILE``; a name that does not match) or TLS is not spoken there."""
+
+    message = "The queue backend (Redis) is unavailable: the TLS handshake with it failed (certificate not trusted?)."
+
+
 class RedisRefused(QueueError):
     """Redis answered, refusing the command: an error in the command or a script (a bug to fix)."""
 
@@ -92,16 +99,28 @@ class NoRoute(QueueError):
     message = "No route was found matching the URL and request method."
 
 
-# The two refusals of the authorizer. API Gateway sends their bodies (template.yaml's
-# GatewayResponses); a test holds the template to these.
+# The refusals of the authorizer, in the plugins' words. API Gateway sends their bodies: a Deny
+# hands code and message to template.yaml's ACCESS_DENIED response through the authorizer context;
+# the one 401 (no token on a cron route) is the static UNAUTHORIZED response. Tests hold the
+# template to these.
 class Forbidden(QueueError):
     code = "rest_forbidden"
-    message = "Sorry, you are not allowed to do that."
+    message = "You do not have permission to access this endpoint."
 
 
 class ForbiddenScope(QueueError):
     code = "rest_forbidden_scope"
     message = "Token scope does not permit this endpoint."
+
+
+class CronAuthMissing(QueueError):
+    code = "all_sites_cron_auth_missing"
+    message = "Authentication required. Provide a token via Authorization header or ?token= query parameter."
+
+
+class CronAuthInvalid(QueueError):
+    code = "all_sites_cron_auth_invalid"
+    message = "Invalid authentication token."
 
 
 class RateLimited(QueueError):
@@ -147,16 +166,22 @@ class TransitionRefused(Exception):
 
 class CronRunInProgress(QueueError):
     code = "cron_locked"
-    message = "Another cron run is in progress. Please try again later."
+    message = "Another cron process is currently running. Please try again later."  # the plugin's
 
 
 class CronRateLimited(RateLimited):
-    """Inside the cooldown after a cron run: the plugin's message, ``retry_after`` and ``cooldown``."""
+    """Inside the cooldown after a cron run: the plugin's message and fields (``last_run_gmt``: the
+    Unix time the last run ended, which started the cooldown; ``timestamp``: now, UTC)."""
 
-    def __init__(self, retry_after: int, cooldown: int) -> None:
+    def __init__(self, retry_after: int, cooldown: int, last_run_gmt: int | None, timestamp: str) -> None:
         super().__init__(retry_after)
         self.message = f"Rate limited. Try again in {retry_after} seconds."
-        self.data = {"retry_after": retry_after, "cooldown": cooldown}
+        self.data = {
+            "retry_after": retry_after,
+            "cooldown": cooldown,
+            "last_run_gmt": last_run_gmt,
+            "timestamp": timestamp,
+        }
 
 
 class DeferredUnavailable(QueueError):
@@ -172,3 +197,8 @@ class RunNotFound(QueueError):
 class SiteNotFound(QueueError):
     code = "site_not_found"
     message = "Site not found."
+
+
+class UploadsNotConfigured(QueueError):
+    code = "uploads_not_configured"
+    message = "Uploads need an images bucket: QUEUE_IMAGES_BUCKET (the template's ImagesBucketName) is not set."

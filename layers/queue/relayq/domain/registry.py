@@ -52,10 +52,13 @@ def describe_validation_error(error: ValidationError) -> str:
 
 
 class JobType(ABC):
-    """Base of every job type. Class attributes set per-type defaults (None: the settings')."""
+    """Base of every job type. Class attributes set per-type defaults (None: the settings'), used
+    when a create request names no queue, priority, attempts or timeout (as the plugin's job
+    classes set theirs)."""
 
     name: ClassVar[str]
     payload_model: ClassVar[type[BaseModel] | None] = None
+    queue: ClassVar[str | None] = None
     priority: ClassVar[int | None] = None
     max_attempts: ClassVar[int | None] = None
     timeout: ClassVar[int | None] = None

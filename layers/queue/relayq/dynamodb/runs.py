@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from relayq.domain.clock import from_text, to_text
-from relayq.domain.cron import Run, RunStatus, SiteResult
+from relayq.domain.cron import Run, RunStatus, SiteResult, finished_status
 from relayq.domain.errors import RunNotFound, TransitionRefused
 from relayq.dynamodb.codec import Item, ModelCodec, attributes, expression_values, plain, to_json
 from relayq.dynamodb.table import TableStore
@@ -65,7 +65,8 @@ class RunStore(TableStore):
                 "update_item",
                 Key=self._key(run_id, HEADER),
                 UpdateExpression=(
-                    "SET #s = :running, started_at = :now, sites_total = :n, batches_total = :b, batches_done = :zero"
+                    "SET #s = :running, started_at = :now, sites_total = :n, batches_total = :b, batches_done = :zero,"
+                    " succeeded = :zero, failed = :zero"
                 ),
                 ConditionExpression="#s = :queued",
                 ExpressionAttributeNames={"#s": "status"},
@@ -126,7 +127,9 @@ class RunStore(TableStore):
         return RUN_HEADER.from_item(answer["Attributes"])
 
     def finish(self, run: Run) -> Run | None:
-        """running -> completed once every batch reported; None if another caller got there first."""
+        """running -> what the run came to (succeeded, completed_with_errors, failed, no_sites) once
+        every batch reported, with the counts it was decided on; None if another caller got there
+        first or the counts moved since ``run`` was read."""
         finished = self.clock()
         started = from_text(run.started_at or run.created_at)
         try:
@@ -134,13 +137,19 @@ class RunStore(TableStore):
                 "update_item",
                 Key=self._key(run.run_id, HEADER),
                 UpdateExpression="SET #s = :done, finished_at = :now, duration_ms = :ms",
-                ConditionExpression="#s = :running AND batches_done = batches_total",
+                ConditionExpression=(
+                    "#s = :running AND batches_done = batches_total AND sites_total = :n"
+                    " AND succeeded = :ok AND failed = :bad"
+                ),
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues=expression_values(
-                    done=RunStatus.COMPLETED,
+                    done=finished_status(run.sites_total, run.succeeded, run.failed),
                     running=RunStatus.RUNNING,
                     now=to_text(finished),
                     ms=max(0, finished - started),
+                    n=run.sites_total,
+                    ok=run.succeeded,
+                    bad=run.failed,
                 ),
                 ReturnValues="ALL_NEW",
             )

@@ -145,12 +145,13 @@ class TokenStore(TableStore):
         }
 
     def revoke(self, token_id: str) -> TokenInfo:
-        token_hash, info = self._live_hash(token_id)
+        token_hash, _ = self._live_hash(token_id)
         try:
-            self._call("update_item", **self._revoke_update(token_hash))
+            # The stored record, as `list` shows it afterwards (the revocation time included).
+            updated = self._call("update_item", **self._revoke_update(token_hash), ReturnValues="ALL_NEW")
         except TransitionRefused:
             raise TokenNotFound() from None  # revoked meanwhile
-        return info.model_copy(update={"revoked": True})
+        return TOKEN_ITEM.from_item(updated["Attributes"])
 
     def rotate(self, token_id: str) -> NewToken:
         """A new secret for the same token id, name, scope and limit; the old secret stops working

@@ -13,8 +13,10 @@ STATUS_OF_ERROR: dict[type[errors.QueueError], int] = {
     errors.InvalidInput: 400,
     errors.InvalidJobType: 400,
     errors.PayloadTooLarge: 400,
-    errors.Forbidden: 401,
+    errors.Forbidden: 403,
     errors.ForbiddenScope: 403,
+    errors.CronAuthMissing: 401,
+    errors.CronAuthInvalid: 403,
     errors.JobNotFound: 404,
     errors.JobNotCancellable: 404,
     errors.JobNotRetryable: 404,
@@ -34,6 +36,7 @@ STATUS_OF_ERROR: dict[type[errors.QueueError], int] = {
     errors.RedisOutOfMemory: 507,
     errors.StoreUnavailable: 503,
     errors.DeferredUnavailable: 503,
+    errors.UploadsNotConfigured: 503,
 }
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from relayq.aws import AwsClients
-from relayq.domain.cron import BATCH_JOB, RUN_JOB, BatchSpec, RunPayload
+from relayq.domain.cron import BATCH_JOB, LOCK_HELD, RUN_JOB, BatchSpec, RunPayload
 from relayq.domain.registry import JobContext, JobType, RetryableJobError
 from relayq.services.cron.runner import CronRunner, Dispatch
 from relayq.settings import CRON_BATCH_TIMEOUT, Settings
@@ -33,13 +33,20 @@ class CronRunJob(JobType):
         run_id = payload["run_id"]
         busy_ms = self.runner.guard.hold(run_id)
         if busy_ms:
-            raise RetryableJobError("another cron run is in progress", retry_after=min(busy_ms / 1000, 300))
+            raise RetryableJobError(LOCK_HELD, retry_after=min(busy_ms / 1000, 300))
         try:
             run = self.runner.run_now(run_id, self.dispatch)
         except Exception:
             self.runner.abandon(run_id)
             raise
-        return {"run_id": run_id, "sites": run.sites_total, "batches": run.batches_total, "status": run.status}
+        return {
+            "run_id": run_id,
+            "status": run.status,  # running while its batch jobs go on
+            "sites": run.sites_total,
+            "succeeded": run.succeeded,
+            "failed": run.failed,
+            "batches": run.batches_total,
+        }
 
 
 class CronBatchJob(JobType):

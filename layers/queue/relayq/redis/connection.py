@@ -41,6 +41,10 @@ def connect(settings: Settings, aws: AwsClients) -> RedisConnection:
     password = auth_token(settings, aws)
     if password:
         options["password"] = password
+    if settings.redis_ca_file:
+        # Verification stays on (redis-py's default: required, with the host name); only whom
+        # the certificate must chain to changes.
+        options["ssl_ca_certs"] = settings.redis_ca_file
     if settings.redis_cluster:
         return RedisCluster.from_url(settings.redis_url, **options)
     return redis.Redis.from_url(settings.redis_url, health_check_interval=30, **options)

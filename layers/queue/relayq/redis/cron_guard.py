@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from relayq.domain.clock import now_ms, to_text
 from relayq.domain.errors import CronRateLimited, CronRunInProgress
 from relayq.redis.connection import RedisConnection
 from relayq.redis.keys import Keys
@@ -37,8 +38,10 @@ class CronGuard:
         if outcome == "locked":
             raise CronRunInProgress()
         if outcome == "rate_limited":
-            retry_after = max(1, -(-int(answer[1]) // 1000))
-            raise CronRateLimited(retry_after, self.cooldown_s)
+            left_ms, now = int(answer[1]), now_ms()
+            retry_after = max(1, -(-left_ms // 1000))
+            last_run_ms = now - max(0, self.cooldown_s * 1000 - left_ms)
+            raise CronRateLimited(retry_after, self.cooldown_s, last_run_ms // 1000, to_text(now))
         return Admission(outcome, answer[1])
 
     def hold(self, run_id: str) -> int:

@@ -6,11 +6,13 @@ answered no: out of memory, or an error in the command or a script, which retryi
 ``RedisOutOfMemory``, ``RedisRefused``); ``explain`` is the functions' one call before they answer
 an error: it classifies a raw Redis exception, lets the cause decide for a Redis error a service
 raised (so a refusal wrapped as ``RedisUnavailable`` is never answered as an outage), and logs
-the cause, which the answer leaves out."""
+the cause, which the answer leaves out. A failed TLS handshake (a certificate not trusted) is an
+outage that says so: ``RedisTlsFailed``, and ``failure_summary`` names it for /health."""
 
 from __future__ import annotations
 
 import logging
+import ssl
 
 from redis.exceptions import (
     ClusterError,
@@ -24,7 +26,7 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from relayq.domain.errors import QueueError, RedisOutOfMemory, RedisRefused, RedisUnavailable
+from relayq.domain.errors import QueueError, RedisOutOfMemory, RedisRefused, RedisTlsFailed, RedisUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +49,8 @@ OUTAGES: tuple[type[Exception], ...] = (
 
 def redis_failure(error: Exception) -> RedisUnavailable | RedisRefused:
     """The domain error of a failed Redis call."""
+    if tls_cause(error) is not None:
+        return RedisTlsFailed()
     if isinstance(error, OUTAGES) or _busy(error):
         return RedisUnavailable()
     if isinstance(error, OutOfMemoryError):
@@ -57,6 +61,30 @@ def redis_failure(error: Exception) -> RedisUnavailable | RedisRefused:
 def _busy(error: Exception) -> bool:
     # BUSY: a script runs longer than busy-reply-threshold; Redis answers again once it ends.
     return isinstance(error, ResponseError) and str(error).startswith("BUSY")
+
+
+def tls_cause(error: BaseException) -> ssl.SSLError | None:
+    """The TLS failure behind ``error``, if one is: redis-py raises its ConnectionError while
+    handling the ``ssl`` module's error (the context), the cluster client from that one (the cause)."""
+    seen: BaseException | None = error
+    chain: set[int] = set()
+    while seen is not None and id(seen) not in chain:
+        if isinstance(seen, ssl.SSLError):
+            return seen
+        chain.add(id(seen))
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def failure_summary(error: BaseException) -> str:
+    """What went wrong, in a few words for an operator (/health's errors): the exception's name, or
+    for a failed TLS handshake what failed in it (OpenSSL's reason, never the server's data)."""
+    tls = tls_cause(error)
+    if isinstance(tls, ssl.SSLCertVerificationError):
+        return f"TLS certificate verify failed: {tls.verify_message}"
+    if tls is not None:
+        return f"TLS handshake failed: {tls.reason or type(tls).__name__}"
+    return type(error).__name__
 
 
 def redis_cause(error: BaseException) -> Exception | None:
@@ -86,4 +114,4 @@ def explain(error: QueueError | RedisError | RedisClusterException) -> QueueErro
     return answer
 
 
-__all__ = ["REDIS_FAILURES", "explain", "redis_cause", "redis_failure"]
+__all__ = ["REDIS_FAILURES", "explain", "failure_summary", "redis_cause", "redis_failure", "tls_cause"]

@@ -8,6 +8,7 @@ client would answer ``INFO`` from another node, so a dead primary looked healthy
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import redis
@@ -19,7 +20,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
 from relayq.redis.connection import RedisConnection
-from relayq.redis.failures import REDIS_FAILURES
+from relayq.redis.failures import REDIS_FAILURES, failure_summary
 
 # What a probe connection takes over from the queue's own: where, who, how it speaks (TLS options
 # are the ``ssl_*`` ones); not its timeouts, retries or the cluster client's connection hooks.
@@ -31,7 +32,7 @@ class NodeDown(Exception):
     """The node that holds the keys did not answer the probe (``cause`` says how)."""
 
     def __init__(self, node: str, cause: Exception) -> None:
-        super().__init__(f"{type(cause).__name__} ({node})")
+        super().__init__(f"{failure_summary(cause)} ({node})")
         self.node = node
         self.cause = cause
 
@@ -103,3 +104,21 @@ def _ask(pool: redis.ConnectionPool, address: tuple[str, int] | None, key: str, 
     finally:
         own.disconnect()
     return dict(info)
+
+
+def node_report(conn: RedisConnection, info: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``/health`` reports of the node from its ``INFO``: the plugin's fields (its
+    ``used_memory`` is the human form, ``used_memory_human``), then the engine and its own version
+    (Valkey names itself in ``server_name`` / ``valkey_version``; its ``redis_version`` is the Redis
+    version it is compatible with) and whether the keys live in a cluster."""
+    engine = "valkey" if info.get("server_name") == "valkey" or "valkey_version" in info else "redis"
+    return {
+        "redis_version": info.get("redis_version"),
+        "used_memory": info.get("used_memory_human"),
+        "connected_clients": info.get("connected_clients"),
+        "used_memory_human": info.get("used_memory_human"),
+        "uptime_in_seconds": info.get("uptime_in_seconds"),
+        "engine": engine,
+        "engine_version": info.get(f"{engine}_version"),
+        "cluster_mode": isinstance(conn, RedisCluster) or bool(info.get("cluster_enabled")),
+    }

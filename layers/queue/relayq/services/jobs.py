@@ -24,13 +24,13 @@ from relayq.domain.errors import (
     TransitionRefused,
 )
 from relayq.domain.hooks import Hooks
-from relayq.domain.models import Job, JobStatus, NewJob, is_job_id, new_job_id, payload_size
+from relayq.domain.models import Job, JobStatus, NewJob, check_queue_name, is_job_id, new_job_id, payload_size
 from relayq.domain.outcomes import BatchResult
 from relayq.domain.registry import JobRegistry
 from relayq.dynamodb.jobs import JobPage, JobStore
 from relayq.redis.broker import QueueEntry, QueueLengths, RedisBroker
-from relayq.redis.failures import REDIS_FAILURES, redis_failure
-from relayq.redis.probe import NodeDown, probe
+from relayq.redis.failures import REDIS_FAILURES, failure_summary, redis_failure
+from relayq.redis.probe import NodeDown, node_report, probe
 from relayq.services.processor import Processor
 from relayq.settings import Settings
 
@@ -91,7 +91,7 @@ class JobService:
         job = Job(
             id=new_job_id(now),
             type=request.type,
-            queue=request.queue or self.settings.default_queue,
+            queue=request.queue or handler.queue or self.settings.default_queue,
             status=JobStatus.QUEUED,
             priority=_first(request.priority, handler.priority, self.settings.default_priority),
             payload=payload,
@@ -195,6 +195,7 @@ class JobService:
             raise redis_failure(error) from error
         if placed != "added":
             logger.info("retry of %s: Redis still held it (%s)", job_id, placed)
+        self.hooks.emit("job_retried", job=job)
         return job
 
     def clear(self, queue: str) -> int:
@@ -233,14 +234,23 @@ class JobService:
 
     # --- observing ------------------------------------------------------------------------------
 
-    def lengths(self) -> QueueLengths:
+    def lengths(self, queues: Sequence[str] | None = None) -> QueueLengths:
         try:
-            return self.broker.lengths()
+            return self.broker.lengths(queues)
         except REDIS_FAILURES as error:
             raise redis_failure(error) from error
 
-    def stats(self) -> dict[str, Any]:
-        """The contract's stats: per-queue pending/size, the delayed set, database counts."""
+    def stats(self, queue: str | None = None) -> dict[str, Any]:
+        """The contract's stats: per-queue pending/size, the delayed set, database counts. For one
+        ``queue``, as the plugin answers: that queue's block (zero for a queue never used) and the
+        database counts (of every queue, as the plugin's)."""
+        if queue is not None:
+            try:
+                check_queue_name(queue)
+            except ValueError as error:
+                raise InvalidInput(f"Invalid parameter(s): queue ({error}).", params={"queue": str(error)}) from None
+            pending = self.lengths([queue]).pending[queue]
+            return {queue: {"pending": pending, "size": pending}, "database": self.store.count_by_status()}
         lengths = self.lengths()
         data: dict[str, Any] = {name: {"pending": n, "size": n} for name, n in lengths.pending.items()}
         data["delayed"] = {"pending": lengths.delayed, "size": lengths.delayed}
@@ -255,14 +265,11 @@ class JobService:
         try:
             info = probe(self.broker.conn, self.broker.keys.queues, self.settings.redis_health_timeout)
             health.redis_connected = True
-            health.redis_info = {
-                key: info.get(key)
-                for key in ("redis_version", "used_memory_human", "connected_clients", "uptime_in_seconds")
-            }
+            health.redis_info = node_report(self.broker.conn, info)
         except NodeDown as down:
             health.errors.append(f"redis: {down}")
         except REDIS_FAILURES as error:  # no node holds the slot (a cluster that lost it)
-            health.errors.append(f"redis: {type(error).__name__}")
+            health.errors.append(f"redis: {failure_summary(error)}")
         try:
             self.store.client.describe_table(TableName=self.store.table)
             health.database_status = True
@@ -272,7 +279,8 @@ class JobService:
 
     @staticmethod
     def runtime_info() -> dict[str, str]:
-        return {"python_version": platform.python_version(), "version": __version__}
+        # plugin_version: the name the plugin's clients read the version under.
+        return {"python_version": platform.python_version(), "version": __version__, "plugin_version": __version__}
 
 
 def _first(*values: int | None) -> int:

@@ -74,14 +74,20 @@ class Kicker:
     # --- hook subscribers ----------------------------------------------------------------------
 
     def subscribe(self, hooks: Hooks) -> None:
-        """Kick on job creation (the container subscribes its kicker to its hooks once)."""
+        """Kick on job creation and on a retry (the container subscribes its kicker to its hooks
+        once): a retried job waits again like a new one, so it gets a worker as soon."""
         hooks.on("job_created", self.on_job_created)
+        hooks.on("job_retried", self.on_job_retried)
         hooks.on("jobs_created", self.on_jobs_created)
 
     def on_job_created(self, job: Job, **_: Any) -> None:
         # A delayed job is not due yet; the worker run that promotes it kicks its queue.
         if job.delay_until is None:
             self.kick_queues([job.queue])
+
+    def on_job_retried(self, job: Job, **_: Any) -> None:
+        # Due at once whatever delay it was first created with.
+        self.kick_queues([job.queue])
 
     def on_jobs_created(self, jobs: Iterable[Job], **_: Any) -> None:
         self.kick_queues(job.queue for job in jobs if job.delay_until is None)

@@ -66,21 +66,14 @@ class Worker:
         queues = list(dict.fromkeys(request.queues))
         summary = WorkerSummary(reconciled=self._reconcile_if_due())
         while True:
-            self.status.begin(invocation, queues, deadline)
-            try:
-                batch = self.jobs.process(
-                    queues,
-                    request.max_jobs - summary.processed,
-                    deadline_ms=deadline,
-                    limits=self.settings.concurrency_limits,
-                    concurrency=self.settings.worker_concurrency,
-                )
-            except Exception:
-                self.status.end(invocation, queues, summary.to_dict())
-                raise
-            summary.add(batch)
-            self.status.end(invocation, queues, summary.to_dict())
-            self._report(batch, queues, summary)
+            batch = self.run_round(
+                queues,
+                request.max_jobs - summary.processed,
+                invocation,
+                summary,
+                deadline_ms=deadline,
+                listed_until_ms=deadline,
+            )
             if summary.processed >= request.max_jobs or deadline - clock() < 1000:
                 break
             # A job enqueued while this worker was still listed as running got no kick: look
@@ -91,6 +84,45 @@ class Worker:
             ):
                 break
         return summary
+
+    def trigger(
+        self, queues: list[str], max_jobs: int, remaining_ms: Callable[[], int], invocation: str
+    ) -> BatchResult:
+        """The API's synchronous trigger: one round with no deadline (like the plugin's, any job may
+        run), listed as running for as long as the calling function may live, and counted in the
+        status like a scheduled worker's round."""
+        until = self.jobs.clock() + remaining_ms()
+        return self.run_round(queues, max_jobs, invocation, WorkerSummary(), deadline_ms=None, listed_until_ms=until)
+
+    def run_round(
+        self,
+        queues: list[str],
+        max_jobs: int,
+        invocation: str,
+        summary: WorkerSummary,
+        *,
+        deadline_ms: int | None,
+        listed_until_ms: int,
+    ) -> BatchResult:
+        """One batch over ``queues``, listed as running until ``listed_until_ms`` (a worker that
+        dies stops suppressing kicks then) and counted in the status and metrics after;
+        ``summary`` adds the batch."""
+        self.status.begin(invocation, queues, listed_until_ms)
+        try:
+            batch = self.jobs.process(
+                queues,
+                max_jobs,
+                deadline_ms=deadline_ms,
+                limits=self.settings.concurrency_limits,
+                concurrency=self.settings.worker_concurrency,
+            )
+        except Exception:
+            self.status.end(invocation, queues, summary.to_dict())
+            raise
+        summary.add(batch)
+        self.status.end(invocation, queues, summary.to_dict())
+        self._report(batch, queues, summary)
+        return batch
 
     def _reconcile_if_due(self) -> dict[str, Any] | None:
         """Reconcile when Redis lost its data or the interval passed (decided once for all

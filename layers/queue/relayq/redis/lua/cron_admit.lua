@@ -1,7 +1,7 @@
 --[[ cron_admit.lua
-  Admit a cron run, or say why not, in one step: a run already queued (a deferred trigger joins
-  it), a run holding the lock or queued (409), the cooldown after the last run (429), else take
-  the lock (sync run) or the queued mark (deferred run) for this run id.
+  Admit a cron run, or say why not, in one step, in the plugin's order: the cooldown after the
+  last run (429) first, then a run already queued (a deferred trigger joins it), a run holding
+  the lock or queued (409), else take the lock (sync run) or the queued mark (deferred run).
 
   KEYS
     1  lock       the run id holding the cron lock
@@ -19,6 +19,10 @@
     {'rate_limited', pttl_ms}         the cooldown has pttl_ms to go
 ]]
 local mode, run_id = ARGV[1], ARGV[2]
+local wait = redis.call('PTTL', KEYS[3])
+if wait > 0 then
+  return { 'rate_limited', wait }
+end
 local queued = redis.call('GET', KEYS[2])
 if queued and mode == 'defer' then
   return { 'coalesced', queued }
@@ -29,10 +33,6 @@ if holder then
 end
 if queued then
   return { 'locked', queued, redis.call('PTTL', KEYS[2]) }
-end
-local wait = redis.call('PTTL', KEYS[3])
-if wait > 0 then
-  return { 'rate_limited', wait }
 end
 if mode == 'defer' then
   redis.call('SET', KEYS[2], run_id, 'PX', ARGV[4])

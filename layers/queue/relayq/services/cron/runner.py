@@ -80,7 +80,8 @@ class CronRunner:
         done = self.runs.finish(run)
         if done is None:  # another batch closed it
             return self.runs.get(run.run_id, with_results=False)
-        # The plugin starts its cooldown only when some site was called.
+        # No site called, nothing to spare: sites added next can be cron'd at once (the plugin
+        # starts its cooldown after every run).
         self._quietly(lambda: self.guard.release(run.run_id, cooldown=done.sites_total > 0))
         return done
 

@@ -16,10 +16,11 @@ from redis.exceptions import RedisError
 
 from relayq.aws import AwsClients
 from relayq.domain.clock import now_ms
-from relayq.domain.cron import RUN_JOB, BatchSpec, batch_jobs
+from relayq.domain.cron import BATCH_JOB, RUN_JOB, BatchSpec, Run, RunStatus, batch_jobs
 from relayq.domain.cron import new_run_id as make_run_id
 from relayq.domain.errors import DeferredUnavailable, QueueError, RedisRefused, RedisUnavailable
 from relayq.domain.models import NewJob
+from relayq.domain.outcomes import BatchResult
 from relayq.redis.failures import REDIS_FAILURES
 from relayq.services.cron.results import ProcessQueueResult, QueuedRun, RunSummary
 from relayq.services.cron.runner import CronRunner
@@ -31,6 +32,8 @@ logger = logging.getLogger(__name__)
 MESSAGE_REDIS = "Cron job queued to Redis for background processing"
 MESSAGE_DEFERRED = "Cron job queued for background processing"
 MESSAGE_JOINED = "A cron run is already queued; this trigger joins it"
+# How many of the newest runs a deferred trigger looks through for the last finished one.
+LAST_RUN_LOOKBACK = 5
 
 
 # --- the asynchronous self-invocation events (not API events) -------------------------------------
@@ -108,7 +111,7 @@ class CronService:
         try:
             admission = self.guard.admit("defer", run_id)
             if admission.outcome == "coalesced":
-                return QueuedRun(admission.run_id, "redis", MESSAGE_JOINED, coalesced=True)
+                return QueuedRun(admission.run_id, "redis", MESSAGE_JOINED, coalesced=True, last_run=self._last_run())
             try:
                 self.runs.create(run_id, "redis", triggered_by)
                 self.jobs().create(NewJob(type=RUN_JOB, queue=self.settings.cron_queue, payload={"run_id": run_id}))
@@ -118,7 +121,7 @@ class CronService:
                 with contextlib.suppress(QueueError):
                     self.runs.discard(run_id)
                 raise
-            return QueuedRun(run_id, "redis", MESSAGE_REDIS)
+            return QueuedRun(run_id, "redis", MESSAGE_REDIS, last_run=self._last_run())
         except (*REDIS_FAILURES, RedisUnavailable, RedisRefused) as error:
             logger.warning(
                 "Redis cannot take the cron run (%s): deferring it by async invocation", type(error).__name__
@@ -130,7 +133,16 @@ class CronService:
         except Exception as error:
             self.runs.discard(run_id)
             raise DeferredUnavailable() from error
-        return QueuedRun(run_id, "deferred", MESSAGE_DEFERRED)
+        return QueuedRun(run_id, "deferred", MESSAGE_DEFERRED, last_run=self._last_run())
+
+    def _last_run(self) -> Run | None:
+        """The newest finished run (among the last few), for the trigger to report; none when the
+        runs table cannot say (the run is queued all the same)."""
+        try:
+            return next((run for run in self.runs.list(LAST_RUN_LOOKBACK) if run.finished), None)
+        except QueueError as error:
+            logger.warning("last cron run unknown: %s", error.code)
+            return None
 
     # --- the deferred fallback's own events -----------------------------------------------------
 
@@ -154,7 +166,23 @@ class CronService:
     # --- /process-queue -------------------------------------------------------------------------
 
     def process_queue(self, max_jobs: int, deadline_ms: int) -> ProcessQueueResult:
-        return ProcessQueueResult(self.jobs().process([self.settings.cron_queue], max_jobs, deadline_ms=deadline_ms))
+        batch = self.jobs().process([self.settings.cron_queue], max_jobs, deadline_ms=deadline_ms)
+        return ProcessQueueResult(batch, [RunSummary(self.runs.get(run_id)) for run_id in finished_runs(batch)])
+
+
+def finished_runs(batch: BatchResult) -> list[str]:
+    """The runs the jobs of this pass finished: a run job's result, or a batch job's, says the run's
+    status once it reported (``CronRunJob`` / ``CronBatchJob``)."""
+    done: dict[str, None] = {}
+    for outcome in batch.outcomes:
+        job = outcome.job
+        if outcome.status != "completed" or job is None or job.type not in (RUN_JOB, BATCH_JOB):
+            continue
+        result = job.result if isinstance(job.result, dict) else {}
+        status = result.get("status" if job.type == RUN_JOB else "run_status")
+        if status not in (None, RunStatus.QUEUED, RunStatus.RUNNING):
+            done[str(result["run_id"])] = None
+    return list(done)
 
 
 def new_run_id() -> str:
