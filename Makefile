@@ -69,6 +69,9 @@ lock-check: $(STAMP)
 
 # template.yaml: cfn-lint with warnings as failures, checkov (offline, CloudFormation only, every
 # exception justified in template.yaml or .checkov.yaml); the GitHub workflows against their schema.
+# Every cost profile in one pass: cfn-lint checks both branches of every Fn::If whatever the
+# parameters (its --parameters is ignored under the SAM transform) and checkov scans every resource
+# whatever its condition; tests/unit/test_template.py checks each samconfig environment's values.
 template-check: install $(SCAN_STAMP)
 	$(BIN)/cfn-lint template.yaml
 	$(SCAN_VENV)/bin/checkov -f template.yaml --config-file .checkov.yaml
@@ -93,8 +96,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy layers/queue/relayq functions tests bench devstack tools
 
+# The samconfig environments that deploy (one per cost profile).
+SAM_ENVIRONMENTS := lean dev prod
+
 sam-validate: install
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/sam validate --lint
+	for env in $(SAM_ENVIRONMENTS); do PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/sam validate --config-env $$env || exit 1; done
 
 sam-build: install
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/sam build --cached --parallel >/dev/null
@@ -151,7 +158,8 @@ openapi: install
 # --- sam local (README: "sam local without Docker") -------------------------------------------
 # Docker when an engine answers; otherwise podman (apt-get) and a locally built base image
 # (~1-2 min once, cached). Every step inside has its own time limit; these are the outer bounds.
-SAM_LOCAL := timeout --foreground --kill-after=30
+# The layer's package on the path: the samples' seeding uses it.
+SAM_LOCAL := PYTHONPATH=layers/queue:. timeout --foreground --kill-after=30
 SAM_LOCAL_PORT ?= 3001
 
 sam-local-setup: install
@@ -161,13 +169,14 @@ sam-local-setup: install
 sam-local-optional-setup: install
 	$(SAM_LOCAL) 1800 $(BIN)/python -m devstack.samlocal setup --optional
 
-# sam build, then `sam local invoke` of every function with every events/<function>/*.json.
+# sam build, then every function with every events/<function>/*.json through one
+# `sam local start-lambda` (warm containers), each answer checked against the sample's expectation.
 sam-local: sam-local-setup
 	$(SAM_LOCAL) 1800 $(BIN)/python -m devstack.samlocal invoke
 
 # sam local start-api on $(SAM_LOCAL_PORT) with the same services, until Ctrl-C.
 sam-local-api: sam-local-setup
-	$(BIN)/python -m devstack.samlocal start-api --port $(SAM_LOCAL_PORT)
+	PYTHONPATH=layers/queue:. $(BIN)/python -m devstack.samlocal start-api --port $(SAM_LOCAL_PORT)
 
 # The local stack (devstack): redis-server, moto, the functions, API on :3000.
 run: install

@@ -26,12 +26,14 @@ from relayq.services.cron.service import RunEvent
 from relayq.settings import Settings
 
 EVENTS = ROOT / "events"
-# The secrets the samples carry; the events test stores them (hashed) before invoking.
+# Placeholders of the secrets the samples carry: devstack/samples.py mints a real token for each
+# and substitutes it in the copy it invokes.
 FULL_TOKEN = "rq_replace-with-a-real-token"
 WORKER_TOKEN = "rq_example-worker-scope-token-0000000000000000"
 JOB_ID = "job_01a2060000000123456789abcdef"
 RUN_ID = "run_01a206000000deadbeef"
 SITE = "https://blog.example.com"
+OTHER_SITE = "https://shop.example.com"  # added by sites_add, removed by sites_delete
 PINNED_TIME = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
 # What the authorizer hands the API for the full-scope sample token (its Allow policy's context).
 FULL_CONTEXT: dict[str, str | int] = {"token_id": "tok_example", "scope": "full", "name": "example", "rate_limit": 60}
@@ -145,6 +147,7 @@ def api_cases() -> list[Case]:
         _rest("api", "worker_status", 200, "GET", "/workers/status", PROXY),
         _rest("api", "stats", 200, "GET", "/stats", PROXY),
         _rest("api", "metrics", 200, "GET", "/metrics", PROXY),
+        _rest("api", "overview", 200, "GET", "/overview", PROXY),
         _rest("api", "health", 200, "GET", "/health", PROXY),
         _rest("api", "clear_queue", 200, "POST", "/queues/email/clear", PROXY),
         _rest("api", "reconcile", 200, "POST", "/reconcile", PROXY),
@@ -185,21 +188,25 @@ def _kick(queue: str) -> dict[str, Any]:
 
 
 def cron_cases() -> list[Case]:
-    sites = _json({"sites": [SITE, {"url": "https://shop.example.com"}]})
+    sites = _json({"sites": [SITE, {"url": OTHER_SITE}]})
     batch = BatchSpec(run_id=RUN_ID, index=0, targets=[CronTarget(site=SITE, url=f"{SITE}/wp-cron.php")])
     # A cron service that cannot send headers puts the token in the URL (the cron routes only).
     defer, defer_ga = [("defer", "1")], [("defer", "1"), ("ga", "1"), ("token", WORKER_TOKEN)]
     return [
-        _rest("cron", "run_sync", 200, "GET", "/run", "/run"),
+        # In the order of a session (`make sam-local` invokes them so, on one deployment's data):
+        # deferred triggers, the schedule's queue processing that runs them, then the other runs
+        # (a queued run answers a synchronous one 409, and the cooldown after a run with sites
+        # 429: the runs that need sites to answer 200 are the synchronous and process_queue's).
         _rest("cron", "run_defer", 202, "GET", "/run", "/run", query=defer),
         _rest("cron", "run_defer_ga_token", 202, "GET", "/run", "/run", query=defer_ga),
+        Case("cron", "schedule_process_queue", _schedule_input("CronFunction", "ProcessCronQueue")),
         _rest("cron", "process_queue", 200, "POST", "/process-queue", "/process-queue"),
+        _rest("cron", "run_sync", 200, "GET", "/run", "/run"),
         _rest("cron", "sites_add", 201, "POST", "/sites", "/sites", body=sites, content_type=JSON),
         _rest("cron", "sites_list", 200, "GET", "/sites", "/sites"),
-        _rest("cron", "sites_delete", 200, "DELETE", "/sites", "/sites", query=[("url", "https://shop.example.com")]),
+        _rest("cron", "sites_delete", 200, "DELETE", "/sites", "/sites", query=[("url", OTHER_SITE)]),
         _rest("cron", "runs_list", 200, "GET", "/runs", "/runs", query=[("limit", "10")]),
         _rest("cron", "run_get", 200, "GET", f"/runs/{RUN_ID}", "/runs/{id}"),
-        Case("cron", "schedule_process_queue", _schedule_input("CronFunction", "ProcessCronQueue")),
         # The cron function's asynchronous invocations of itself (the deferred fallback without Redis).
         Case("cron", "deferred_run", RunEvent(cron_action="run", run_id=RUN_ID).model_dump()),
         Case("cron", "self_invoke_batch", {"cron_action": "batch", **batch.model_dump()}),

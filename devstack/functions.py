@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from devstack.apigw import ACCOUNT_ID, REGION
-from devstack.template import ROOT, resources, template
+from devstack.template import NO_VALUE, ROOT, Deployment, resources, template
 
 FUNCTION = "AWS::Serverless::Function"
 STACK_NAME = "relayq-local"
-NO_VALUE = object()  # !Ref AWS::NoValue: the property is left out
 
 
 def function_arn(name: str) -> str:
@@ -40,14 +39,15 @@ class FunctionSpec:
 
 
 class Resolver:
-    """Evaluates CloudFormation intrinsics (Ref, GetAtt, Sub, Join, If, Equals, Not, And, Or,
-    Condition) for the local stack: parameters take ``parameters`` or their default, tables the
-    local names in ``physical_names``, other resources their names, functions their FunctionName."""
+    """Evaluates CloudFormation intrinsics (Ref, GetAtt, Sub, Join, If, Condition, FindInMap; the
+    conditions themselves through devstack.template.Deployment) for the local stack: parameters
+    take ``parameters`` or their default, tables the local names in ``physical_names``, other
+    resources their names, functions their FunctionName."""
 
     def __init__(self, parameters: Mapping[str, str], physical_names: Mapping[str, str]) -> None:
         self.parameters = {**parameter_defaults(), **parameters}
         self.physical = dict(physical_names)
-        self.conditions: dict[str, Any] = template().get("Conditions", {})
+        self.deployment = Deployment(self.parameters)
 
     def resolve(self, value: Any) -> str:
         """A value as a string (environment variables, names)."""
@@ -75,23 +75,15 @@ class Resolver:
         if kind == "If":
             name, then, otherwise = arg
             return self.evaluate(then if self.condition(name) else otherwise)
-        if kind in ("Equals", "Not", "And", "Or", "Condition"):
-            return self._truth(kind, arg)
+        if kind == "Condition":
+            return self.condition(arg)
+        if kind == "FindInMap":
+            mapping, first, second = (self.resolve(part) for part in arg)
+            return template()["Mappings"][mapping][first][second]
         raise ValueError(f"the local stack cannot evaluate {value!r} of template.yaml")
 
     def condition(self, name: str) -> bool:
-        return bool(self.evaluate(self.conditions[name]))
-
-    def _truth(self, kind: str, arg: Any) -> bool:
-        if kind == "Equals":
-            return self.resolve(arg[0]) == self.resolve(arg[1])
-        if kind == "Not":
-            return not self.evaluate(arg[0])
-        if kind == "And":
-            return all(self.evaluate(a) for a in arg)
-        if kind == "Or":
-            return any(self.evaluate(a) for a in arg)
-        return self.condition(arg)
+        return self.deployment.condition(name)
 
     def _ref(self, name: str) -> Any:
         pseudo = {

@@ -33,9 +33,17 @@ class SiteFarm:
     after ``delay`` seconds. Every cron call is recorded."""
 
     def __init__(
-        self, *, delay: float = 0.0, slow_seconds: float = 0.2, hang_seconds: float = 2.0, port: int = 0
+        self,
+        *,
+        delay: float = 0.0,
+        slow_seconds: float = 0.2,
+        hang_seconds: float = 2.0,
+        port: int = 0,
+        host: str = "127.0.0.1",
     ) -> None:
-        """``port``: 0 for any free one, or one a stack was told it may call (``--outbound-allow``)."""
+        """``port``: 0 for any free one, or one a stack was told it may call (``--outbound-allow``);
+        ``host``: another local address (sam local's containers reach the host's bridge address)."""
+        self.host = host
         self.delay, self.slow_seconds, self.hang_seconds = delay, slow_seconds, hang_seconds
         self.calls: list[CronCall] = []
         self._lock = threading.Lock()
@@ -65,12 +73,12 @@ class SiteFarm:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = _Server(("127.0.0.1", port), Handler)
+        self._server = _Server((host, port), Handler)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.port}/{name}"
+        return f"http://{self.host}:{self.port}/{name}"
 
     def start(self) -> SiteFarm:
         self._thread.start()

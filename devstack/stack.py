@@ -12,7 +12,7 @@ import os
 import socket
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, TextIO, TypeVar
@@ -89,6 +89,40 @@ LOCAL_SUBSCRIBERS = [
     {"ID": 1, "user_email": "ada@example.com", "display_name": "Ada"},
     {"ID": 2, "user_email": "grace@example.com", "display_name": "Grace"},
 ]
+
+
+def local_parameters(redis_url: str, moto_url: str) -> dict[str, str]:
+    """Parameter values of the local deployment (`make run` and `make sam-local`), for the
+    parameters template.yaml declares."""
+    values = {
+        "EnvironmentName": "local",
+        "RedisUrl": redis_url,
+        "EmailFromAddress": LOCAL_SENDER,
+        "ImagesBucketName": LOCAL_BUCKET,
+        "EmailSubscribersKey": LOCAL_SUBSCRIBERS_KEY,
+        "AwsEndpointUrl": moto_url,
+    }
+    declared = template().get("Parameters", {})
+    return {name: value for name, value in values.items() if name in declared}
+
+
+def create_aws_resources(moto: MotoServer, parameters: Mapping[str, str], physical: Mapping[str, str]) -> str:
+    """What a deployment has besides the template's resources: the verified SES sender and the
+    images bucket its parameters name, with the newsletter's subscriber list and the sample image
+    in it (moto keeps them in memory: made on every start). ``physical``: the tables' names by
+    logical id. Returns where the sample image is, for the banner."""
+    if parameters.get("EmailFromAddress"):
+        moto.client("ses").verify_email_identity(EmailAddress=parameters["EmailFromAddress"])
+    if not parameters.get("ImagesBucketName"):
+        return "none (no images bucket)"
+    bucket = parameters["ImagesBucketName"]
+    s3 = moto.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    if parameters.get("EmailSubscribersKey"):
+        body = json.dumps(LOCAL_SUBSCRIBERS).encode()
+        s3.put_object(Bucket=bucket, Key=parameters["EmailSubscribersKey"], Body=body)
+    counters = Counters(moto.client("dynamodb"), physical["CountersTable"])
+    return f"attachment_id {SAMPLE_ATTACHMENT_ID} (s3://{bucket}/{seed_sample_image(s3, bucket, counters)})"
 
 
 @dataclass
@@ -190,8 +224,8 @@ class LocalStack:
         saver.start()
         self._stops.append(saver.stop)  # runs after the functions stopped: the last writes are kept
 
-        resolver = Resolver(self.local_parameters(), tables)
-        self.create_aws_resources(resolver)
+        resolver = Resolver(local_parameters(self.redis.url, self.moto.url), tables)
+        self.sample_image = create_aws_resources(self.moto, resolver.parameters, resolver.physical)
         specs = {
             name: dataclasses.replace(
                 spec,
@@ -270,38 +304,6 @@ class LocalStack:
             server.server_close()
 
         self._stops.append(stop)
-
-    def local_parameters(self) -> dict[str, str]:
-        """Parameter values of the local deployment, for the parameters template.yaml declares."""
-        values = {
-            "EnvironmentName": "local",
-            "RedisUrl": self.redis.url,
-            "EmailFromAddress": LOCAL_SENDER,
-            "ImagesBucketName": LOCAL_BUCKET,
-            "EmailSubscribersKey": LOCAL_SUBSCRIBERS_KEY,
-            "AwsEndpointUrl": self.moto.url,
-        }
-        declared = template().get("Parameters", {})
-        return {name: value for name, value in values.items() if name in declared}
-
-    def create_aws_resources(self, resolver: Resolver) -> None:
-        """What a deployment has besides the template's resources: the verified SES sender and
-        the images bucket its parameters name, with the newsletter's subscriber list and the sample
-        image in it (moto keeps them in memory: made on every start)."""
-        parameters = resolver.parameters
-        if parameters.get("EmailFromAddress"):
-            self.moto.client("ses").verify_email_identity(EmailAddress=parameters["EmailFromAddress"])
-        if parameters.get("ImagesBucketName"):
-            bucket = parameters["ImagesBucketName"]
-            s3 = self.moto.client("s3")
-            s3.create_bucket(Bucket=bucket)
-            if parameters.get("EmailSubscribersKey"):
-                body = json.dumps(LOCAL_SUBSCRIBERS).encode()
-                s3.put_object(Bucket=bucket, Key=parameters["EmailSubscribersKey"], Body=body)
-            counters = Counters(self.moto.client("dynamodb"), resolver.physical["CountersTable"])
-            self.sample_image = (
-                f"attachment_id {SAMPLE_ATTACHMENT_ID} (s3://{bucket}/{seed_sample_image(s3, bucket, counters)})"
-            )
 
     @property
     def own_api(self) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api_routes import docs, jobs, reconcile, stats, tokens, uploads, workers
+from api_routes import docs, jobs, overview, reconcile, stats, tokens, uploads, workers
 from api_routes.request import authorizer_context
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -103,7 +103,16 @@ app.use(middlewares=[rate_limit])
 
 # The order of openapi.json's paths: Powertools lists the routes with path parameters first, each
 # group in the order the routers bring them.
-for router in (jobs.router, workers.router, reconcile.router, stats.router, tokens.router, uploads.router, docs.router):
+for router in (
+    jobs.router,
+    workers.router,
+    reconcile.router,
+    stats.router,
+    overview.router,
+    tokens.router,
+    uploads.router,
+    docs.router,
+):
     app.include_router(router)
 
 

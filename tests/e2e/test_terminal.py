@@ -14,13 +14,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 
 from tests.support.stack import StackProcess, keep_log
 
 pytestmark = pytest.mark.e2e
 
 # Long enough to tell a stack that exits from one that hangs; not a measure of speed.
-EXITS_WITHIN_S = 60
+EXITS_WITHIN_S = 120
 READY = "ready (Ctrl-C stops)"
 REQUEST_LINE = re.compile(r"^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) /\S* -> \d{3} \(\d+ ms\)$", re.MULTILINE)
 
@@ -120,7 +121,8 @@ def test_a_session_in_the_terminal(tmp_path: Path, how: str, signum: int) -> Non
         assert str(tmp_path / "first") in same_folder.output
 
         assert stack.client().get("/health").status_code == 200
-        assert stack.client("rq_not-a-token").get("/jobs").status_code == 401
+        assert stack.client("rq_not-a-token").get("/jobs").status_code == 403  # a Deny: no exception
+        assert requests.get(f"{stack.url}/run", timeout=30).status_code == 401  # the authorizer raises Unauthorized
         if how == "ctrl-c":
             stack.interrupt(signal.SIGINT)
         else:
@@ -136,13 +138,15 @@ def test_a_session_in_the_terminal(tmp_path: Path, how: str, signum: int) -> Non
     assert "Traceback" not in out
     assert "KeyboardInterrupt" not in out
     assert f"  dashboard      {stack.url}/dashboard" in ours
-    requests = REQUEST_LINE.findall(out)
-    assert "GET" in requests
-    assert re.search(r"^GET /jobs -> 401 \(\d+ ms\)$", out, re.MULTILINE)
+    request_lines = REQUEST_LINE.findall(out)
+    assert "GET" in request_lines
+    assert re.search(r"^GET /jobs -> 403 \(\d+ ms\)$", out, re.MULTILINE)
+    assert re.search(r"^GET /run -> 401 \(\d+ ms\)$", out, re.MULTILINE)
     assert not [line for line in out.splitlines() if re.match(r"^\[\w[\w-]*\] \{", line)], "JSON on the terminal"
     function_log = (tmp_path / "first" / "functions.log").read_text()
     assert str(tmp_path / "first" / "functions.log") in ours
     records = [json.loads(line.split("] ", 1)[1]) for line in function_log.splitlines() if "] {" in line]
-    assert any(r.get("route") == "/v1/jobs" and r.get("status") == 401 for r in records)
+    assert any(r.get("route") == "/v1/jobs" and r.get("status") == 403 for r in records)
+    assert any(r.get("route") == "/v1/run" and r.get("status") == 401 for r in records)
     assert any(r.get("route") == "/v1/health" and r.get("status") == 200 for r in records)
     assert not processes_using(tmp_path)

@@ -13,7 +13,7 @@ import pytest
 
 from devstack.moto_server import MotoServer
 from relayq.domain.cron import Site, SiteResult
-from relayq.domain.models import Job
+from relayq.domain.models import AttemptError, Job
 from relayq.dynamodb.jobs import JobStore
 from relayq.dynamodb.runs import RunStore
 from relayq.dynamodb.sites import SiteStore
@@ -129,7 +129,8 @@ def test_job_items_through_requeue_fail_reopen_and_cancel(jobs: JobStore, fixed_
     fixed_clock.advance(1)
     jobs.start(JOB_ID, 1)
     fixed_clock.advance(1)
-    jobs.requeue(JOB_ID, 1, "boom", due_ms=START_MS + 30_000)
+    first = AttemptError.of(1, "2026-01-01 00:00:02", "boom", "Traceback...\nValueError: boom")
+    jobs.requeue(JOB_ID, 1, "boom", due_ms=START_MS + 30_000, history=[first])
     requeued = without(QUEUED_JOB, "delay_until") | {
         "attempts": {"N": "1"},
         "fence": {"N": "1"},
@@ -137,22 +138,31 @@ def test_job_items_through_requeue_fail_reopen_and_cancel(jobs: JobStore, fixed_
         "updated_at": {"S": "2026-01-01 00:00:02"},
         "error_message": {"S": "boom"},
         "delay_until": {"S": "2026-01-01 00:00:30"},
+        "attempt_errors": {
+            "S": '[{"attempt":1,"at":"2026-01-01 00:00:02","error":"boom",'
+            '"traceback":"Traceback...\\nValueError: boom"}]'
+        },
     }
     assert stored_job(jobs) == requeued
 
     fixed_clock.advance(1)
     jobs.start(JOB_ID, 2)
-    jobs.requeue(JOB_ID, 2, None, due_ms=START_MS)  # due already: no delay_until
+    second = AttemptError.of(2, "2026-01-01 00:00:03", "lease expired")
+    jobs.requeue(JOB_ID, 2, "lease expired", due_ms=START_MS, history=[first, second])  # due already: no delay_until
     assert stored_job(jobs) == without(requeued, "delay_until") | {
         "attempts": {"N": "2"},
         "fence": {"N": "2"},
         "updated_at": {"S": "2026-01-01 00:00:03"},
         "error_message": {"S": "lease expired"},
+        "attempt_errors": {
+            "S": requeued["attempt_errors"]["S"][:-1]
+            + ',{"attempt":2,"at":"2026-01-01 00:00:03","error":"lease expired","traceback":null}]'
+        },
     }
 
     jobs.start(JOB_ID, 3)
     fixed_clock.advance(1)
-    jobs.fail(JOB_ID, 3, "x" * 2500)
+    jobs.fail(JOB_ID, 3, "x" * 2500, history=[first])
     failed = without(requeued, "delay_until") | {
         "status": {"S": "failed"},
         "attempts": {"N": "3"},

@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from devstack import events
-from devstack.apigw import policy_allows
+from devstack import events, samples
 from devstack.functions import Resolver, function_specs
 from devstack.handlers import load_handler
 from devstack.lambda_context import FakeLambdaContext
@@ -20,9 +19,6 @@ from devstack.template import TABLES
 from relayq.container import container
 from relayq.container import reset as reset_container
 from relayq.domain.cron import Site
-from relayq.domain.models import NewJob
-from relayq.dynamodb.tokens import TokenInfo, _item, hash_token
-from relayq.redis.broker import QueueEntry
 from tests.integration.conftest import TABLE_NAMES
 from tests.support.outbound import allowed
 
@@ -41,28 +37,6 @@ def _function_environment(function: str) -> dict[str, str]:
     spec = next(s for s in function_specs(resolver).values() if s.code_dir.name == function)
     local = ("QUEUE_REDIS_URL", "QUEUE_KICK_FUNCTIONS")  # the test's Redis; no worker functions to kick
     return {key: value for key, value in spec.environment.items() if key not in local}
-
-
-def _seed(case: events.Case) -> None:
-    """What the samples refer to: their tokens, a queued job, a cron run, the site one removes."""
-    store = container().jobs.store
-    for token, scope, token_id in (
-        (events.FULL_TOKEN, "full", "tok_example"),
-        (events.WORKER_TOKEN, "worker", "tok_worker"),
-    ):
-        info = TokenInfo(id=token_id, name="example", scope=scope, created_at="2026-01-01 12:00:00")
-        store.client.put_item(TableName=TABLE_NAMES["tokens_table"], Item=_item(hash_token(token), info))
-    service = container().jobs
-    job, _ = service.build(
-        NewJob(type="email", payload={"to": "admin@example.com", "subject": "Hi", "message": "Body"})
-    )
-    job = job.model_copy(update={"id": events.JOB_ID})
-    store.put_new(job)
-    service.broker.enqueue([QueueEntry(job.id, job.queue, job.priority, job.timeout)])
-    cron = container().cron
-    cron.runs.create(events.RUN_ID, "redis", "tok_example")
-    if case.name == "sites_delete":  # only there: a run would call it
-        cron.runner.sites.put([Site(url="https://shop.example.com")])
 
 
 @pytest.fixture
@@ -84,20 +58,21 @@ def test_every_handler_answers_its_events(
     monkeypatch.setenv("QUEUE_CRON_REQUEST_TIMEOUT", "1")
     monkeypatch.setenv("QUEUE_CRON_CONNECT_RETRIES", "0")
     reset_container()
-    _seed(case)
+    tokens = samples.mint_tokens(container().tokens)
+    samples.seed(container())
+    samples.seed_case(container(), case)
     if case.name == "run_sync":  # a synchronous run calls every site before it answers
         container().cron.runner.sites.put([Site(url=farm.url("blog"))])
     handler: Any = load_handler(case.function).handler
-    event = json.loads((events.EVENTS / case.path).read_text())
+    event = json.loads(samples.with_tokens((events.EVENTS / case.path).read_text(), tokens))
     context = FakeLambdaContext(function_name=case.function)
 
     if case.function == "authorizer":
-        if case.expect == "Unauthorized":
-            with pytest.raises(Exception, match=r"^Unauthorized$"):
-                handler(event, context)
-            return
-        policy = handler(event, context)
-        assert policy_allows(policy, event["methodArn"]) is (case.expect == "Allow")
+        try:
+            policy, error = handler(event, context), None
+        except Exception as refusal:  # API Gateway answers 401 for the error "Unauthorized"
+            policy, error = None, str(refusal)
+        assert samples.observed(case, event, policy, error) == case.expect, policy
         if case.expect == "Deny":  # what the ACCESS_DENIED gateway response renders
             assert policy["context"]["error_code"] and policy["context"]["error_message"]
         if case.name == "bearer":  # what the API samples carry is what the authorizer gives
@@ -105,8 +80,8 @@ def test_every_handler_answers_its_events(
         return
 
     result = handler(event, context)
+    assert samples.observed(case, event, result, None) == case.expect, result
     if isinstance(case.expect, int):
-        assert result["statusCode"] == case.expect, result.get("body")
         if "_ga" in case.name:
             assert result["body"].startswith("::notice::")
         elif case.name == "metrics":  # Prometheus' text format

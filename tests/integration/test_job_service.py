@@ -22,7 +22,7 @@ from relayq.domain.errors import (
     RedisUnavailable,
 )
 from relayq.domain.hooks import Hooks
-from relayq.domain.models import NewJob
+from relayq.domain.models import MAX_ATTEMPT_ERRORS, NewJob
 from relayq.dynamodb.jobs import JobStore
 from relayq.redis.broker import RedisBroker
 from relayq.services.jobs import JobService
@@ -100,6 +100,38 @@ def test_a_retry_that_succeeds(service: JobService, clock: FakeClock) -> None:
     service.process(["default"], 1)
     done = service.get(job.id)
     assert done.status == "completed" and done.result == {"ok": 2} and done.error_message is None
+
+
+def test_the_record_keeps_the_error_and_traceback_of_every_failed_attempt(
+    service: JobService, clock: FakeClock
+) -> None:
+    job = service.create(new("flaky", payload={"succeed_on": 3}))
+    service.process(["default"], 1)
+    clock.advance(60)
+    service.process(["default"], 1)
+    clock.advance(300)
+    service.process(["default"], 1)
+    done = service.get(job.id)
+    assert done.status == "completed" and done.error_message is None
+    assert [(e.attempt, e.error) for e in done.attempt_errors] == [
+        (1, "flaky failure on attempt 1"),
+        (2, "flaky failure on attempt 2"),
+    ]
+    for error in done.attempt_errors:
+        assert error.traceback is not None
+        assert "job_types.py" in error.traceback and error.traceback.endswith(f"RuntimeError: {error.error}")
+        assert "^^^" not in error.traceback
+    assert done.attempt_errors[1].at > done.attempt_errors[0].at
+
+
+def test_the_attempt_history_is_capped(service: JobService, clock: FakeClock) -> None:
+    job = service.create(new("flaky", max_attempts=MAX_ATTEMPT_ERRORS + 2))
+    for _ in range(MAX_ATTEMPT_ERRORS + 2):
+        service.process(["default"], 1)
+        clock.advance(3600)
+    failed = service.get(job.id)
+    assert failed.status == "failed"
+    assert [e.attempt for e in failed.attempt_errors] == list(range(3, MAX_ATTEMPT_ERRORS + 3))
 
 
 def test_permanent_errors_fail_at_once(service: JobService) -> None:

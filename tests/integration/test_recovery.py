@@ -207,7 +207,7 @@ def test_retry_puts_the_job_back_whatever_redis_holds(jobs: JobService, scripts:
     job = jobs.create(NewJob(type="broken", max_attempts=1, timeout=10))
     (lease,) = jobs.broker.claim(["default"], 1)
     jobs.store.start(job.id, lease.token)
-    jobs.store.fail(job.id, lease.token, "failed, then Redis could not be told")
+    jobs.store.fail(job.id, lease.token, "failed, then Redis could not be told", history=[])
     if where == "pending":
         jobs.broker.retry(lease, 0)
     elif where == "gone":

@@ -1,5 +1,6 @@
-"""`sam local invoke` smoke test: the worker as `sam build` packages it runs in a Lambda-like
-container (Docker, or podman with the locally built base image) and processes a job enqueued here.
+"""sam local smoke test: the worker as `sam build` packages it runs in a Lambda-like container
+(Docker, or podman with the locally built base image), invoked through `sam local start-lambda`
+as `make sam-local` invokes every sample, and processes a job enqueued here.
 
 Skipped, with the reason, when no container runtime is set up (`make sam-local-setup` sets one up;
 `make test` and `.ci/run` do it first)."""
@@ -16,8 +17,9 @@ import pytest
 import redis
 import yaml
 
+from devstack import events
 from devstack.job_types import register_test_types
-from devstack.samlocal.invoke import build, invoke, sam_local_session
+from devstack.samlocal.invoke import build, lambda_endpoint, sam_local_session
 from devstack.samlocal.runtime import unavailable_reason
 from devstack.samlocal.stack import TABLE_NAMES, LocalStack
 from devstack.template import ROOT
@@ -90,13 +92,13 @@ def test_worker_in_a_container_processes_an_enqueued_job(
     stack, env, template = sam_local
     queue = host_queue(stack)
     job = queue.create(NewJob(type="echo", queue="smoke", payload={"hello": "container"}))
-    event = json.loads((ROOT / "events" / "worker" / "schedule.json").read_text())
-    event_file = tmp_path / "schedule.json"
-    event_file.write_text(json.dumps({**event, "queues": ["smoke"]}))
+    case = next(case for case in events.cases() if case.path == "worker/schedule.json")
+    event = json.loads((ROOT / "events" / case.path).read_text())
 
-    call = invoke("WorkerFunction", event_file, stack, env, template=template)
+    with lambda_endpoint(stack, env, tmp_path / "start-lambda.log", ["WorkerFunction"], template=template) as endpoint:
+        call = endpoint.invoke("WorkerFunction", case, {**event, "queues": ["smoke"]})
 
-    assert call.error is None, call.error
+    assert call.matches, call.line()
     assert call.result["processed"] == 1 and call.result["successful"] == 1, call.result
     stored = queue.get(job.id)
     assert stored.status == "completed"

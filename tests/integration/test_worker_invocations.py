@@ -15,6 +15,7 @@ from devstack.lambda_context import FakeLambdaContext
 from relayq.container import container
 from relayq.container import reset as reset_container
 from relayq.domain.models import NewJob
+from relayq.services.cost import cost_estimate
 from relayq.services.metrics import prometheus_text
 
 # The Redis matrix (tests/conftest.py): every test here runs on each engine (unless marked redis_engines).
@@ -106,6 +107,22 @@ def test_metrics_as_emf_and_prometheus_text(worker: Any, capsys: pytest.CaptureF
     assert "# TYPE relayq_job_duration_seconds summary" in text
 
 
+def test_lean_publishes_queue_depth_only_while_jobs_wait(
+    worker: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QUEUE_EMF_IDLE_QUEUE_DEPTH", "false")  # the lean profile's setting
+    reset_container()
+    service = container().jobs
+    for _ in range(16):  # the media schedule takes 15 a run: one is left waiting
+        service.create(NewJob(type="echo", queue="media"))
+    service.create(NewJob(type="echo", queue="email"))
+    worker.handler(event("schedule-media.json"), FakeLambdaContext())
+    worker.handler(event("schedule-email.json"), FakeLambdaContext())  # drained: nothing waits for email
+    worker.handler(event("schedule-email.json"), FakeLambdaContext())  # an idle run
+    documents = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert [(d["queue"], d["QueueDepth"]) for d in documents if "QueueDepth" in d] == [("media", [1.0])]
+
+
 def test_a_custom_type_from_a_module_named_in_settings(lambda_env: dict[str, str], monkeypatch: Any) -> None:
     monkeypatch.setenv("QUEUE_JOB_MODULES", "tests.support.custom_jobs")
     reset_container()
@@ -117,3 +134,21 @@ def test_a_custom_type_from_a_module_named_in_settings(lambda_env: dict[str, str
         assert {"email", "image_processing", "api_sync", "greeting"} <= set(container().registry.names())
     finally:
         container().registry.unregister("greeting")
+
+
+def test_the_cost_estimate_counts_the_finished_jobs_on_top_of_the_floor(
+    worker: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QUEUE_COST_PROFILE", "lean")
+    monkeypatch.setenv("QUEUE_COST_FLOOR_USD", "14.35")
+    reset_container()
+    service = container().jobs
+    for _ in range(3):
+        service.create(NewJob(type="echo", queue="email"))
+    service.create(NewJob(type="broken", queue="email"))
+    worker.handler(event("schedule-email.json"), FakeLambdaContext())
+    estimate = cost_estimate(container().broker, container().settings).as_dict()
+    assert estimate["profile"] == "lean" and estimate["jobs"] == 4
+    assert estimate["floor_usd"] == 14.35 and estimate["total_usd"] >= 14.35
+    assert estimate["lines"]["X-Ray traces"] == 0  # lean records no traces
+    assert estimate["lines"]["API Gateway (REST)"] == round(4 * 3.50 / 1e6, 4)

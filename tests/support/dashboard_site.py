@@ -19,7 +19,7 @@ from devstack.redis_server import free_port
 
 DASHBOARD_ROOT = Path(__file__).resolve().parents[2] / "functions" / "api" / "dashboard"
 STAGE = "/v1"
-PASSED_HEADERS = ("content-type", "x-wp-total", "x-wp-totalpages", "retry-after")
+PASSED_HEADERS = ("content-type", "x-wp-total", "x-wp-totalpages", "retry-after", "x-ratelimit-limit")
 
 
 class _ProxyHandler(BaseHTTPRequestHandler):
@@ -35,6 +35,9 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         self._handle()
 
     def do_DELETE(self) -> None:
+        self._handle()
+
+    def do_PATCH(self) -> None:
         self._handle()
 
     def _handle(self) -> None:
@@ -96,11 +99,14 @@ class StageProxy:
 
 class Target:
     """A plain HTTP endpoint the jobs and cron runs of the tests call: answers 200 to anything and
-    counts what it got. ``port``: one the stack allow-lists (internal addresses are refused to its
-    jobs otherwise); None: any free one."""
+    counts what it got; 500 to a path with ``/fail`` in it; a path with ``/slow`` answers once
+    ``release`` is set (a job that stays running while the page looks). ``port``: one the stack
+    allow-lists (internal addresses are refused to its jobs otherwise); None: any free one."""
 
     def __init__(self, port: int | None = None) -> None:
         self.hits: list[str] = []
+        self.slow_started = threading.Event()
+        self.release = threading.Event()
         target = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -112,8 +118,12 @@ class Target:
                 length = int(self.headers.get("Content-Length") or 0)
                 if length:
                     self.rfile.read(length)
-                body = b'{"ok": true}'
-                self.send_response(200)
+                if "/slow" in self.path:
+                    target.slow_started.set()
+                    target.release.wait(120)
+                failing = "/fail" in self.path
+                body = b'{"ok": false}' if failing else b'{"ok": true}'
+                self.send_response(500 if failing else 200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()

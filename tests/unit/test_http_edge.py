@@ -28,6 +28,7 @@ STATUS = {
     "RunNotFound": 404,
     "SiteNotFound": 404,
     "NoRoute": 404,
+    "JobNotDelayed": 409,
     "RequestInProgress": 409,
     "CronRunInProgress": 409,
     "IdempotencyKeyReused": 422,

@@ -1,5 +1,5 @@
-"""The jobs: list, read, create (once per ``Idempotency-Key``), cancel, retry, purge; and clearing
-the jobs that wait in a queue."""
+"""The jobs: list, read, create (once per ``Idempotency-Key``), cancel, retry, run a delayed one now,
+purge; and clearing the jobs that wait in a queue."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from api_routes.idempotency import idempotent_create
 from api_routes.request import authorizer_context, json_limits, request_body
 from relayq.container import container
+from relayq.domain.errors import InvalidInput
 from relayq.domain.models import JobStatus
 from relayq.http.responses import json_response
 from relayq.http.validation import validate
@@ -24,11 +25,20 @@ router = APIGatewayRouter()  # type: ignore[no-untyped-call]  # Powertools leave
 def list_jobs(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 10,
+    *,
     status: Annotated[JobStatus | None, Query()] = None,
     queue: Annotated[str | None, Query(max_length=64)] = None,
     type: Annotated[str | None, Query(max_length=64)] = None,
+    delayed: Annotated[
+        bool, Query(description="Only jobs waiting for a later time, soonest due first (no other filter)")
+    ] = False,
 ) -> Response[Any]:
-    result = container().jobs.list(page, per_page, status=status, queue=queue, type=type)
+    if delayed:
+        if status not in (None, JobStatus.QUEUED) or queue or type:
+            raise InvalidInput("delayed lists every delayed job by due time; it takes no status, queue or type.")
+        result = container().jobs.delayed(page, per_page)
+    else:
+        result = container().jobs.list(page, per_page, status=status, queue=queue, type=type)
     totals = {"total": str(result.total), "pages": str(result.total_pages)}
     headers = {
         "X-WP-Total": totals["total"],
@@ -67,6 +77,12 @@ def cancel_job(job_id: str) -> dict[str, Any]:
 def retry_job(job_id: str) -> dict[str, Any]:
     job = container().jobs.retry(job_id)
     return {"success": True, "job_id": job.id, "message": "Job queued for retry."}
+
+
+@router.post("/jobs/<job_id>/run-now", summary="Run a delayed job now (a delay or a retry's wait)", tags=["jobs"])
+def run_job_now(job_id: str) -> dict[str, Any]:
+    job = container().jobs.run_now(job_id)
+    return {"success": True, "job_id": job.id, "message": "Job is due now."}
 
 
 @router.post("/jobs/purge", summary="Delete finished jobs older than N days", tags=["jobs"])

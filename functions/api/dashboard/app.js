@@ -5,9 +5,18 @@
 const API_BASE = location.pathname.replace(/\/dashboard(\/.*)?$/, "");
 const TOKEN_KEY = "relayq.token";
 const SAMPLES_KEY = "relayq.samples";
-const REFRESH_MS = 5000;
 const HOUR_MS = 3600 * 1000;
 const STATUSES = ["queued", "processing", "completed", "failed", "cancelled"];
+// Polling: the API counts every call against the token's per-minute limit (X-RateLimit-Limit),
+// and whoever else uses the token needs the rest. The page makes one call per refresh, at most
+// POLL_SHARE of the limit a minute, slower in a hidden tab, and backs off when rate limited.
+const POLL_SHARE = 0.1;
+const DEFAULT_RATE_LIMIT = 60; // the deployment's default, until an answer names the token's own
+const MIN_REFRESH_MS = 5000;
+const HIDDEN_SLOWDOWN = 6;
+const MAX_BACKOFF_MS = 5 * 60 * 1000;
+// A cron run is finished in any of these; until then the page follows it.
+const RUN_ACTIVE = ["queued", "running"];
 const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 // The built-in job types (relayq.jobs) and their payload fields, as their payload models check
@@ -30,8 +39,11 @@ const JOB_TYPES = {
   },
   image_processing: {
     label: "Image processing",
+    upload: true, // the form offers an upload (POST /uploads), which fills attachment_id
     fields: [
-      { name: "key", label: "Image key in S3", kind: "text", required: true, max: 1024, help: "e.g. photos/cat.jpg" },
+      { name: "operation", label: "Operation", kind: "select", options: ["", "thumbnail", "optimize", "watermark"], help: "Empty: the type's default (thumbnail)." },
+      { name: "attachment_id", label: "Attachment id", kind: "number", min: 1, max: Number.MAX_SAFE_INTEGER, help: "An uploaded image (the upload above fills it in)." },
+      { name: "key", label: "Image key in S3", kind: "text", max: 1024, help: "Or an object already in the bucket, e.g. photos/cat.jpg" },
       { name: "bucket", label: "Bucket", kind: "text", min: 3, max: 63, help: "Empty: the deployment's QUEUE_IMAGES_BUCKET." },
       { name: "output_prefix", label: "Output prefix", kind: "text", max: 900, help: "Empty: the key without its extension plus '-'." },
       {
@@ -42,6 +54,7 @@ const JOB_TYPES = {
         help: 'Empty: thumbnail, medium, large. e.g. [{"name": "small", "width": 200, "height": 200, "mode": "crop"}]',
       },
     ],
+    check: (payload) => (payload.attachment_id || payload.key ? null : ["attachment_id", "Upload an image, or give its attachment id or S3 key."]),
   },
   api_sync: {
     label: "API sync",
@@ -59,21 +72,24 @@ const $ = (selector, root = document) => root.querySelector(selector);
 const $$ = (selector, root = document) => Array.from(root.querySelectorAll(selector));
 
 class ApiError extends Error {
-  constructor(status, code, message, body = null) {
+  constructor(status, code, message, body = null, retryAfter = null) {
     super(message);
     this.status = status;
     this.code = code;
     this.body = body;
+    this.retryAfter = retryAfter;
   }
 }
 
 const state = {
   view: "overview",
-  timer: null,
-  jobs: { page: 1, perPage: 20, newestFirst: true, filters: {}, total: 0, pages: 1 },
+  poll: { timer: null, backoffMs: 0, holdUntil: 0 },
+  rateLimit: null,
+  jobs: { page: 1, perPage: 20, newestFirst: true, filters: {}, tab: "all", total: 0, pages: 1 },
   queues: ["default"],
   created: [],
   openJob: null,
+  sites: [],
 };
 
 // --- talking to the API ------------------------------------------------------------------------
@@ -100,6 +116,11 @@ async function api(method, path, { query, body, attempt = 1 } = {}) {
     await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
     return api(method, path, { query, body, attempt: attempt + 1 });
   }
+  const limit = Number(response.headers.get("X-RateLimit-Limit"));
+  if (limit > 0 && limit !== state.rateLimit) {
+    state.rateLimit = limit;
+    renderRefreshNote();
+  }
   const text = await response.text();
   let data = null;
   try {
@@ -113,7 +134,9 @@ async function api(method, path, { query, body, attempt = 1 } = {}) {
     // An unknown or revoked token is 403 rest_forbidden (the plugin's answer); a scope refusal is
     // 403 rest_forbidden_scope and keeps the session.
     if (code === "rest_forbidden") signOut("The token was rejected. Sign in again.");
-    throw new ApiError(response.status, code, message, data);
+    const retryAfter = Number(response.headers.get("Retry-After")) || null;
+    if (response.status === 429) holdPolling(retryAfter);
+    throw new ApiError(response.status, code, message, data, retryAfter);
   }
   return { data, headers: response.headers, status: response.status };
 }
@@ -217,7 +240,7 @@ async function signIn(candidate) {
 
 function signOut(reason) {
   sessionStorage.removeItem(TOKEN_KEY);
-  clearInterval(state.timer);
+  clearTimeout(state.poll.timer);
   $$(".view").forEach((view) => (view.hidden = true));
   $("#nav").hidden = true;
   $("#sign-out").hidden = true;
@@ -233,17 +256,17 @@ function showApp() {
   $("#sign-out").hidden = false;
   const fromHash = location.hash.slice(1);
   show(JOB_VIEWS.includes(fromHash) ? fromHash : "overview");
-  state.timer = setInterval(autoRefresh, REFRESH_MS);
 }
 
 // --- views -------------------------------------------------------------------------------------
 
-const JOB_VIEWS = ["overview", "jobs", "create", "workers", "tokens"];
+const JOB_VIEWS = ["overview", "jobs", "create", "workers", "sites", "tokens"];
 const LOADERS = {
   overview: loadOverview,
   jobs: loadJobs,
-  create: () => {},
+  create: () => followCreated(),
   workers: loadWorkers,
+  sites: loadSites,
   tokens: loadTokens,
 };
 
@@ -256,13 +279,64 @@ function show(view) {
   }
   history.replaceState(null, "", "#" + view);
   LOADERS[view]();
+  schedulePoll(); // the view just loaded: the next refresh is a full interval away
 }
 
-function autoRefresh() {
-  if (document.hidden || !token()) return;
-  if (state.view === "overview" && $("#auto-refresh").checked) loadOverview();
-  if (state.view === "jobs" && !$("#job-dialog").open) loadJobs();
-  refreshCreated();
+// --- polling -------------------------------------------------------------------------------------
+
+function refreshMs() {
+  const limit = state.rateLimit || DEFAULT_RATE_LIMIT;
+  const base = Math.max(MIN_REFRESH_MS, Math.ceil(60000 / (limit * POLL_SHARE)));
+  return document.hidden ? base * HIDDEN_SLOWDOWN : base;
+}
+
+function schedulePoll(ms = refreshMs()) {
+  clearTimeout(state.poll.timer);
+  if (!token()) return;
+  state.poll.timer = setTimeout(poll, Math.max(ms, state.poll.holdUntil - Date.now()));
+}
+
+// A 429 (to a refresh or to anything else the page sent): no refresh before its Retry-After, or,
+// without one, twice the last wait (up to MAX_BACKOFF_MS).
+function holdPolling(retryAfterSeconds) {
+  const poll = state.poll;
+  poll.backoffMs = retryAfterSeconds
+    ? retryAfterSeconds * 1000
+    : Math.min(MAX_BACKOFF_MS, Math.max(poll.backoffMs * 2, refreshMs() * 2));
+  poll.holdUntil = Date.now() + poll.backoffMs;
+  renderRefreshNote();
+  schedulePoll();
+}
+
+// One call per refresh, for what the view shows live; none for views without live data.
+function refreshCall() {
+  if (!$("#auto-refresh").checked) return null;
+  if (state.view === "jobs") return $("#job-dialog").open ? null : loadJobs;
+  if (state.view === "overview" || state.view === "workers") return loadOverview;
+  if (state.view === "create" && openCreated().length) return loadOverview;
+  return null;
+}
+
+async function poll() {
+  const call = refreshCall();
+  const held = state.poll.holdUntil;
+  if (call) await call();
+  if (state.poll.holdUntil === held && state.poll.backoffMs) {
+    state.poll.backoffMs = 0; // answered without a 429: back to the normal pace
+    renderRefreshNote();
+  }
+  schedulePoll();
+}
+
+function renderRefreshNote() {
+  const seconds = Math.round(refreshMs() / 1000);
+  const limit = state.rateLimit || DEFAULT_RATE_LIMIT;
+  $("#refresh-every").textContent = `every ${seconds} s`;
+  const held = state.poll.holdUntil - Date.now();
+  $("#refresh-note").textContent =
+    held > 0
+      ? `Rate limited: the next refresh waits ${Math.ceil(held / 1000)} s.`
+      : `One call per refresh: at most ${Math.ceil(60 / seconds)} of this token's ${limit} calls a minute.`;
 }
 
 // --- overview ----------------------------------------------------------------------------------
@@ -286,35 +360,37 @@ function rememberQueues(names) {
   $("#queue-names").replaceChildren(...state.queues.map((name) => el("option", { value: name })));
 }
 
+// The page's one call per refresh: every part the overview, the workers page and the jobs
+// created here show (a part that could not be read is null, and its reason is in `errors`).
 async function loadOverview() {
   const message = $("#overview-message");
-  const [stats, health, workers, metrics] = await Promise.allSettled([
-    api("GET", "/stats"),
-    api("GET", "/health"),
-    api("GET", "/workers/status"),
-    api("GET", "/metrics"),
-  ]);
-  // An unhealthy deployment answers /health with 503 and the same report: show it, not an error.
-  const report = health.status === "fulfilled" ? health.value.data : health.reason.status === 503 ? health.reason.body : null;
-  const problems = [
-    ["GET /stats", stats],
-    ["GET /workers/status", workers],
-    ["GET /health", report ? { status: "fulfilled" } : health],
-  ]
-    .filter(([, r]) => r.status === "rejected")
-    .map(([route, r]) => `${route}: ${describe(r.reason)}`);
+  const followed = openCreated().map((job) => job.id);
+  let answer;
+  try {
+    ({ data: answer } = await api("GET", "/overview", { query: { jobs: followed.join(",") } }));
+  } catch (error) {
+    say(message, "The overview could not be loaded: " + describe(error));
+    return;
+  }
+  const data = answer.data || {};
+  const problems = Object.entries(answer.errors || {}).map(([part, reason]) => `${part}: ${reason}`);
   say(message, problems.length ? "Some data could not be loaded: " + problems.join("; ") : "");
-  const status = workers.status === "fulfilled" ? workers.value.data.data || {} : null;
-  if (stats.status === "fulfilled") {
-    const parts = splitStats(stats.value.data.data);
+  const workers = data.workers;
+  if (data.stats) {
+    const parts = splitStats(data.stats);
     rememberQueues(Object.keys(parts.queues));
     renderCounts(parts);
-    renderQueues(parts, (status && status.throughput) || {});
-    const counters = metrics.status === "fulfilled" ? finishedCounters(metrics.value.data) : null;
-    recordSample(counters || { completed: parts.database.completed ?? 0, failed: parts.database.failed ?? 0 }, counters ? "metrics" : "stats");
+    renderQueues(parts, (workers && workers.throughput) || {});
+    const counters = data.counters
+      ? { completed: data.counters.completed, failed: data.counters.failed + data.counters.retry }
+      : { completed: parts.database.completed ?? 0, failed: parts.database.failed ?? 0 };
+    recordSample(counters, data.counters ? "metrics" : "stats");
   }
-  renderHealth(report, status);
-  renderChart(status);
+  renderHealth(data.health, workers);
+  renderChart(workers);
+  if (data.running) renderRunning(data.running);
+  if (data.runs) renderRuns(data.runs);
+  if (data.jobs) updateCreated(data.jobs);
 }
 
 function renderCounts({ database, delayed, processing }) {
@@ -356,25 +432,33 @@ function renderHealth(health, workers) {
     if ("recent_jobs" in workers) pairs.push(["Finished, last hour", String(workers.recent_jobs)]);
   }
   if (health) {
-    const data = health.data || {};
-    const redis = data.redis_info || {};
+    const redis = health.redis_info || {};
+    const engine = redis.engine ? redis.engine[0].toUpperCase() + redis.engine.slice(1) : "Redis";
+    const detail = (redis.redis_version ? ` v${redis.redis_version}` : "") + (redis.cluster_mode ? " (cluster)" : "");
     pairs.push(["Overall", badge(health.status === "healthy" ? "healthy" : "down")]);
-    pairs.push(["Redis", el("span", {}, badge(data.redis_connected ? "healthy" : "down"), redis.redis_version ? ` v${redis.redis_version}` : "")]);
+    pairs.push([engine, el("span", {}, badge(health.redis_connected ? "healthy" : "down"), detail)]);
     if (redis.used_memory_human || redis.used_memory) pairs.push(["Redis memory", redis.used_memory_human || redis.used_memory]);
-    pairs.push(["Database", badge(data.database_status ? "healthy" : "down")]);
+    pairs.push(["Database", badge(health.database_status ? "healthy" : "down")]);
   }
   fillKv($("#health-list"), pairs.length ? pairs : [["Status", "unavailable"]]);
 }
 
-// Totals of the finished-attempt counters in the worker's Prometheus text; null without them.
-function finishedCounters(text) {
-  if (typeof text !== "string" || !text.includes("relayq_jobs_")) return null;
-  const totals = { completed: 0, failed: 0 };
-  for (const line of text.split("\n")) {
-    const match = line.match(/^relayq_jobs_(completed|failed|retried)_total(?:\{[^}]*\})?\s+([0-9.eE+-]+)/);
-    if (match) totals[match[1] === "completed" ? "completed" : "failed"] += Number(match[2]);
-  }
-  return totals;
+function renderRunning(jobs) {
+  $("#running-count").textContent = String(jobs.length);
+  fillBody(
+    "#running-table",
+    ...(jobs.length
+      ? jobs.map((job) =>
+          el(
+            "tr",
+            { "data-job": job.id },
+            ...jobCells(job).slice(0, 3),
+            el("td", { class: "num", text: `${job.attempts}/${job.max_attempts}` }),
+            el("td", { text: when(job.processed_at) }),
+          ),
+        )
+      : [el("tr", {}, el("td", { colspan: 5, class: "note", text: "No job is running." }))]),
+  );
 }
 
 // The chart per minute of the last hour: the worker's memory of its most recent finished
@@ -480,12 +564,22 @@ async function fetchJobPage(page, perPage, filters) {
   return { jobs: data || [], total: Number(headers.get("X-WP-Total") || 0) };
 }
 
+// The tabs: a status of their own over the filters, or the delayed list (soonest due first, the
+// API's own order, which takes no filter).
+const JOB_TABS = {
+  all: (filters) => filters,
+  running: (filters) => ({ ...filters, status: "processing" }),
+  delayed: () => ({ delayed: "true" }),
+  failed: (filters) => ({ ...filters, status: "failed" }),
+};
+
 // The API lists newest first. Oldest first is the same list read backwards: page p of the
 // reversed list spans at most two pages of the forward one.
 async function fetchJobs() {
-  const { page, perPage, filters, newestFirst } = state.jobs;
-  const first = await fetchJobPage(newestFirst ? page : 1, perPage, filters);
-  if (newestFirst) return first;
+  const { page, perPage, newestFirst, tab } = state.jobs;
+  const filters = JOB_TABS[tab](state.jobs.filters);
+  const first = await fetchJobPage(newestFirst || tab === "delayed" ? page : 1, perPage, filters);
+  if (newestFirst || tab === "delayed") return first;
   const total = first.total;
   const endExclusive = total - (page - 1) * perPage;
   const start = Math.max(0, endExclusive - perPage);
@@ -514,8 +608,9 @@ async function loadJobs() {
   state.jobs.total = total;
   state.jobs.pages = Math.max(1, Math.ceil(total / state.jobs.perPage));
   const rows = jobs.map(jobRow);
-  fillBody("#jobs-table", 
-    ...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 7, class: "note", text: "No jobs match these filters." }))]),
+  const none = { all: "No jobs match these filters.", running: "No job is running.", delayed: "No job waits for a later time.", failed: "No failed jobs." };
+  fillBody("#jobs-table",
+    ...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 9, class: "note", text: none[state.jobs.tab] }))]),
   );
   $("#page-info").textContent = `Page ${state.jobs.page} of ${state.jobs.pages} · ${total} jobs`;
   $("#page-prev").disabled = state.jobs.page <= 1;
@@ -531,21 +626,51 @@ function setOrder(newestFirst) {
   $("#sort-created span").textContent = newestFirst ? "▼" : "▲";
 }
 
-function jobRow(job) {
+// A queued job with a time to wait for: a delay, or the backoff before its next attempt.
+function isDelayed(job) {
+  return job.status === "queued" && Boolean(job.delay_until);
+}
+
+// What the job waits for: its next attempt after a failure ("retry at"), or its first ("due at").
+function nextRun(job) {
+  if (!isDelayed(job)) return "—";
+  return `${job.attempts ? "retry" : "due"} ${job.delay_until}`;
+}
+
+// The payload on one line, cut to fit a table cell (the job's dialog shows all of it).
+function payloadPreview(payload) {
+  const text = JSON.stringify(payload ?? {});
+  return text.length > 80 ? text.slice(0, 79) + "…" : text;
+}
+
+function jobActions(job) {
   const actions = [];
-  if (job.status === "queued" || job.status === "failed") {
-    actions.push(el("button", { type: "button", class: "danger", "aria-label": `Cancel ${job.id}`, onclick: () => cancelJob(job.id), text: "Cancel" }));
+  if (isDelayed(job)) {
+    actions.push(el("button", { type: "button", "aria-label": `Run ${job.id} now`, onclick: () => runNow(job.id), text: "Run now" }));
   }
   if (job.status === "failed") {
     actions.push(el("button", { type: "button", "aria-label": `Retry ${job.id}`, onclick: () => retryJob(job.id), text: "Retry" }));
   }
+  if (job.status === "queued" || job.status === "failed") {
+    actions.push(el("button", { type: "button", class: "danger", "aria-label": `Cancel ${job.id}`, onclick: () => cancelJob(job.id), text: "Cancel" }));
+  }
+  return actions;
+}
+
+function jobRow(job) {
+  const [idCell, ...cells] = jobCells(job);
+  // The payload's first characters under the id, as Sidekiq shows a job's arguments.
+  idCell.append(el("code", { class: "preview", text: payloadPreview(job.payload), title: JSON.stringify(job.payload ?? {}) }));
   return el(
     "tr",
     { "data-job": job.id },
-    ...jobCells(job),
+    idCell,
+    ...cells,
+    el("td", { class: "num", text: String(job.priority) }),
     el("td", { class: "num", text: `${job.attempts}/${job.max_attempts}` }),
-    el("td", { text: job.created_at }),
-    el("td", {}, actions),
+    el("td", { class: "next-run when", text: nextRun(job) }),
+    el("td", { class: "when", text: job.created_at }),
+    el("td", { class: "actions" }, jobActions(job)),
   );
 }
 
@@ -571,17 +696,36 @@ function renderJob(job) {
     ["Priority", String(job.priority)],
     ["Attempts", `${job.attempts} of ${job.max_attempts}`],
     ["Timeout", `${job.timeout} s`],
-    ["Error", job.error_message || "—"],
+    ["Last error", job.error_message || "—"],
     ["Created", when(job.created_at)],
     ["Updated", when(job.updated_at)],
     ["Processed", when(job.processed_at)],
     ["Failed", when(job.failed_at)],
-    ["Delayed until", when(job.delay_until)],
+    [job.attempts && isDelayed(job) ? "Next retry" : "Delayed until", when(job.delay_until)],
   ]);
   $("#job-payload").textContent = pretty(job.payload);
   $("#job-result").textContent = pretty(job.result);
+  renderAttempts(job.attempt_errors || []);
   $("#job-cancel").hidden = !(job.status === "queued" || job.status === "failed");
   $("#job-retry").hidden = job.status !== "failed";
+  $("#job-run-now").hidden = !isDelayed(job);
+}
+
+// Every failed attempt the record keeps, newest first: its error and the end of its traceback.
+function renderAttempts(errors) {
+  $("#job-attempts-title").textContent = `Failed attempts (${errors.length})`;
+  $("#job-attempts").replaceChildren(
+    ...(errors.length
+      ? [...errors].reverse().map((e) =>
+          el(
+            "li",
+            { "data-attempt": e.attempt },
+            el("p", {}, el("strong", { text: `Attempt ${e.attempt}` }), ` · ${e.at} · `, el("span", { class: "attempt-error", text: e.error })),
+            e.traceback ? el("details", {}, el("summary", { text: "Traceback (last lines)" }), el("pre", { text: e.traceback })) : null,
+          ),
+        )
+      : [el("li", { class: "note", text: "No attempt failed." })]),
+  );
 }
 
 async function cancelJob(id) {
@@ -593,6 +737,41 @@ async function cancelJob(id) {
     toast("Cancel failed: " + describe(error));
   }
   await afterJobChange(id);
+}
+
+async function runNow(id) {
+  try {
+    const { data } = await api("POST", `/jobs/${encodeURIComponent(id)}/run-now`);
+    toast(data.message || "Job is due now.");
+  } catch (error) {
+    toast("Run now failed: " + describe(error));
+  }
+  await afterJobChange(id);
+}
+
+async function findJob(event) {
+  event.preventDefault();
+  const input = $("#job-search-id");
+  const id = input.value.trim();
+  const message = $("#job-search-message");
+  if (!/^job_[0-9a-f]{28}$/.test(id)) return say(message, "A job id is job_ followed by 28 hex digits.");
+  say(message, "");
+  try {
+    const { data: job } = await api("GET", "/jobs/" + encodeURIComponent(id));
+    state.openJob = job;
+    renderJob(job);
+    $("#job-dialog").showModal();
+  } catch (error) {
+    say(message, error.status === 404 ? `No job has the id ${id}.` : "The job could not be loaded: " + describe(error));
+  }
+}
+
+function setJobTab(tab) {
+  state.jobs.tab = tab;
+  state.jobs.page = 1;
+  for (const button of $$("#job-tabs button")) button.setAttribute("aria-pressed", String(button.dataset.tab === tab));
+  $("#jobs-tab-note").hidden = tab !== "delayed";
+  loadJobs();
 }
 
 async function retryJob(id) {
@@ -627,7 +806,7 @@ function renderTypeFields() {
     const describedBy = `${id}-error` + (f.help ? ` ${id}-help` : "");
     const common = { id, name: f.name, required: f.required, "aria-describedby": describedBy, "data-kind": f.kind };
     let input;
-    if (f.kind === "select") input = el("select", common, f.options.map((o) => el("option", { value: o, text: o })));
+    if (f.kind === "select") input = el("select", common, f.options.map((o) => el("option", { value: o, text: o || "(type default)" })));
     else if (f.kind === "textarea" || f.kind === "json") input = el("textarea", { ...common, spellcheck: f.kind !== "json" });
     else if (f.kind === "body") input = el("textarea", { ...common, spellcheck: false });
     else {
@@ -645,7 +824,46 @@ function renderTypeFields() {
       el("span", { class: "field-error", id: `${id}-error` }),
     );
   });
-  $("#create-fields").replaceChildren(el("legend", { text: `Payload of ${type.label}` }), ...fields);
+  const upload = type.upload
+    ? el(
+        "div",
+        { class: "field upload" },
+        el("label", { for: "upload-file", text: "Upload an image" }),
+        el("input", { id: "upload-file", type: "file", accept: "image/png,image/jpeg,image/webp,image/gif", "aria-describedby": "upload-message" }),
+        el("button", { type: "button", class: "secondary", id: "upload-button", onclick: uploadImage, text: "Upload" }),
+        el("p", { id: "upload-message", class: "message", role: "status" }),
+      )
+    : null;
+  $("#create-fields").replaceChildren(el("legend", { text: `Payload of ${type.label}` }), upload, ...fields);
+}
+
+// The API hands out a presigned S3 form (POST /uploads); the browser posts the file to it
+// (the form's fields, then the file), and the job names the upload by its attachment id.
+async function uploadImage() {
+  const file = $("#upload-file").files[0];
+  const message = $("#upload-message");
+  if (!file) return say(message, "Choose an image file first.");
+  say(message, `Uploading ${file.name}…`, true);
+  let grant;
+  try {
+    const body = { filename: file.name, content_type: file.type || "application/octet-stream" };
+    ({ data: grant } = await api("POST", "/uploads", { body }));
+  } catch (error) {
+    return say(message, "The upload could not start: " + describe(error));
+  }
+  const form = new FormData();
+  for (const [name, value] of Object.entries(grant.upload.fields || {})) form.append(name, value);
+  form.append("file", file);
+  try {
+    const response = await fetch(grant.upload.url, { method: "POST", body: form });
+    if (!response.ok) throw new Error(`the storage answered ${response.status}`);
+  } catch (error) {
+    return say(message, "The upload to storage failed: " + error.message);
+  }
+  $("#payload-attachment_id").value = String(grant.attachment_id);
+  fieldError($("#payload-attachment_id"), "");
+  if (!$("#payload-operation").value) $("#payload-operation").value = "thumbnail";
+  say(message, `Uploaded ${file.name} as attachment ${grant.attachment_id} (${grant.key}). Create the job to process it.`, true);
 }
 
 function fieldError(input, text) {
@@ -758,6 +976,7 @@ async function submitCreate(event) {
     say(message, `${data.message || "Job created."} ${data.job_id}`, true);
     state.created.unshift({ id: data.job_id, type: body.type, queue: body.queue || "default", status: "queued" });
     renderCreated();
+    schedulePoll(); // followed from the next refresh on
   } catch (error) {
     say(message, "The API refused the job: " + describe(error));
   }
@@ -775,33 +994,27 @@ function jobCells(job) {
 
 function renderCreated() {
   $("#created-panel").hidden = state.created.length === 0;
-  fillBody("#created-table", 
-    ...state.created.map((job) =>
-      el(
-        "tr",
-        { "data-job": job.id },
-        ...jobCells(job),
-      ),
-    ),
-  );
+  fillBody("#created-table", ...state.created.map((job) => el("tr", { "data-job": job.id }, ...jobCells(job))));
 }
 
-// Follow the jobs created here until they finish, so their way from queued to done is visible.
-async function refreshCreated() {
-  const open = state.created.filter((job) => job.status === "queued" || job.status === "processing");
-  if (!open.length) return;
-  await Promise.all(
-    open.map(async (job) => {
-      try {
-        const { data } = await api("GET", "/jobs/" + encodeURIComponent(job.id));
-        job.status = data.status;
-        job.queue = data.queue;
-      } catch {
-        /* shown again on the next refresh */
-      }
-    }),
-  );
+// The jobs created here that may still change; each refresh's overview call asks for them.
+function openCreated() {
+  return state.created.filter((job) => job.status === "queued" || job.status === "processing");
+}
+
+function updateCreated(found) {
+  const byId = new Map(found.map((job) => [job.id, job]));
+  for (const job of state.created) {
+    const now = byId.get(job.id);
+    if (now) Object.assign(job, { status: now.status, queue: now.queue });
+  }
   renderCreated();
+}
+
+// Opening the page shows the list at once, then its statuses as they are now.
+function followCreated() {
+  renderCreated();
+  if (openCreated().length) loadOverview();
 }
 
 // --- workers and cron --------------------------------------------------------------------------
@@ -815,7 +1028,7 @@ function loadWorkers() {
       el("label", {}, el("input", { type: "checkbox", name: "queue", value: name, checked: checked.has(name) }), name),
     ),
   );
-  loadRuns();
+  loadOverview(); // the recent runs come with it
 }
 
 async function submitTrigger(event) {
@@ -859,10 +1072,26 @@ const RUN_FIELDS = [
   ["started_at", "Started"],
   ["finished_at", "Finished"],
   ["duration_ms", "Duration (ms)"],
-  ["sites_total", "Sites"],
+  ["sites", "Sites"],
   ["succeeded", "Succeeded"],
   ["failed", "Failed"],
 ];
+// What a run's status says, for people: its colour comes from the badge's class.
+const RUN_STATUS_TEXT = {
+  succeeded: "succeeded",
+  completed_with_errors: "completed with errors",
+  failed: "failed",
+  no_sites: "no sites",
+};
+
+function runBadge(status) {
+  return el("span", { class: "badge s-" + status, text: RUN_STATUS_TEXT[status] || status });
+}
+
+// The counts beside a run's status (`sites` in the contract; `sites_total` before it).
+function runCounts(run) {
+  return `${run.succeeded ?? 0} ok · ${run.failed ?? 0} failed · ${run.sites ?? run.sites_total ?? 0} sites`;
+}
 
 async function submitCron(event) {
   event.preventDefault();
@@ -886,10 +1115,10 @@ async function followRun(id, round) {
   try {
     const { data } = await api("GET", "/runs/" + encodeURIComponent(id));
     renderRun(data.run);
-    if (data.run.status !== "completed" && round < 90 && state.view === "workers") {
-      setTimeout(() => followRun(id, round + 1), 2000);
+    if (RUN_ACTIVE.includes(data.run.status) && round < 90 && state.view === "workers") {
+      setTimeout(() => followRun(id, round + 1), Math.max(2000, refreshMs()));
     } else {
-      loadRuns();
+      loadOverview();
     }
   } catch (error) {
     say($("#cron-message"), "The run could not be read: " + describe(error));
@@ -900,10 +1129,9 @@ function renderRun(run) {
   const summary = el("dl", { class: "kv" });
   fillKv(
     summary,
-    RUN_FIELDS.filter(([key]) => run[key] !== undefined && run[key] !== null).map(([key, label]) => [
-      label,
-      key === "status" ? badge(run.status) : String(run[key]),
-    ]),
+    RUN_FIELDS.map(([key, label]) => [key, label, key === "sites" ? run.sites ?? run.sites_total : run[key]])
+      .filter(([, , value]) => value !== undefined && value !== null)
+      .map(([key, label, value]) => [label, key === "status" ? runBadge(value) : String(value)]),
   );
   const counts = Object.entries(run.status_counts || {}).map(([code, n]) => `${code}: ${n}`).join(", ");
   const results = run.results || [];
@@ -933,31 +1161,144 @@ function renderRun(run) {
   }
 }
 
-async function loadRuns() {
-  let runs = [];
+function runRow(run) {
+  return el(
+    "tr",
+    { class: "run s-run-" + run.status, "data-run": run.run_id },
+    el("td", { class: "id", text: run.run_id }),
+    el("td", { class: "status" }, runBadge(run.status)),
+    el("td", { text: run.started_at || run.created_at || "" }),
+    el("td", { class: "counts", text: runCounts(run) }),
+    el("td", {}, el("button", { type: "button", class: "secondary", "aria-label": `Show run ${run.run_id}`, onclick: () => showRun(run.run_id), text: "Show" })),
+  );
+}
+
+// The recent runs, on the overview and on the workers page (both come with the overview call).
+function renderRuns(runs) {
+  for (const table of ["#runs-table", "#overview-runs-table"]) {
+    fillBody(table, ...(runs.length ? runs.map(runRow) : [el("tr", {}, el("td", { colspan: 5, class: "note", text: "No cron runs yet." }))]));
+  }
+}
+
+function showRun(id) {
+  if (state.view !== "workers") show("workers");
+  followRun(id, 0);
+}
+
+// --- sites ------------------------------------------------------------------------------------
+
+async function loadSites() {
+  const message = $("#sites-message");
   try {
-    const { data } = await api("GET", "/runs");
-    runs = data.runs || [];
+    const { data } = await api("GET", "/sites");
+    state.sites = data.sites || [];
   } catch (error) {
-    fillBody("#runs-table", el("tr", {}, el("td", { colspan: 5, class: "note", text: "Runs could not be loaded: " + describe(error) })));
+    say(message, "Sites could not be loaded: " + describe(error));
     return;
   }
+  say(message, "");
+  renderSites();
+}
+
+function renderSites() {
+  const enabled = state.sites.filter((site) => site.enabled !== false).length;
+  $("#sites-caption").textContent = `${state.sites.length} sites, ${enabled} enabled: a cron run calls the cron URL of each enabled site with POST.`;
   fillBody(
-    "#runs-table",
-    ...(runs.length
-      ? runs.map((run) =>
-          el(
+    "#sites-table",
+    ...(state.sites.length
+      ? state.sites.map((site) => {
+          const on = site.enabled !== false;
+          return el(
             "tr",
-            {},
-            el("td", { class: "id", text: run.run_id }),
-            el("td", {}, badge(run.status)),
-            el("td", { text: run.started_at || run.created_at || "" }),
-            el("td", { class: "num", text: `${run.succeeded ?? 0} ok / ${run.failed ?? 0} failed of ${run.sites_total ?? 0}` }),
-            el("td", {}, el("button", { type: "button", class: "secondary", "aria-label": `Show run ${run.run_id}`, onclick: () => followRun(run.run_id, 0), text: "Show" })),
-          ),
-        )
-      : [el("tr", {}, el("td", { colspan: 5, class: "note", text: "No cron runs yet." }))]),
+            { "data-site": site.url, class: on ? "" : "disabled" },
+            el("td", { class: "url", text: site.url }),
+            el("td", { class: "url", text: site.cron_url || "wp-cron.php of the site" }),
+            el("td", { class: "status" }, el("span", { class: "badge " + (on ? "s-completed" : "s-queued"), text: on ? "enabled" : "disabled" })),
+            el(
+              "td",
+              { class: "actions" },
+              el("button", { type: "button", class: "secondary", "aria-label": `${on ? "Disable" : "Enable"} ${site.url}`, onclick: () => setSiteEnabled(site, !on), text: on ? "Disable" : "Enable" }),
+              el("button", { type: "button", class: "danger", "aria-label": `Remove ${site.url}`, onclick: () => removeSite(site), text: "Remove" }),
+            ),
+          );
+        })
+      : [el("tr", {}, el("td", { colspan: 4, class: "note", text: "No sites yet: add one, or import your network's list below." }))]),
   );
+}
+
+async function setSiteEnabled(site, enabled) {
+  try {
+    await api("PATCH", "/sites", { body: { url: site.url, enabled } });
+    toast(`${site.url} ${enabled ? "enabled" : "disabled"}.`);
+  } catch (error) {
+    toast("The site could not be changed: " + describe(error));
+  }
+  loadSites();
+}
+
+async function removeSite(site) {
+  if (!(await confirmAction(`Remove ${site.url}? Cron runs stop calling it.`))) return;
+  try {
+    await api("DELETE", "/sites", { query: { url: site.url } });
+    toast(`${site.url} removed.`);
+  } catch (error) {
+    toast("The site could not be removed: " + describe(error));
+  }
+  loadSites();
+}
+
+async function addSites(urls, message) {
+  try {
+    const { data } = await api("POST", "/sites", { body: { sites: urls } });
+    say(message, `Added ${data.count ?? urls.length} site${urls.length === 1 ? "" : "s"}.`, true);
+  } catch (error) {
+    say(message, "The sites could not be added: " + describe(error));
+    return false;
+  }
+  loadSites();
+  return true;
+}
+
+// `wp site list --field=url` prints one URL per line; anything else (a blank line, a warning
+// WP-CLI printed) is skipped and named, never sent.
+function parseSiteList(text) {
+  const urls = [];
+  const skipped = [];
+  for (const line of text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean)) {
+    if (/^https?:\/\/[^\s/]+\S*$/i.test(line)) {
+      if (!urls.includes(line)) urls.push(line);
+    } else {
+      skipped.push(line);
+    }
+  }
+  return { urls, skipped };
+}
+
+function previewImport() {
+  const { urls, skipped } = parseSiteList($("#sites-import-text").value);
+  const parts = [`${urls.length} URL${urls.length === 1 ? "" : "s"} to import`];
+  if (skipped.length) parts.push(`${skipped.length} line${skipped.length === 1 ? "" : "s"} skipped (not an http(s) URL): ${skipped.slice(0, 3).join(", ")}${skipped.length > 3 ? ", …" : ""}`);
+  $("#sites-import-preview").textContent = parts.join("; ") + ".";
+  return urls;
+}
+
+async function submitSite(event) {
+  event.preventDefault();
+  const input = $("#site-url");
+  const url = input.value.trim();
+  if (!fieldError(input, /^https?:\/\/[^\s/]+\S*$/i.test(url) ? "" : "Enter the site's http:// or https:// URL.")) return input.focus();
+  if (await addSites([url], $("#site-form-message"))) input.value = "";
+}
+
+async function submitImport(event) {
+  event.preventDefault();
+  const urls = previewImport();
+  const message = $("#sites-import-message");
+  if (!urls.length) return say(message, "Paste the output of wp site list --field=url: one URL per line.");
+  if (await addSites(urls, message)) {
+    $("#sites-import-text").value = "";
+    previewImport();
+  }
 }
 
 // --- tokens ------------------------------------------------------------------------------------
@@ -1049,7 +1390,18 @@ function wire() {
   $("#sign-out").addEventListener("click", () => signOut("Signed out."));
   $("#login-submit").disabled = false; // enabled only once the form is handled here
   for (const button of $$("#nav button")) button.addEventListener("click", () => show(button.dataset.view));
-  $("#refresh").addEventListener("click", loadOverview);
+  $("#refresh").addEventListener("click", () => {
+    loadOverview();
+    schedulePoll();
+  });
+  $("#auto-refresh").addEventListener("change", () => schedulePoll());
+  // A hidden tab polls slower; back in view, its next refresh keeps the visible pace.
+  document.addEventListener("visibilitychange", () => schedulePoll());
+  $("#job-search").addEventListener("submit", findJob);
+  for (const button of $$("#job-tabs button")) button.addEventListener("click", () => setJobTab(button.dataset.tab));
+  $("#site-form").addEventListener("submit", submitSite);
+  $("#sites-import").addEventListener("submit", submitImport);
+  $("#sites-import-text").addEventListener("input", previewImport);
 
   $("#job-filters").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -1080,6 +1432,7 @@ function wire() {
   $("#job-dialog [data-close]").addEventListener("click", () => $("#job-dialog").close());
   $("#job-cancel").addEventListener("click", () => cancelJob(state.openJob.id));
   $("#job-retry").addEventListener("click", () => retryJob(state.openJob.id));
+  $("#job-run-now").addEventListener("click", () => runNow(state.openJob.id));
 
   $("#clear-form").addEventListener("submit", async (event) => {
     event.preventDefault();

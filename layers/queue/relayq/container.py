@@ -113,6 +113,12 @@ class Container:
     # --- all-sites cron -------------------------------------------------------------------------
 
     @cached_property
+    def runs(self) -> RunStore:
+        """The cron runs' records (the API's overview reads them without the cron service)."""
+        dynamodb = self.aws.client("dynamodb")
+        return RunStore(dynamodb, self.settings.runs_table, retention_days=self.settings.retention_days)
+
+    @cached_property
     def cron(self) -> CronService:
         """The cron service; building it makes the run and batch job types known to this
         container's registry (only containers that run cron work can process them)."""
@@ -127,7 +133,7 @@ class Container:
         runner = CronRunner(
             settings,
             SiteStore(dynamodb, settings.sites_table),
-            RunStore(dynamodb, settings.runs_table, retention_days=settings.retention_days),
+            self.runs,
             guard,
         )
         service = CronService(settings, runner, lambda: self.jobs, lambda_invoker(settings, self.aws))

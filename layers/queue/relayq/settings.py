@@ -226,6 +226,27 @@ class Settings(BaseSettings):
             return {name.strip(): item.strip() for name, item in pairs}
         return value
 
+    # --- cost estimate (relayq.services.cost) ---
+    emf_idle_queue_depth: bool = Field(
+        default=True,
+        description="Publish the `QueueDepth` metric of a served queue after every worker run even when nothing "
+        "waits; `false` publishes it only while jobs wait (each queue's metric is a CloudWatch custom metric, "
+        "$0.30 a month when published every hour; the lean profile sets `false`, the queue-depth alarm reads "
+        "missing data as not breaching).",
+    )
+    cost_profile: str = Field(
+        default="standard",
+        description="The deployment's cost profile (`lean`, `standard`, `resilient`; the template's `CostProfile`), "
+        "named beside the month's cost estimate.",
+    )
+    cost_floor_usd: float = Field(
+        default=0.0,
+        ge=0,
+        description="Fixed monthly floor of the deployment in USD, billed whether or not a job runs (the template "
+        "sets its profile's figure from `python -m bench.cost_model`); the month's cost estimate adds the counted "
+        "usage to it.",
+    )
+
     # --- REST API and tokens ---
     token_allowed_routes: dict[str, list[str]] = Field(
         default_factory=lambda: {

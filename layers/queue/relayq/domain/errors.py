@@ -113,6 +113,11 @@ class ForbiddenScope(QueueError):
     message = "Token scope does not permit this endpoint."
 
 
+class JobNotDelayed(QueueError):
+    code = "job_not_delayed"
+    message = "Only a queued job that waits for a later time can be run now."
+
+
 class CronAuthMissing(QueueError):
     code = "all_sites_cron_auth_missing"
     message = "Authentication required. Provide a token via Authorization header or ?token= query parameter."

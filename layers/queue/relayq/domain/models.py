@@ -65,6 +65,32 @@ def payload_size(payload: Any) -> int:
     return len(json.dumps(payload, separators=(",", ":"), default=str).encode())
 
 
+# The attempt history a job record keeps: the newest attempts, each error and traceback cut, so the
+# history stays within ~25 KB of the item (DynamoDB's items stop at 400 KB; payload and result share them).
+MAX_ATTEMPT_ERRORS = 10
+MAX_ERROR_CHARS = 1000
+MAX_TRACEBACK_CHARS = 1500
+
+
+class AttemptError(BaseModel):
+    """Why one attempt of a job failed: its number, when, the error and the end of its traceback."""
+
+    attempt: int
+    at: str
+    error: str
+    traceback: str | None = None
+
+    @classmethod
+    def of(cls, attempt: int, at: str, error: str, traceback: str | None = None) -> AttemptError:
+        # The end of a traceback names the failing line; the start is the worker's own frames.
+        return cls(
+            attempt=attempt,
+            at=at,
+            error=error[:MAX_ERROR_CHARS],
+            traceback=traceback[-MAX_TRACEBACK_CHARS:] if traceback else None,
+        )
+
+
 class Job(BaseModel):
     """The contract's Job Object, plus ``delay_until`` for jobs that wait for a time."""
 
@@ -86,6 +112,8 @@ class Job(BaseModel):
     processed_at: str | None = None
     failed_at: str | None = None
     delay_until: str | None = None
+    # Every failed attempt, oldest first (the newest MAX_ATTEMPT_ERRORS); error_message is the last.
+    attempt_errors: list[AttemptError] = Field(default_factory=list)
     # The fencing token (Redis' claim counter) of the attempt that started last; None before the
     # first start. Bookkeeping of the store, never shown: every dump leaves it out.
     fence: int | None = Field(default=None, exclude=True)
@@ -95,6 +123,10 @@ class Job(BaseModel):
         """The highest fencing token this record has seen; Redis hands out only higher ones. (A
         record written before tokens were kept apart from attempts has its token in ``attempts``.)"""
         return max(self.fence or 0, self.attempts)
+
+    def errors_with(self, failure: AttemptError) -> list[AttemptError]:
+        """The attempt history with ``failure`` added, the oldest dropped past the cap."""
+        return [*self.attempt_errors, failure][-MAX_ATTEMPT_ERRORS:]
 
 
 class NewJob(BaseModel):

@@ -21,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from relayq.domain.clock import to_text
 from relayq.domain.errors import StoreUnavailable, TransitionRefused
-from relayq.domain.models import FINISHED, Job, JobStatus
+from relayq.domain.models import FINISHED, AttemptError, Job, JobStatus
 from relayq.dynamodb.codec import Item, ModelCodec, attributes, expression_values, plain, to_json
 from relayq.dynamodb.table import TableStore, batch_write
 
@@ -45,12 +45,17 @@ class JobPage:
 
 
 # The payload and result are JSON strings: any JSON value, stored exactly as the job carried it.
-JOB_ITEM = ModelCodec(Job, as_json=("payload", "result"))
+# The attempt history too: one attribute, replaced whole by the write that records a failure.
+JOB_ITEM = ModelCodec(Job, as_json=("payload", "result", "attempt_errors"))
 
 
 def _item(job: Job) -> Item:
-    """The item of a job record: its fields, and its fence (every dump of a job leaves that out)."""
-    return JOB_ITEM.to_item(job, fence=job.fence)
+    """The item of a job record: its fields, and its fence (every dump of a job leaves that out).
+    No attempt history until an attempt fails: a new job's item carries no empty list."""
+    item = JOB_ITEM.to_item(job, fence=job.fence)
+    if not job.attempt_errors:
+        del item["attempt_errors"]
+    return item
 
 
 def _key(job_id: str) -> Item:
@@ -61,6 +66,12 @@ def _fenced(fence: int | None) -> str:
     """The condition that the attempt of token ``fence`` (value ``:t``) is the one recorded; None
     stands for a record that no start with a token has touched."""
     return "attribute_not_exists(#t)" if fence is None else "#t = :t"
+
+
+def _history(errors: Sequence[AttemptError]) -> str:
+    """The ``attempt_errors`` attribute: written in the fenced write that records the failure, so
+    the history read with the attempt is the one replaced (no other write changes it meanwhile)."""
+    return to_json([error.model_dump() for error in errors])
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -219,16 +230,18 @@ class JobStore(TableStore):
             exp=self._expires(),
         )
 
-    def fail(self, job_id: str, fence: int | None, error: str) -> Job:
-        """processing -> failed for good (attempts spent, or an error no retry can fix)."""
+    def fail(self, job_id: str, fence: int | None, error: str, *, history: Sequence[AttemptError]) -> Job:
+        """processing -> failed for good (attempts spent, or an error no retry can fix); ``history``:
+        the attempt errors with this one."""
         return self._update(
             job_id,
-            "SET #s = :f, error_message = :e, failed_at = :now, #u = :now, expires_at = :exp",
+            "SET #s = :f, error_message = :e, failed_at = :now, #u = :now, expires_at = :exp, attempt_errors = :h",
             "#s = :p AND " + _fenced(fence),
             f=JobStatus.FAILED,
             p=JobStatus.PROCESSING,
             t=fence,
             e=error[:2000],
+            h=_history(history),
             now=to_text(self.clock()),
             exp=self._expires(),
         )
@@ -248,19 +261,24 @@ class JobStore(TableStore):
             exp=self._expires(),
         )
 
-    def requeue(self, job_id: str, fence: int | None, error: str | None, due_ms: int) -> Job:
-        """processing -> queued after a failed or abandoned attempt, retried at ``due_ms``."""
+    def requeue(
+        self, job_id: str, fence: int | None, error: str, due_ms: int, *, history: Sequence[AttemptError]
+    ) -> Job:
+        """processing -> queued after a failed or abandoned attempt, retried at ``due_ms``;
+        ``history``: the attempt errors with this one."""
         now = self.clock()
         delayed = due_ms > now
         return self._update(
             job_id,
-            "SET #s = :q, #u = :now, error_message = :e" + (", delay_until = :d" if delayed else ""),
+            "SET #s = :q, #u = :now, error_message = :e, attempt_errors = :h"
+            + (", delay_until = :d" if delayed else ""),
             "#s = :p AND " + _fenced(fence),
             q=JobStatus.QUEUED,
             p=JobStatus.PROCESSING,
             t=fence,
             now=to_text(now),
-            e=(error or "lease expired")[:2000],
+            e=error[:2000],
+            h=_history(history),
             d=to_text(due_ms) if delayed else None,
         )
 
@@ -277,6 +295,16 @@ class JobStore(TableStore):
             one=1,
             now=to_text(self.clock()),
             d=to_text(due_ms),
+        )
+
+    def make_due(self, job_id: str) -> Job:
+        """A queued job waiting for its time (a delay or a retry's backoff) is due now."""
+        return self._update(
+            job_id,
+            "SET #u = :now REMOVE delay_until",
+            "#s = :q AND attribute_exists(delay_until)",
+            q=JobStatus.QUEUED,
+            now=to_text(self.clock()),
         )
 
     def cancel(self, job_id: str) -> Job:

@@ -20,6 +20,7 @@ STATUS_OF_ERROR: dict[type[errors.QueueError], int] = {
     errors.JobNotFound: 404,
     errors.JobNotCancellable: 404,
     errors.JobNotRetryable: 404,
+    errors.JobNotDelayed: 409,
     errors.TokenNotFound: 404,
     errors.RunNotFound: 404,
     errors.SiteNotFound: 404,

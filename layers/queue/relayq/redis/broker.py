@@ -153,6 +153,11 @@ class RedisBroker:
         k = self.keys
         return int(self.scripts.run("promote", [k.delayed, k.meta, k.seq], [k.tag, self.clock(), limit]))
 
+    def promote(self, job_id: str) -> bool:
+        """Make one delayed job due now; False when it was not delayed."""
+        k = self.keys
+        return bool(self.scripts.run("promote_one", [k.delayed, k.meta, k.seq], [k.tag, job_id]))
+
     def recover_expired(self, limit: int = 1000) -> list[Lease]:
         """Take over the jobs whose lease ran out: each is the caller's now, under a new token, for
         the caller to bring its record in line and then give it back (``retry``) or drop it
@@ -212,6 +217,14 @@ class RedisBroker:
             flat = self.scripts.run("oldest", [self.keys.pending(q) for q in batch], [PRIORITY_BAND])
             found |= {q: (int(flat[2 * i]), flat[2 * i + 1] or None) for i, q in enumerate(batch)}
         return found
+
+    def delayed_ids(self, offset: int, count: int) -> tuple[list[str], int]:
+        """One page of the delayed set, soonest due first, and how many jobs it holds."""
+        pipe = self.conn.pipeline(transaction=False)
+        pipe.zrange(self.keys.delayed, offset, offset + count - 1)
+        pipe.zcard(self.keys.delayed)
+        ids, total = pipe.execute()
+        return [str(i) for i in ids], int(total)
 
     def next_due_ms(self) -> int | None:
         """When the earliest delayed job becomes due, if any."""

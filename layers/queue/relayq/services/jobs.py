@@ -15,6 +15,7 @@ from relayq.domain.clock import Clock, now_ms, to_text
 from relayq.domain.errors import (
     InvalidInput,
     JobNotCancellable,
+    JobNotDelayed,
     JobNotFound,
     JobNotRetryable,
     MissingQueueName,
@@ -160,6 +161,17 @@ class JobService:
     ) -> JobPage:
         return self.store.list(page, per_page, status=status, queue=queue, type=type)
 
+    def delayed(self, page: int = 1, per_page: int = 10) -> JobPage:
+        """The jobs waiting for a later time (a delay, a retry's backoff), soonest due first:
+        Redis' delayed set orders them, their records say the rest."""
+        try:
+            ids, total = self.broker.delayed_ids((page - 1) * per_page, per_page)
+        except REDIS_FAILURES as error:
+            raise redis_failure(error) from error
+        found = self.store.get_many(ids)
+        jobs = [found[i] for i in ids if i in found]
+        return JobPage(jobs, total, -(-total // per_page) if total else 0)
+
     # --- changing jobs --------------------------------------------------------------------------
 
     def cancel(self, job_id: str) -> Job:
@@ -196,6 +208,25 @@ class JobService:
         if placed != "added":
             logger.info("retry of %s: Redis still held it (%s)", job_id, placed)
         self.hooks.emit("job_retried", job=job)
+        return job
+
+    def run_now(self, job_id: str) -> Job:
+        """A delayed job (a delay, a retry's backoff) waits no longer: due at once in its queue,
+        and its queue's worker is kicked. The record first: should Redis fail after it, the job
+        still runs at its old time, which is what the record said until now."""
+        if not is_job_id(job_id):
+            raise JobNotDelayed()
+        try:
+            job = self.store.make_due(job_id)
+        except TransitionRefused:
+            raise JobNotDelayed() from None
+        try:
+            promoted = self.broker.promote(job_id)
+        except REDIS_FAILURES as error:
+            raise redis_failure(error) from error
+        if not promoted:
+            logger.info("run now of %s: Redis did not hold it as delayed", job_id)
+        self.hooks.emit("job_due", job=job)
         return job
 
     def clear(self, queue: str) -> int:

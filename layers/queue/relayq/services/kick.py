@@ -74,10 +74,12 @@ class Kicker:
     # --- hook subscribers ----------------------------------------------------------------------
 
     def subscribe(self, hooks: Hooks) -> None:
-        """Kick on job creation and on a retry (the container subscribes its kicker to its hooks
-        once): a retried job waits again like a new one, so it gets a worker as soon."""
+        """Kick on job creation, on a retry and on a delayed job made due (the container subscribes
+        its kicker to its hooks once): a retried job waits again like a new one, so it gets a
+        worker as soon; one run now gets a worker now."""
         hooks.on("job_created", self.on_job_created)
-        hooks.on("job_retried", self.on_job_retried)
+        hooks.on("job_retried", self.on_job_due)
+        hooks.on("job_due", self.on_job_due)
         hooks.on("jobs_created", self.on_jobs_created)
 
     def on_job_created(self, job: Job, **_: Any) -> None:
@@ -85,9 +87,9 @@ class Kicker:
         if job.delay_until is None:
             self.kick_queues([job.queue])
 
-    def on_job_retried(self, job: Job, **_: Any) -> None:
-        # Due at once whatever delay it was first created with.
-        self.kick_queues([job.queue])
-
     def on_jobs_created(self, jobs: Iterable[Job], **_: Any) -> None:
         self.kick_queues(job.queue for job in jobs if job.delay_until is None)
+
+    def on_job_due(self, job: Job, **_: Any) -> None:
+        # Due at once (retried, or run now) whatever delay it was first created with.
+        self.kick_queues([job.queue])

@@ -91,6 +91,18 @@ class _Text:
         self.lines += [f"{name}{labels} {_number(value)}" for labels, value in samples]
 
 
+def finished_counts(broker: RedisBroker) -> dict[str, int]:
+    """The counters of finished attempts summed over queues and types: completed, failed, retry
+    (what the Prometheus text's ``relayq_jobs_*_total`` families add up to), one HGETALL."""
+    counters: Mapping[str, str] = broker.conn.hgetall(broker.keys.named("metrics", "counters"))  # type: ignore[assignment]
+    totals = dict.fromkeys(OUTCOME_METRICS, 0)
+    for field, raw in counters.items():
+        kind = field.partition("|")[0]
+        if kind in totals:
+            totals[kind] += int(raw)
+    return totals
+
+
 def prometheus_text(broker: RedisBroker) -> str:
     """The metrics in Prometheus' text exposition format (version 0.0.4)."""
     keys = broker.keys

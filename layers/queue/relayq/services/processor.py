@@ -9,6 +9,7 @@ import contextlib
 import json
 import logging
 import threading
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
@@ -16,10 +17,10 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from relayq.domain.backoff import retry_delay
-from relayq.domain.clock import from_text, now_ms
+from relayq.domain.clock import from_text, now_ms, to_text
 from relayq.domain.errors import InvalidInput, InvalidJobType, StoreUnavailable, TransitionRefused
 from relayq.domain.hooks import Hooks
-from relayq.domain.models import FINISHED, Job, JobStatus
+from relayq.domain.models import FINISHED, AttemptError, Job, JobStatus
 from relayq.domain.outcomes import BatchResult, Outcome
 from relayq.domain.registry import JobContext, JobRegistry, PermanentJobError, RetryableJobError
 from relayq.dynamodb.jobs import JobStore
@@ -32,6 +33,8 @@ logger = logging.getLogger(__name__)
 MAX_RESULT_BYTES = 256 * 1024
 # Why an attempt nobody runs any more ends (its lease expired, or Redis forgot it).
 ABANDONED = "Lease expired: the worker died or overran"
+# The lines of a job's traceback its record keeps (the end: where the job raised).
+TRACEBACK_LINES = 12
 # How often settle reads the record again when it moved between the read and the write.
 SETTLE_READS = 3
 
@@ -63,6 +66,14 @@ def _run_with_timeout(fn: Callable[[], Any], seconds: float) -> Any:
     if "error" in box:
         raise box["error"]
     return box.get("result")
+
+
+def traceback_excerpt(error: BaseException) -> str:
+    """The last lines of ``error``'s traceback (a job that raised in its thread keeps its frames),
+    without the lines of carets under an expression: they take room and say nothing new."""
+    lines = "".join(traceback.format_exception(error)).rstrip("\n").splitlines()
+    kept = [line for line in lines if line.strip(" ^~")]
+    return "\n".join(kept[-TRACEBACK_LINES:])
 
 
 def _permanent(error: BaseException) -> bool:
@@ -157,11 +168,16 @@ class Processor:
         """The record of a processing attempt nobody runs any more: queued again when attempts
         are left, else failed with ``why``. Conditional on the attempt (token) that was read."""
         if job.attempts < job.max_attempts:
-            return "requeued", self.store.requeue(job.id, job.fence, why, 0)
+            history = job.errors_with(self._attempt_error(job, why))
+            return "requeued", self.store.requeue(job.id, job.fence, why, 0, history=history)
         message = f"{why} on the last attempt ({job.attempts} of {job.max_attempts})"
-        failed = self.store.fail(job.id, job.fence, message)
+        failed = self.store.fail(job.id, job.fence, message, history=job.errors_with(self._attempt_error(job, message)))
         self._failed_for_good(failed, message)
         return "failed", failed
+
+    def _attempt_error(self, job: Job, message: str, error: BaseException | None = None) -> AttemptError:
+        excerpt = traceback_excerpt(error) if error is not None else None
+        return AttemptError.of(job.attempts, to_text(self.clock()), message, excerpt)
 
     def _failed_for_good(self, job: Job, message: str) -> None:
         self.hooks.emit("job_failed", job=job, error=message, will_retry=False)
@@ -279,13 +295,14 @@ class Processor:
             error, message = PermanentJobError(message), f"Job result is not JSON-serialisable: {message}"
         permanent = _permanent(error)
         will_retry = not permanent and job.attempts < job.max_attempts
+        history = job.errors_with(self._attempt_error(job, message, error))
         try:
             if will_retry:
                 due = self.clock() + int(self._delay(job, job.attempts, error) * 1000)
-                recorded = self.store.requeue(job.id, lease.token, message, due)
+                recorded = self.store.requeue(job.id, lease.token, message, due, history=history)
                 self.broker.retry(lease, due)
             else:
-                recorded = self.store.fail(job.id, lease.token, message)
+                recorded = self.store.fail(job.id, lease.token, message, history=history)
                 self.broker.finish(lease)
         except TransitionRefused:
             self.broker.finish(lease)

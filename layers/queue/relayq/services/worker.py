@@ -144,7 +144,8 @@ class Worker:
             self.status.record(batch.outcomes)
             all_queues = self.jobs.broker.queue_names()
             depths = queue_depths(self.jobs.broker, all_queues)
-            emit_emf(batch.outcomes, [d for d in depths if d.queue in queues])
+            idle_too = self.settings.emf_idle_queue_depth
+            emit_emf(batch.outcomes, [d for d in depths if d.queue in queues and (idle_too or d.pending)])
             if batch.promoted and self.kicker is not None:
                 # Delayed jobs that came due in queues of other sets: start their workers now.
                 waiting = [d.queue for d in depths if d.pending and d.queue not in queues]
