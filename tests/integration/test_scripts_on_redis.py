@@ -152,6 +152,7 @@ LAYER_CALLS: dict[str, Callable[[RedisBroker], object]] = {
     ),
     "oldest": lambda b: b.oldest(["default"]),
     "promote": lambda b: b.promote_due(),
+    "promote_one": lambda b: b.promote(JOB),
     "rate_hit": lambda b: RateLimiter(b.conn, "rq").hit("tok_a", 10),
     "reconcile_due": lambda b: b.reconcile_due(1000),
     "record_jobs": lambda b: WorkerStatus(b, 60).record([Outcome(JOB, "completed", duration_ms=5, job=JOB_RECORD)]),
