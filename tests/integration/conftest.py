@@ -1,5 +1,5 @@
-"""Integration fixtures: the real handlers with a real redis-server and moto's server, configured
-only through the environment, as in Lambda."""
+"""Integration fixtures: the real handlers with a real Redis (the test's engine of the matrix) and
+moto's server, configured only through the environment, as in Lambda."""
 
 from __future__ import annotations
 
@@ -7,15 +7,14 @@ from collections.abc import Iterator
 from types import ModuleType
 
 import pytest
-import redis
 
 from devstack.handlers import load_handler
 from devstack.moto_server import MotoServer
-from devstack.redis_server import RedisServer
 from devstack.template import table_environment, table_names
 from relayq.container import container
 from relayq.container import reset as reset_container
 from tests.support.api_flow import Gateway
+from tests.support.redis_matrix import RedisBackend
 
 TABLE_NAMES = table_names("it")
 
@@ -30,12 +29,12 @@ def moto_server() -> Iterator[MotoServer]:
 
 @pytest.fixture
 def lambda_env(
-    monkeypatch: pytest.MonkeyPatch, redis_server: RedisServer, moto_server: MotoServer
+    monkeypatch: pytest.MonkeyPatch, redis_backend: RedisBackend, moto_server: MotoServer
 ) -> Iterator[dict[str, str]]:
-    """The environment a deployed function sees, pointing at the local services."""
+    """The environment a deployed function sees, pointing at the local services (Redis empty)."""
     env = {
         "AWS_ENDPOINT_URL": moto_server.url,
-        "QUEUE_REDIS_URL": redis_server.url,
+        **redis_backend.environment(),
         **table_environment(TABLE_NAMES),
         "QUEUE_RETRY_JITTER": "0",
         # The test job types, registered the way a deployment registers its own, so a fresh
@@ -45,7 +44,6 @@ def lambda_env(
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    redis.Redis.from_url(redis_server.url).flushall()
     # moto's server runs in this process, so a test under mock_aws here (the ``aws`` fixture)
     # resets its backends too: the tables come back if it did.
     moto_server.create_tables(TABLE_NAMES)

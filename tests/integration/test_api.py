@@ -23,6 +23,7 @@ from relayq.domain.clock import now_ms, to_text
 from relayq.domain.models import Job, JobStatus, new_job_id
 from relayq.redis.broker import QueueEntry
 from tests.support.api_flow import Gateway, HttpResult
+from tests.support.redis_matrix import admin_client
 
 EVENTS = ROOT / "events" / "api"
 
@@ -50,7 +51,7 @@ def create(gw: Gateway, token: str, **body: Any) -> str:
 def nothing_written(gw: Gateway, token: str) -> None:
     listing = gw.request("GET", "/jobs", token=token)
     assert listing.body == [] and listing.headers["X-WP-Total"] == "0"
-    assert container().redis.keys("{rq}:pending:*") == []
+    assert admin_client(container().settings).keys("{rq}:pending:*") == []
 
 
 def assert_error(answer: HttpResult, status: int, code: str) -> None:
@@ -339,7 +340,7 @@ def test_dynamodb_down_is_unhealthy_health_and_503_for_create_and_the_authorizer
     body = json.dumps({"type": "echo"})
     created = gw.invoke(proxy_event("POST", "/jobs", body=body, resource="/{proxy+}", authorizer=principal))
     assert_error(created, 503, "database_unavailable")
-    assert container().redis.keys("{rq}:pending:*") == []
+    assert admin_client(container().settings).keys("{rq}:pending:*") == []
     # The authorizer cannot check the token: API Gateway's AUTHORIZER_FAILURE answer.
     assert_error(gw.request("GET", "/stats", token=full_token), 503, "auth_unavailable")
 

@@ -15,6 +15,9 @@ from devstack.lambda_context import FakeLambdaContext
 from relayq.container import container
 from relayq.domain.models import NewJob
 
+# The Redis matrix (tests/conftest.py): every test here runs on each engine (unless marked redis_engines).
+pytestmark = pytest.mark.redis_matrix
+
 
 @pytest.fixture
 def worker(lambda_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Any:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import pytest
 import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devstack.counting import counting_redis
-from devstack.redis_server import RedisServer
 from relayq.redis.broker import Lease, QueueEntry, RedisBroker
 from tests.support.clock import FakeClock
+from tests.support.redis_matrix import RedisBackend
+
+# The Redis matrix (tests/conftest.py): every test here runs on each engine (unless marked redis_engines).
+pytestmark = pytest.mark.redis_matrix
 
 
 def entry(i: int, *, queue: str = "default", priority: int = 50, due_ms: int = 0, timeout: int = 30) -> QueueEntry:
@@ -134,8 +138,9 @@ def test_keys_share_one_hash_tag(broker: RedisBroker, redis_conn: redis.Redis, c
     assert all(str(key).startswith("{rq}:") for key in redis_conn.keys("*"))
 
 
-def test_one_round_trip_per_step(redis_server: RedisServer, redis_conn: redis.Redis, clock: FakeClock) -> None:
-    counting = counting_redis(redis_server.url)
+@pytest.mark.redis_engines("plain")  # counts a plain client's round trips
+def test_one_round_trip_per_step(redis_backend: RedisBackend, clock: FakeClock) -> None:
+    counting = counting_redis(redis_backend.login_url)
     q = RedisBroker(counting, "rq", clock=clock)
     q.enqueue([entry(0)])  # the first call of a script also loads it (EVALSHA miss + EVAL)
     q.finish(q.claim(["default"], 1)[0])
@@ -151,9 +156,11 @@ def test_one_round_trip_per_step(redis_server: RedisServer, redis_conn: redis.Re
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.integers(min_value=0, max_value=1000), min_size=1, max_size=40))
-def test_claim_order_is_priority_then_insertion(redis_conn: redis.Redis, priorities: list[int]) -> None:
+def test_claim_order_is_priority_then_insertion(
+    redis_conn: redis.Redis, layer_conn: redis.Redis, priorities: list[int]
+) -> None:
     redis_conn.flushall()
-    q = RedisBroker(redis_conn, "prop", clock=FakeClock())
+    q = RedisBroker(layer_conn, "rq", clock=FakeClock())
     entries = [entry(i, priority=p) for i, p in enumerate(priorities)]
     for e in entries:
         q.enqueue([e])

@@ -20,6 +20,9 @@ from relayq.services.jobs import JobService
 from relayq.settings import Settings
 from tests.support.clock import FakeClock
 
+# The Redis matrix (tests/conftest.py): every test here runs on each engine (unless marked redis_engines).
+pytestmark = pytest.mark.redis_matrix
+
 
 class FailingBroker(RedisBroker):
     def __init__(self, broker: RedisBroker, error: Exception) -> None:

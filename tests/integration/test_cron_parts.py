@@ -20,6 +20,9 @@ from relayq.services.outbound import OutboundGuard
 from relayq.settings import Settings
 from tests.support.outbound import allowed
 
+# The Redis matrix (tests/conftest.py): every test here runs on each engine (unless marked redis_engines).
+pytestmark = pytest.mark.redis_matrix
+
 
 @pytest.fixture
 def farm() -> Iterator[SiteFarm]:
@@ -97,8 +100,8 @@ def test_cron_url_defaults_to_wp_cron_with_a_22_decimal_stamp() -> None:
 
 
 @pytest.fixture
-def guard(redis_conn: redis.Redis) -> CronGuard:
-    return CronGuard(redis_conn, "rq", lock_seconds=300, cooldown_seconds=60)
+def guard(layer_conn: redis.Redis) -> CronGuard:
+    return CronGuard(layer_conn, "rq", lock_seconds=300, cooldown_seconds=60)
 
 
 def test_lock_cooldown_and_coalescing(guard: CronGuard, redis_conn: redis.Redis) -> None:

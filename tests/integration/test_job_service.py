@@ -11,7 +11,6 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from devstack.counting import DynamoCounter, counting_redis
-from devstack.redis_server import RedisServer
 from relayq.domain.errors import (
     InvalidInput,
     InvalidJobType,
@@ -28,6 +27,10 @@ from relayq.dynamodb.jobs import JobStore
 from relayq.redis.broker import RedisBroker
 from relayq.services.jobs import JobService
 from tests.support.clock import FakeClock
+from tests.support.redis_matrix import RedisBackend
+
+# The Redis matrix (tests/conftest.py): every test here runs on each engine (unless marked redis_engines).
+pytestmark = pytest.mark.redis_matrix
 
 
 def new(type_: str = "echo", **fields: Any) -> NewJob:
@@ -333,10 +336,11 @@ def test_bulk_create(service: JobService, dynamodb: Any) -> None:
     assert {service.get(j.id).payload["i"] for j in jobs} == set(range(60))
 
 
+@pytest.mark.redis_engines("plain")  # counts a plain client's round trips
 def test_round_trips_per_job(
-    redis_server: RedisServer, redis_conn: redis.Redis, store: JobStore, settings: Any, registry: Any, dynamodb: Any
+    redis_backend: RedisBackend, store: JobStore, settings: Any, registry: Any, dynamodb: Any
 ) -> None:
-    counting = counting_redis(redis_server.url)
+    counting = counting_redis(redis_backend.login_url)
     q = JobService(RedisBroker(counting, "rq"), store, settings, registry=registry, hooks=Hooks())
     q.create(new())
     q.process(["default"], 10)  # warm: scripts loaded

@@ -3,13 +3,19 @@ of the oldest waiting job (not the next one to run)."""
 
 from __future__ import annotations
 
+import pytest
+
 from relayq.domain.models import Job, NewJob
 from relayq.domain.outcomes import Outcome
 from relayq.redis.broker import RedisBroker
+from relayq.redis.connection import RedisConnection
 from relayq.redis.worker_status import KEEP_DURATIONS, WorkerStatus
 from relayq.services.jobs import JobService
 from relayq.services.metrics import percentile, prometheus_text, queue_depths
 from tests.support.clock import FakeClock
+
+# The Redis matrix (tests/conftest.py): every test here runs on each engine (unless marked redis_engines).
+pytestmark = pytest.mark.redis_matrix
 
 
 def outcome(job: Job, status: str, ms: float) -> Outcome:
@@ -31,10 +37,10 @@ def test_percentiles_and_counters(service: JobService, broker: RedisBroker) -> N
     assert 'relayq_job_duration_seconds_count{type="echo"} 102' in text
 
 
-def test_durations_kept_are_bounded(service: JobService, broker: RedisBroker, redis_conn: object) -> None:
+def test_durations_kept_are_bounded(service: JobService, broker: RedisBroker, redis_conn: RedisConnection) -> None:
     job = service.create(NewJob(type="echo"))
     WorkerStatus(broker, 3600).record([outcome(job, "completed", 1)] * (KEEP_DURATIONS + 50))
-    assert broker.conn.llen("{rq}:durations:echo") == KEEP_DURATIONS
+    assert redis_conn.llen("{rq}:durations:echo") == KEEP_DURATIONS
 
 
 def test_oldest_waiting_job_across_priorities(service: JobService, broker: RedisBroker, clock: FakeClock) -> None:

@@ -24,13 +24,18 @@ def test_the_overview_has_every_part_the_page_shows(gw: Gateway, full_token: str
     assert answer.status == 200, answer.body
     assert answer.body["success"] is True and answer.body["errors"] == {}
     data = answer.body["data"]
-    assert set(data) == {"stats", "workers", "running", "runs", "health", "counters", "jobs"}
+    assert set(data) == {"stats", "workers", "running", "runs", "health", "counters", "cost", "jobs"}
     assert data["stats"]["database"]["completed"] == 1 and data["stats"]["delayed"]["pending"] == 1
     assert {"last_run", "processing", "recent", "throughput"} <= set(data["workers"])
     assert data["running"] == []
     assert [run["run_id"] for run in data["runs"]] == [run_id]
     assert data["health"]["status"] == "healthy" and data["health"]["redis_connected"] is True
     assert set(data["counters"]) == {"completed", "failed", "retry"}
+    # The profile's floor (the template's CostFloors, via QUEUE_COST_FLOOR_USD) and the one job run.
+    settings = container().settings
+    assert (data["cost"]["profile"], data["cost"]["floor_usd"]) == (settings.cost_profile, settings.cost_floor_usd)
+    assert data["cost"]["jobs"] == 1 and set(data["cost"]["lines"]) and data["cost"]["usage_usd"] >= 0
+    assert data["cost"]["total_usd"] == round(data["cost"]["floor_usd"] + data["cost"]["usage_usd"], 2)
     assert [(job["id"], job["status"]) for job in data["jobs"]] == [(done, "completed"), (waiting, "queued")]
     assert "payload" not in data["jobs"][0]  # the page follows statuses; payloads can be big
 
@@ -54,7 +59,7 @@ def test_the_overview_shows_what_it_can_while_redis_is_down(
     assert answer.status == 200
     assert answer.body["success"] is False
     data, errors = answer.body["data"], answer.body["errors"]
-    assert set(errors) == {"stats", "workers", "counters"}
+    assert set(errors) == {"stats", "workers", "counters", "cost"}
     assert all(data[part] is None for part in errors)
     assert data["health"]["status"] == "unhealthy" and data["health"]["database_status"] is True
     assert [job["id"] for job in data["jobs"]] == [job_id]  # the records are in DynamoDB

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import pytest
 import redis
 
+from relayq.domain.clock import from_text
 from relayq.domain.models import NewJob
 from relayq.redis.broker import QueueEntry, RedisBroker
 from relayq.services.jobs import JobService
 from relayq.services.reconcile import Reconciler
 from tests.support.clock import FakeClock
+
+# The Redis matrix (tests/conftest.py): every test here runs on each engine (unless marked redis_engines).
+pytestmark = pytest.mark.redis_matrix
 
 
 def test_waiting_records_that_redis_forgot_are_queued_again(
@@ -74,6 +79,7 @@ def test_a_running_record_gets_its_timeout_before_it_counts_as_lost(
     job = service.create(NewJob(type="echo", timeout=300))
     (lease,) = broker.claim(["default"], 1)
     service.store.start(job.id, lease.token)
+    clock.now = from_text(service.get(job.id).updated_at)  # the start's own time, however slow the engine
     redis_conn.flushall()  # its worker may still be running it
     reconciler = Reconciler(service, grace_seconds=60)
     clock.advance(300)
@@ -97,7 +103,7 @@ def test_a_delayed_record_is_restored_as_delayed(
 def test_reconciliation_is_due_after_redis_lost_its_data_and_once_per_interval(
     broker: RedisBroker, redis_conn: redis.Redis, clock: FakeClock
 ) -> None:
-    other = RedisBroker(redis_conn, "rq", clock=clock)  # another worker of the deployment
+    other = RedisBroker(broker.conn, "rq", clock=clock)  # another worker of the deployment
     assert broker.reconcile_due(600_000) == "restart"  # the first tick ever: nothing was seen before
     assert other.reconcile_due(600_000) is None
     clock.advance(599)

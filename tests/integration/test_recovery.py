@@ -22,6 +22,9 @@ from relayq.settings import Settings
 from tests.support.clock import FakeClock
 from tests.support.faults import FaultyScripts, Throttle, starts
 
+# The Redis matrix (tests/conftest.py): every test here runs on each engine (unless marked redis_engines).
+pytestmark = pytest.mark.redis_matrix
+
 
 @pytest.fixture
 def client(dynamodb: Any) -> Any:

@@ -5,20 +5,42 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import redis
 
+from relayq.domain.models import Job, JobStatus
+from relayq.domain.outcomes import Outcome
 from relayq.redis.broker import PRIORITY_BAND, Lease, QueueEntry, RedisBroker
 from relayq.redis.codes import ScriptCode
 from relayq.redis.cron_guard import CronGuard
 from relayq.redis.keys import Keys
+from relayq.redis.locks import Lock
+from relayq.redis.rate_limit import RateLimiter
 from relayq.redis.scripts import Scripts, script_names, source
+from relayq.redis.worker_status import WorkerStatus
 from tests.support.clock import FakeClock
+from tests.support.redis_matrix import RedisBackend
+
+# The Redis matrix (tests/conftest.py): every test here runs on each engine (unless marked redis_engines).
+pytestmark = pytest.mark.redis_matrix
 
 KEYS = Keys("rq")
 JOB = "job_" + "1" * 28
+JOB_RECORD = Job(
+    id=JOB,
+    type="echo",
+    queue="default",
+    status=JobStatus.COMPLETED,
+    priority=50,
+    payload={},
+    max_attempts=3,
+    timeout=10,
+    created_at="2026-01-01 00:00:00",
+    updated_at="2026-01-01 00:00:00",
+)
 
 
 def entry(job_id: str = JOB, *, priority: int = 50, timeout: int = 10) -> QueueEntry:
@@ -47,7 +69,7 @@ def test_a_flushed_script_cache_is_filled_again(broker: RedisBroker, redis_conn:
     (lease,) = broker.claim(["default"], 1)
     redis_conn.script_flush()
     assert broker.finish(lease) is True
-    guard = CronGuard(redis_conn, "rq", lock_seconds=60, cooldown_seconds=0)
+    guard = CronGuard(broker.conn, "rq", lock_seconds=60, cooldown_seconds=0)
     assert guard.admit("sync", "run_1").outcome == "admitted"
     redis_conn.script_flush()
     assert guard.hold("run_1") == 0
@@ -57,7 +79,7 @@ def test_a_flushed_script_cache_is_filled_again(broker: RedisBroker, redis_conn:
 def test_lease_scripts_tell_an_unknown_job_from_a_lost_lease(
     broker: RedisBroker, redis_conn: redis.Redis, clock: FakeClock, name: str
 ) -> None:
-    scripts = Scripts(redis_conn)
+    scripts = Scripts(broker.conn)
     assert lease_step(scripts, name, JOB, 1, clock) == ScriptCode.NO_SUCH_JOB
     broker.enqueue([entry()])
     assert lease_step(scripts, name, JOB, 0, clock) == ScriptCode.NOT_LEASED  # waiting, never claimed
@@ -110,3 +132,52 @@ def test_a_redis_laid_out_as_before_keeps_working(broker: RedisBroker, redis_con
     assert [(lease.id, lease.token) for lease in broker.claim(["default"], 5)] == [(waiting, 1), (JOB, 1)]
     assert json.loads(str(redis_conn.hget(KEYS.meta, waiting))) == {"q": "default", "p": 10, "t": 30, "m": 3, "a": 1}
     assert redis_conn.hget(KEYS.inflight, "default") == "2"
+
+
+# Every script of the loader, called the way the layer calls it (the KEYS and ARGV of its caller).
+LAYER_CALLS: dict[str, Callable[[RedisBroker], object]] = {
+    "cancel": lambda b: b.cancel(JOB),
+    "claim": lambda b: b.claim(["default"], 1),
+    "clear": lambda b: b.clear("default"),
+    "cron_admit": lambda b: CronGuard(b.conn, "rq", lock_seconds=60, cooldown_seconds=0).admit("defer", "run_1"),
+    "cron_hold": lambda b: CronGuard(b.conn, "rq", lock_seconds=60, cooldown_seconds=0).hold("run_1"),
+    "cron_release": lambda b: CronGuard(b.conn, "rq", lock_seconds=60, cooldown_seconds=0).release(
+        "run_1", cooldown=False
+    ),
+    "defer": lambda b: b.defer(Lease(JOB, 1), b.clock() + 1000),
+    "enqueue": lambda b: b.enqueue([entry()]),
+    "finish": lambda b: b.finish(Lease(JOB, 1)),
+    "kick": lambda b: b.scripts.run(
+        "kick", [KEYS.named("running", "default"), KEYS.named("kick", "default")], [b.clock(), 1000]
+    ),
+    "oldest": lambda b: b.oldest(["default"]),
+    "promote": lambda b: b.promote_due(),
+    "promote_one": lambda b: b.promote(JOB),
+    "rate_hit": lambda b: RateLimiter(b.conn, "rq").hit("tok_a", 10),
+    "reconcile_due": lambda b: b.reconcile_due(1000),
+    "record_jobs": lambda b: WorkerStatus(b, 60).record([Outcome(JOB, "completed", duration_ms=5, job=JOB_RECORD)]),
+    "recover": lambda b: b.recover_expired(),
+    "release_lock": lambda b: Lock(b, "maintenance", 1000).release(),
+    "reopen": lambda b: b.reopen(entry()),
+    "retry": lambda b: b.retry(Lease(JOB, 1), 0),
+    "worker_begin": lambda b: WorkerStatus(b, 60).begin("inv_1", ["default"], b.clock() + 1000),
+    "worker_end": lambda b: WorkerStatus(b, 60).end("inv_1", ["default"], {}),
+}
+
+
+def test_every_script_has_a_layer_call() -> None:
+    assert sorted(LAYER_CALLS) == script_names()
+
+
+@pytest.mark.parametrize("name", script_names())
+def test_every_script_runs_again_after_every_node_lost_its_script_cache(
+    broker: RedisBroker, redis_backend: RedisBackend, name: str
+) -> None:
+    """What a failover or a scaling does to the script cache (per node): the next EVALSHA answers
+    NOSCRIPT, and the loader loads the script again, on the plain and on the cluster client."""
+    call = LAYER_CALLS[name]
+    call(broker)
+    for node in redis_backend.node_clients():
+        with node:
+            assert node.script_flush()
+    call(broker)

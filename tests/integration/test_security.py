@@ -26,6 +26,7 @@ from relayq.dynamodb.tokens import hash_token
 from tests.integration.test_authorization import ROUTES as API_ROUTES
 from tests.integration.test_authorization import body_for
 from tests.support.api_flow import Gateway, HttpResult
+from tests.support.redis_matrix import admin_client
 
 # Every trigger route with a request a full-scope token gets a non-5xx answer for (defer=1 queues
 # the run instead of calling sites, so no site list is needed).
@@ -178,7 +179,7 @@ def test_token_hashes_are_compared_in_constant_time(
 
 
 def redis_keys() -> set[str]:
-    return {str(k) for k in container().redis.keys("*") if ":ratelimit:" not in str(k)}
+    return {str(k) for k in admin_client(container().settings).keys("*") if ":ratelimit:" not in str(k)}
 
 
 def test_key_injection_through_queue_names_is_refused(gateways: dict[str, Gateway], moto_server: Any) -> None:
@@ -364,7 +365,7 @@ def test_fuzzed_hostile_bodies_are_400_rest_invalid_param(
     answer = gateways["api"].api.handler(event, FakeLambdaContext(timeout_s=30))
     assert_contract(answer)
     assert (answer["statusCode"], json.loads(answer["body"])["code"]) == (400, "rest_invalid_param"), answer
-    assert container().redis.keys("{rq}:pending:*") == []
+    assert admin_client(container().settings).keys("{rq}:pending:*") == []
 
 
 @FUZZ

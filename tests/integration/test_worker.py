@@ -25,6 +25,9 @@ from relayq.services.worker import Worker
 from relayq.settings import Settings
 from tests.support.clock import FakeClock
 
+# The Redis matrix (tests/conftest.py): every test here runs on each engine (unless marked redis_engines).
+pytestmark = pytest.mark.redis_matrix
+
 
 class Probe(JobType):
     """Counts how many jobs of each queue run at the same moment."""

@@ -5,10 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from devstack.handlers import ROOT, load_handler
 from devstack.lambda_context import FakeLambdaContext
 from relayq.container import container
 from relayq.domain.models import NewJob
+
+# The Redis matrix (tests/conftest.py): every test here runs on each engine (unless marked redis_engines).
+pytestmark = pytest.mark.redis_matrix
 
 
 def test_scheduled_event_processes_the_queue_set(lambda_env: dict[str, str]) -> None:

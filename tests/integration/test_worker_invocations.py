@@ -18,6 +18,9 @@ from relayq.domain.models import NewJob
 from relayq.services.cost import cost_estimate
 from relayq.services.metrics import prometheus_text
 
+# The Redis matrix (tests/conftest.py): every test here runs on each engine (unless marked redis_engines).
+pytestmark = pytest.mark.redis_matrix
+
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "worker"
 
 

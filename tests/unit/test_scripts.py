@@ -18,7 +18,7 @@ INCLUDES = sorted(p.name.removesuffix(".lua") for p in LUA.joinpath("includes").
 # Pieces written once, in their include (pattern -> include); no script writes them out again.
 SHARED = {
     r"1099511627776": "pending",  # the priority score ...
-    r"'INCR'": "pending",  # ... and its sequence
+    r"\+ redis\.call\('INCR'": "pending",  # ... and its sequence (the rate limiter's INCR is a count)
     r"'pending:'": "pending",  # a queue's pending set
     r"'ZSCORE'": "lease",  # the lease check: in the processing set ...
     r"meta\.a ~=": "lease",  # ... and the attempt matches

@@ -1,7 +1,7 @@
 """Everything the dashboard shows at a glance, in one call: the page polls this route alone, so its
 refreshes spend one call of the token's per-minute budget each (the page's stats, the workers'
-status, the jobs running now, recent cron runs, a health summary, finished-attempt counters, and
-the jobs it follows: ``?jobs=id,id``).
+status, the jobs running now, recent cron runs, a health summary, finished-attempt counters, the
+month's estimated cost, and the jobs it follows: ``?jobs=id,id``).
 
 Each part is read on its own: a part that fails is null and its reason is in ``errors``, so an
 outage of Redis still shows the database's part (and the other way round)."""
@@ -64,6 +64,12 @@ def _counters() -> dict[str, int]:
     return finished_counts(container().broker)
 
 
+def _cost() -> dict[str, Any]:
+    from relayq.services.cost import cost_estimate
+
+    return cost_estimate(container().broker, container().settings).as_dict()
+
+
 def _followed(ids: list[str]) -> Callable[[], list[dict[str, Any]]]:
     def read() -> list[dict[str, Any]]:
         found = container().job_store.get_many(ids) if ids else {}
@@ -104,6 +110,7 @@ def overview(
         "runs": _runs,
         "health": _health,
         "counters": _counters,
+        "cost": _cost,
         "jobs": _followed(_followed_ids(jobs)),
     }
     with ThreadPoolExecutor(max_workers=len(parts)) as pool:

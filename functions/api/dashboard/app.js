@@ -386,7 +386,7 @@ async function loadOverview() {
       : { completed: parts.database.completed ?? 0, failed: parts.database.failed ?? 0 };
     recordSample(counters, data.counters ? "metrics" : "stats");
   }
-  renderHealth(data.health, workers);
+  renderHealth(data.health, workers, data.cost);
   renderChart(workers);
   if (data.running) renderRunning(data.running);
   if (data.runs) renderRuns(data.runs);
@@ -419,7 +419,7 @@ function renderQueues({ queues }, throughput) {
   fillBody("#queue-table", ...rows);
 }
 
-function renderHealth(health, workers) {
+function renderHealth(health, workers, cost) {
   const pairs = [];
   if (workers) {
     const summary = workers.last_summary;
@@ -434,11 +434,18 @@ function renderHealth(health, workers) {
   if (health) {
     const redis = health.redis_info || {};
     const engine = redis.engine ? redis.engine[0].toUpperCase() + redis.engine.slice(1) : "Redis";
-    const detail = (redis.redis_version ? ` v${redis.redis_version}` : "") + (redis.cluster_mode ? " (cluster)" : "");
+    const version = redis.engine_version || redis.redis_version;
+    const detail = (version ? ` v${version}` : "") + (redis.cluster_mode ? " (cluster)" : "");
     pairs.push(["Overall", badge(health.status === "healthy" ? "healthy" : "down")]);
     pairs.push([engine, el("span", {}, badge(health.redis_connected ? "healthy" : "down"), detail)]);
     if (redis.used_memory_human || redis.used_memory) pairs.push(["Redis memory", redis.used_memory_human || redis.used_memory]);
     pairs.push(["Database", badge(health.database_status ? "healthy" : "down")]);
+  }
+  if (cost) {
+    // The floor is billed whether or not a job runs; usage is what the worker counters hold.
+    const usd = (n) => "$" + Number(n).toFixed(2);
+    const text = `${usd(cost.total_usd)} a month: floor ${usd(cost.floor_usd)} (${cost.profile}) + usage ${usd(cost.usage_usd)} for ${cost.jobs} jobs`;
+    pairs.push(["Estimated cost", el("span", { title: cost.basis, text })]);
   }
   fillKv($("#health-list"), pairs.length ? pairs : [["Status", "unavailable"]]);
 }

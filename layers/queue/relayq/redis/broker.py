@@ -3,6 +3,7 @@ script (atomic, one round trip); see the ``lua/`` folder for the transitions the
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass
@@ -12,6 +13,7 @@ from relayq.domain.clock import now_ms
 from relayq.redis.codes import ScriptCode
 from relayq.redis.connection import RedisConnection
 from relayq.redis.keys import Keys
+from relayq.redis.limits import per_script_call
 from relayq.redis.scripts import Scripts
 
 logger = logging.getLogger(__name__)
@@ -19,6 +21,11 @@ logger = logging.getLogger(__name__)
 # Width of one priority band of a pending set's score (priority * 2^40 + sequence,
 # lua/includes/pending.lua).
 PRIORITY_BAND = 2**40
+
+# Jobs per enqueue call (4 keys, prefix and time, six arguments a job) and queues per oldest call
+# (a key each, beside one argument): what fits in one request (relayq.redis.limits).
+ENQUEUE_BATCH = per_script_call(4 + 2, 6)
+OLDEST_BATCH = per_script_call(1, 1)
 
 
 @dataclass(frozen=True)
@@ -80,27 +87,35 @@ class RedisBroker:
         return code is ScriptCode.OK
 
     def enqueue(self, entries: Iterable[QueueEntry]) -> int:
-        """Schedule jobs (one round trip for any number); returns how many were new."""
-        args: list[Any] = [self.keys.tag, self.clock()]
+        """Schedule jobs, one round trip per ``ENQUEUE_BATCH`` of them; returns how many were new.
+        Each batch goes in whole or not at all, and a job already in is skipped, so after a failed
+        batch the same call again finishes the work (the batches before it add nothing)."""
+        jobs: list[list[Any]] = []
         for e in entries:
             self.keys.pending(e.queue)  # refuses an unsafe queue name before it reaches Lua
-            args += [e.id, e.queue, e.priority, e.timeout, e.due_ms, e.last_token]
-        if len(args) == 2:
-            return 0
+            jobs.append([e.id, e.queue, e.priority, e.timeout, e.due_ms, e.last_token])
         k = self.keys
-        return int(self.scripts.run("enqueue", [k.meta, k.queues, k.seq, k.delayed], args))
+        now = self.clock()
+        added = 0
+        for start in range(0, len(jobs), ENQUEUE_BATCH):
+            args: list[Any] = [k.tag, now]
+            for job in jobs[start : start + ENQUEUE_BATCH]:
+                args += job
+            added += int(self.scripts.run("enqueue", [k.meta, k.queues, k.seq, k.delayed], args))
+        return added
 
     def claim(
         self, queues: Sequence[str], n: int, limits: Mapping[str, int] | None = None, max_timeout: int = 0
     ) -> list[Lease]:
         """Lease up to ``n`` jobs from ``queues``, best priority first, within per-queue limits,
-        leaving alone jobs whose timeout exceeds ``max_timeout`` seconds (0: any timeout)."""
+        leaving alone jobs whose timeout exceeds ``max_timeout`` seconds (0: any timeout). The
+        queues go as one JSON argument: one request, and one priority order, for any number of them."""
         limits = limits or {}
-        args: list[Any] = [self.keys.tag, self.clock(), n, self.lease_grace_ms, max_timeout]
         for queue in queues:
             self.keys.pending(queue)
-            args += [queue, limits.get(queue, 0)]
+        wanted = json.dumps([[queue, limits.get(queue, 0)] for queue in queues])
         k = self.keys
+        args = [k.tag, self.clock(), n, self.lease_grace_ms, max_timeout, wanted]
         return _leases(self.scripts.run("claim", [k.meta, k.processing, k.inflight], args))
 
     def finish(self, lease: Lease) -> bool:
@@ -194,9 +209,14 @@ class RedisBroker:
             yield str(job_id)
 
     def oldest(self, queues: Sequence[str]) -> dict[str, tuple[int, str | None]]:
-        """Per queue: how many jobs wait, and the id of the oldest (ids are time-ordered)."""
-        flat = self.scripts.run("oldest", [self.keys.pending(q) for q in queues], [PRIORITY_BAND])
-        return {q: (int(flat[2 * i]), flat[2 * i + 1] or None) for i, q in enumerate(queues)}
+        """Per queue: how many jobs wait, and the id of the oldest (ids are time-ordered); one round
+        trip per ``OLDEST_BATCH`` queues (it only reads)."""
+        found: dict[str, tuple[int, str | None]] = {}
+        for start in range(0, len(queues), OLDEST_BATCH):
+            batch = queues[start : start + OLDEST_BATCH]
+            flat = self.scripts.run("oldest", [self.keys.pending(q) for q in batch], [PRIORITY_BAND])
+            found |= {q: (int(flat[2 * i]), flat[2 * i + 1] or None) for i, q in enumerate(batch)}
+        return found
 
     def delayed_ids(self, offset: int, count: int) -> tuple[list[str], int]:
         """One page of the delayed set, soonest due first, and how many jobs it holds."""

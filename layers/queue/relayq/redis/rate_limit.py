@@ -1,17 +1,18 @@
 """Per-token calls per minute, counted in Redis (fixed one-minute windows).
 
-One round trip per call: INCR and PEXPIRE of the window's key in one MULTI/EXEC, so the counter
-never lives without an expiry and every API container shares the same count.
+One round trip per call: INCR and PEXPIRE of the window's key in one script (lua/rate_hit.lua), so
+the counter never lives without an expiry and every API container shares the same count.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from relayq.domain.clock import now_ms
+from relayq.redis.connection import RedisConnection
 from relayq.redis.keys import Keys
+from relayq.redis.scripts import Scripts
 
 WINDOW_MS = 60_000
 
@@ -25,8 +26,8 @@ class RateDecision:
 
 
 class RateLimiter:
-    def __init__(self, conn: Any, prefix: str, *, clock: Callable[[], int] = now_ms) -> None:
-        self.conn = conn
+    def __init__(self, conn: RedisConnection, prefix: str, *, clock: Callable[[], int] = now_ms) -> None:
+        self.scripts = Scripts(conn)
         self.keys = Keys(prefix)
         self.clock = clock
 
@@ -35,9 +36,6 @@ class RateLimiter:
         now = self.clock()
         window = now // WINDOW_MS
         key = self.keys.named("ratelimit", f"{subject}:{window}")
-        pipe = self.conn.pipeline(transaction=True)
-        pipe.incr(key)
-        pipe.pexpire(key, WINDOW_MS * 2)
-        count = int(pipe.execute()[0])
+        count = int(self.scripts.run("rate_hit", [key], [WINDOW_MS * 2]))
         retry_after = max(1, -(-((window + 1) * WINDOW_MS - now) // 1000))
         return RateDecision(count <= limit, limit, max(0, limit - count), retry_after)

@@ -35,19 +35,16 @@ class WorkerStatus:
         self.keys = broker.keys
         self.ttl = ttl_seconds
 
-    def _queue_keys(self, queues: Sequence[str], *kinds: str) -> list[str]:
-        return [self.keys.named(kind, q) for q in queues for kind in kinds]
+    def _keys(self) -> list[str]:
+        return [self.keys.named("workers", "running"), self.keys.named("workers", "status")]
 
     def begin(self, invocation: str, queues: Sequence[str], deadline_ms: int) -> None:
-        keys = [self.keys.named("workers", "running"), self.keys.named("workers", "status")]
-        keys += self._queue_keys(queues, "running", "kick")
-        args = [invocation, deadline_ms, self.broker.clock(), self.ttl, json.dumps(list(queues))]
-        self.broker.scripts.run("worker_begin", keys, args)
+        args = [invocation, deadline_ms, self.broker.clock(), self.ttl, json.dumps(list(queues)), self.keys.tag]
+        self.broker.scripts.run("worker_begin", self._keys(), args)
 
     def end(self, invocation: str, queues: Sequence[str], summary: dict[str, Any]) -> None:
-        keys = [self.keys.named("workers", "running"), self.keys.named("workers", "status")]
-        keys += self._queue_keys(queues, "running")
-        self.broker.scripts.run("worker_end", keys, [invocation, self.broker.clock(), self.ttl, json.dumps(summary)])
+        args = [invocation, self.broker.clock(), self.ttl, json.dumps(summary), json.dumps(list(queues)), self.keys.tag]
+        self.broker.scripts.run("worker_end", self._keys(), args)
 
     def record(self, outcomes: Sequence[Outcome]) -> None:
         entries = outcome_entries(outcomes)

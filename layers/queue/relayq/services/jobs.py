@@ -115,7 +115,9 @@ class JobService:
         return job
 
     def create_many(self, requests: Sequence[NewJob]) -> list[Job]:
-        """Bulk create: one BatchWriteItem per 25 jobs and one Redis round trip for all."""
+        """Bulk create: one BatchWriteItem per 25 jobs, one Redis round trip per ``ENQUEUE_BATCH``
+        (the request limit). Should a later batch fail, every record goes again (the batches already
+        in Redis are left to the workers, whose conditional start finds no record and drops them)."""
         built = [self.build(r) for r in requests]
         jobs = [job for job, _ in built]
         self.store.put_many(jobs)

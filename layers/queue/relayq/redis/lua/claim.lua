@@ -15,7 +15,8 @@
     3  n              at most this many jobs
     4  grace_ms       added to a job's timeout for its lease deadline
     5  max_timeout_s  leave jobs with a longer timeout (0: any timeout)
-    6.. pairs of queue, limit of jobs in flight on it (0: none)
+    6  queues         JSON array of [queue, limit of jobs in flight on it (0: none)]; one
+                      argument for any number of queues (a request carries at most 3,999)
   Returns
     a flat list of pairs id, token (the lease), in claim order; empty when nothing was claimed
 ]]
@@ -30,8 +31,8 @@ local grace, max_timeout = tonumber(ARGV[4]), tonumber(ARGV[5])
 local lookahead = 0
 if max_timeout > 0 then lookahead = 32 end
 local candidates, allowed = {}, {}
-for i = 6, #ARGV, 2 do
-  local queue, limit = ARGV[i], tonumber(ARGV[i + 1])
+for _, wanted in ipairs(cjson.decode(ARGV[6])) do
+  local queue, limit = wanted[1], tonumber(wanted[2])
   allowed[queue] = n
   if limit > 0 then
     allowed[queue] = math.min(n, limit - tonumber(redis.call('HGET', KEYS[3], queue) or '0'))

@@ -1,7 +1,8 @@
 --[[ enqueue.lua
   Add one or more jobs: record their queue metadata, then put each in its queue's pending set
   (includes/pending.lua) or, when it is due later, in the delayed set (score = due time in ms). A
-  job id already known is skipped, so a retried enqueue never duplicates a job.
+  job id already known is skipped, so a retried enqueue never duplicates a job. The host sends at
+  most ENQUEUE_BATCH jobs a call (broker.py: a request carries at most 3,999 arguments).
 
   KEYS
     1  meta

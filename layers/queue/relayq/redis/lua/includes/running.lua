@@ -3,6 +3,11 @@
   deadline, so an invocation that crashed drops out by itself once its deadline has passed.
 ]]
 
+-- The running set of one queue (Keys.named("running", queue) on the host).
+local function queue_running_key(prefix, queue)
+  return prefix .. 'running:' .. queue
+end
+
 -- Forget invocations whose deadline has passed.
 local function prune_running(key, now)
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
