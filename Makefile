@@ -133,9 +133,10 @@ check: $(STAMP)
 	awk -v start=$$start -v end=$$EPOCHREALTIME 'BEGIN { printf "make check: %.1f s\n", end - start }'; \
 	exit $$status
 
-# Every suite, the unit tests again (a second) so that the coverage figure counts them too.
+# Every suite, the unit tests again (a second) so that the coverage figure counts them too; the
+# slowest tests are listed at the end (--durations): where CI's time goes.
 test: check docs sam-validate sam-build template-check sam-local-optional-setup
-	$(BIN)/pytest -q tests -n $(PYTEST_WORKERS) $(COVERAGE)
+	$(BIN)/pytest -q tests -n $(PYTEST_WORKERS) $(COVERAGE) --durations=15
 
 # Benchmarks print figures against a baseline measured in the same run (see bench/README.md).
 BENCH_ENV := PYTHONPATH=layers/queue:.
