@@ -7,74 +7,22 @@ fields the plugin's result has."""
 from __future__ import annotations
 
 import json
-import threading
 import uuid
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
 from devstack.stack import LOCAL_BUCKET
 from tests.e2e.test_jobs import aws, finished
 from tests.support.jquery_param import param
-from tests.support.stack import Api, DemoPorts, StackProcess
+from tests.support.receiver import Receiver, receiver
+from tests.support.stack import Api, StackProcess
+
+__all__ = ["receiver"]  # the fixture
 
 ENCODINGS = ("json", "form")
 # What the admin page's submitTestJob adds to its form's fields.
 ADMIN = {"priority": 10, "queue": "default"}
-
-
-class Endpoint:
-    """The external API of the api_sync jobs: records each request (method, path, query, body)
-    and answers JSON, on the port the stack allow-lists for it."""
-
-    def __init__(self, port: int) -> None:
-        self.received: list[dict[str, Any]] = []
-        endpoint = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def answer(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                endpoint.received.append(
-                    {
-                        "method": self.command,
-                        "path": urlsplit(self.path).path,
-                        "query": urlsplit(self.path).query,
-                        "body": json.loads(body) if body else None,
-                        "content_type": self.headers.get("Content-Type"),
-                        "token": self.headers.get("X-Token"),
-                    }
-                )
-                reply = b'{"stored": true}'
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-
-            do_GET = do_POST = do_PUT = answer
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
-
-    def requests_to(self, path: str) -> list[dict[str, Any]]:
-        return [r for r in self.received if r["path"] == path]
-
-
-@pytest.fixture
-def endpoint(demo_ports: DemoPorts) -> Iterator[Endpoint]:
-    server = Endpoint(demo_ports.receiver)
-    yield server
-    server.server.shutdown()
-    server.server.server_close()  # the next test binds the same port
 
 
 def send(api: Api, encoding: str, request: dict[str, Any]) -> dict[str, Any]:
@@ -177,14 +125,14 @@ DATA = {"order": "42", "note": "from the compat suite"}  # strings: a form sends
 
 
 @pytest.mark.parametrize("encoding", ENCODINGS)
-def test_a_webhook_posts_its_data_as_the_json_body(api: Api, endpoint: Endpoint, encoding: str) -> None:
-    payload = {"type": "webhook", "url": endpoint.url("/hook"), "headers": {"X-Token": "t1"}, "data": DATA}
+def test_a_webhook_posts_its_data_as_the_json_body(api: Api, receiver: Receiver, encoding: str) -> None:
+    payload = {"type": "webhook", "url": receiver.url("/hook"), "headers": {"X-Token": "t1"}, "data": DATA}
     job = send(api, encoding, {"type": "api_sync", "payload": payload})
     assert (job["priority"], job["timeout"]) == (40, 300)  # the plugin's API_Sync_Job defaults
     result = completed(job, "api")
-    assert (result["url"], result["method"], result["response_code"]) == (endpoint.url("/hook"), "POST", 200)
+    assert (result["url"], result["method"], result["response_code"]) == (receiver.url("/hook"), "POST", 200)
     assert json.loads(result["response_body"]) == {"stored": True}
-    [request] = endpoint.requests_to("/hook")
+    [request] = receiver.requests_to("/hook")
     assert (request["method"], request["body"], request["content_type"], request["token"]) == (
         "POST",
         DATA,
@@ -194,20 +142,20 @@ def test_a_webhook_posts_its_data_as_the_json_body(api: Api, endpoint: Endpoint,
 
 
 @pytest.mark.parametrize("encoding", ENCODINGS)
-def test_a_generic_call_gets_with_its_data_as_the_query(api: Api, endpoint: Endpoint, encoding: str) -> None:
-    payload = {"url": endpoint.url("/items"), "method": "GET", "headers": {"X-Token": "t2"}, "data": {"page": "2"}}
+def test_a_generic_call_gets_with_its_data_as_the_query(api: Api, receiver: Receiver, encoding: str) -> None:
+    payload = {"url": receiver.url("/items"), "method": "GET", "headers": {"X-Token": "t2"}, "data": {"page": "2"}}
     result = completed(send(api, encoding, {"type": "api_sync", "payload": payload}), "api")
-    assert (result["method"], result["response_code"], result["url"]) == ("GET", 200, endpoint.url("/items?page=2"))
-    [request] = endpoint.requests_to("/items")
+    assert (result["method"], result["response_code"], result["url"]) == ("GET", 200, receiver.url("/items?page=2"))
+    [request] = receiver.requests_to("/items")
     assert (request["method"], request["query"], request["body"], request["token"]) == ("GET", "page=2", None, "t2")
 
 
 @pytest.mark.parametrize("encoding", ENCODINGS)
-def test_a_generic_post_sends_its_data(api: Api, endpoint: Endpoint, encoding: str) -> None:
-    payload = {"type": "generic", "url": endpoint.url("/sync"), "method": "POST", "data": DATA}
+def test_a_generic_post_sends_its_data(api: Api, receiver: Receiver, encoding: str) -> None:
+    payload = {"type": "generic", "url": receiver.url("/sync"), "method": "POST", "data": DATA}
     result = completed(send(api, encoding, {"type": "api_sync", "payload": payload}), "api")
     assert (result["method"], result["response_code"]) == ("POST", 200)
-    assert [r["body"] for r in endpoint.requests_to("/sync")] == [DATA]
+    assert [r["body"] for r in receiver.requests_to("/sync")] == [DATA]
 
 
 # --- api_sync: the admin page's test form ------------------------------------------------------------
@@ -215,16 +163,16 @@ def test_a_generic_post_sends_its_data(api: Api, endpoint: Endpoint, encoding: s
 
 @pytest.mark.parametrize("encoding", ENCODINGS)
 @pytest.mark.parametrize("operation", ["social_media_post", "crm_sync", "webhook"])
-def test_the_admin_pages_api_form(api: Api, endpoint: Endpoint, encoding: str, operation: str) -> None:
+def test_the_admin_pages_api_form(api: Api, receiver: Receiver, encoding: str, operation: str) -> None:
     form = {
         "operation": operation,
-        "api_url": endpoint.url("/post"),
+        "api_url": receiver.url("/post"),
         "data": '{"message": "Test API sync from Redis Queue"}',
     }
     result = completed(send(api, encoding, {"type": "api_sync", "payload": form, **ADMIN}), "default")
-    assert (result["url"], result["method"], result["response_code"]) == (endpoint.url("/post"), "POST", 200)
+    assert (result["url"], result["method"], result["response_code"]) == (receiver.url("/post"), "POST", 200)
     assert result["response_body"]
-    [request] = endpoint.requests_to("/post")
+    [request] = receiver.requests_to("/post")
     assert request["body"] == {"message": "Test API sync from Redis Queue"}
 
 

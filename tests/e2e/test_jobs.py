@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 import uuid
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import boto3
-import pytest
 from PIL import Image
 
 from devstack.stack import LOCAL_BUCKET
-from tests.support.stack import Api, DemoPorts, StackProcess, wait_for
+from tests.support.receiver import Receiver, receiver
+from tests.support.stack import Api, StackProcess, wait_for
+
+__all__ = ["receiver"]  # the fixture
 
 FINISHED = ("completed", "failed", "cancelled")
 
@@ -47,44 +46,6 @@ def aws(stack: StackProcess, service: str) -> Any:
         aws_access_key_id="local",
         aws_secret_access_key="local",
     )
-
-
-class Receiver:
-    """An HTTP endpoint for api_sync jobs that records what it received, on the port the stack
-    allow-lists for it."""
-
-    def __init__(self, port: int) -> None:
-        self.received: list[dict[str, Any]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                receiver.received.append({"path": self.path, "body": json.loads(body or b"null")})
-                reply = b'{"stored": true}'
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-
-@pytest.fixture
-def receiver(demo_ports: DemoPorts) -> Iterator[Receiver]:
-    server = Receiver(demo_ports.receiver)
-    yield server
-    server.server.shutdown()
-    server.server.server_close()  # the next test binds the same port
 
 
 def test_health_and_stats(api: Api) -> None:
@@ -137,10 +98,10 @@ def test_an_image_is_resized_into_its_variants(api: Api, stack: StackProcess) ->
 
 
 def test_an_api_sync_job_calls_the_endpoint(api: Api, receiver: Receiver) -> None:
-    payload = {"url": receiver.url, "method": "POST", "body": {"order": 42}}
+    payload = {"url": receiver.url("/hook"), "method": "POST", "body": {"order": 42}}
     job = finished(api, create(api, type="api_sync", queue="api", payload=payload))
     assert job["status"] == "completed", job
-    assert receiver.received == [{"path": "/hook", "body": {"order": 42}}]
+    assert [(r["path"], r["body"]) for r in receiver.received] == [("/hook", {"order": 42})]
 
 
 def test_api_sync_cannot_reach_the_stacks_own_services(api: Api, stack: StackProcess) -> None:
@@ -160,7 +121,7 @@ def test_api_sync_cannot_reach_the_stacks_own_services(api: Api, stack: StackPro
 
 def test_a_delayed_job_is_run_by_the_scheduled_worker(api: Api, receiver: Receiver) -> None:
     """Nothing kicks a worker when the job becomes due: the schedule of template.yaml runs it."""
-    job_id = create(api, type="api_sync", payload={"url": receiver.url, "method": "POST", "body": {}}, delay=2)
+    job_id = create(api, type="api_sync", payload={"url": receiver.url("/hook"), "method": "POST", "body": {}}, delay=2)
     assert api.get(f"/jobs/{job_id}").json()["status"] == "queued"
     job = finished(api, job_id)
     assert job["status"] == "completed", job

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_jobs import Receiver, create, finished, receiver
+from tests.e2e.test_jobs import create, finished
+from tests.support.receiver import Receiver, receiver
 from tests.support.stack import DemoPorts, StackProcess, keep_log
 
-__all__ = ["receiver"]  # the fixture, shared with test_jobs
+__all__ = ["receiver"]  # the fixture
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def own_stack(tmp_path: Path, demo_ports: DemoPorts) -> Iterator[StackProcess]:
 
 def test_data_survives_a_restart(own_stack: StackProcess, receiver: Receiver) -> None:
     api = own_stack.client()
-    done = finished(api, create(api, type="api_sync", payload={"url": receiver.url, "method": "POST"}))
+    done = finished(api, create(api, type="api_sync", payload={"url": receiver.url("/hook"), "method": "POST"}))
     waiting = create(api, type="api_sync", queue="later", payload={"url": "http://127.0.0.1:9/"}, delay=3600)
     listed = api.get("/jobs", params={"per_page": "100"}).json()
     tokens = (own_stack.env["QUEUE_API_TOKEN"], own_stack.env["QUEUE_WORKER_TOKEN"])

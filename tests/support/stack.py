@@ -24,7 +24,7 @@ class DemoPorts:
     """Where the tests' local servers listen: the stack allow-lists exactly these (internal
     addresses are refused to its jobs otherwise), never its own moto, Redis or API."""
 
-    receiver: int  # the api_sync endpoint (test_jobs.Receiver)
+    receiver: int  # the api_sync endpoint (tests.support.receiver.Receiver)
     sites: int  # the cron demo's sites (devstack.sites.SiteFarm)
     dashboard: int  # what the dashboard's api_sync jobs and cron runs call (dashboard_site.Target)
 
